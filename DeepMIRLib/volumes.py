@@ -7,14 +7,13 @@ Files are read and written with SimpleITK: NIfTI, NRRD, MetaImage, or a DICOM se
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from .atomic import atomic_write
 from .errors import InputError
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -138,15 +137,7 @@ def write_volume(volume: Volume | sitk.Image, path, compress: bool = True) -> Pa
     path = Path(path)
     image = volume.to_image() if isinstance(volume, Volume) else volume
     suffix = next((s for s in IMAGE_SUFFIXES if path.name.endswith(s)), path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        sitk.WriteImage(image, temporary, useCompression=compress)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda temporary: sitk.WriteImage(image, temporary, useCompression=compress), suffix=suffix)
     return path
 
 

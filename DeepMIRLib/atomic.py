@@ -1,0 +1,34 @@
+"""Atomic file writes: write to a temporary name in the target folder, then rename.
+
+A reader never sees a half-written file under the final name, and an interrupted or
+failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def atomic_write(path, write: Callable[[str], None], suffix: str = "") -> Path:
+    """Call `write(temporary_path)`, then rename the temporary file to `path`.
+
+    `suffix` keeps a file-type suffix on the temporary name for writers that choose the
+    format from it (SimpleITK)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))

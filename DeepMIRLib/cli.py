@@ -1,0 +1,252 @@
+"""The `deepmir` command line.
+
+    deepmir predict   detect microbleeds and iron deposits in one participant or a cohort
+    deepmir evaluate  compare predictions with reference labels (the paper's metrics)
+    deepmir info      print a model card
+
+Exit status: 0 success, 2 bad input (the message names the file and the problem),
+1 an unexpected error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__
+from .atomic import write_text_atomic
+from .errors import Cancelled, DeepMIRError, InputError
+
+EXIT_INPUT = 2
+
+PREDICT_EPILOG = """\
+inputs:
+  One participant from files:   deepmir predict --model M --swi swi.nii.gz --qsm qsm.nii.gz --t2 t2.nii.gz --out results/sub-01
+  One participant folder:       deepmir predict --model M --input sub-01/ --out results/
+  A folder of participants:     deepmir predict --model M --input cohort/ --out results/
+A participant folder holds swi, qsm, t2 and (optionally) brainmask images: NIfTI (.nii,
+.nii.gz), NRRD, MetaImage (.mha/.mhd) or a DICOM series folder of that name. Only the
+modalities the model needs are read. Without a brain mask, one is computed from SWI
+(a foreground mask: fine for skull-stripped images, a head mask otherwise).
+
+outputs (per participant folder, written all-or-nothing):
+  labels.nii.gz      0 background, 1 cerebral microbleed, 2 iron deposit, on the SWI grid
+  prob_<class>.nii.gz  probability map per class, on the SWI grid
+  lesions.tsv        one row per lesion: class, voxels, volume (mm3), centroid in voxel
+                     indices and in LPS mm, max/mean probability, bounding box, hemisphere
+  prediction.json    model, inputs, notes (registration, resampling, computed mask)
+and for --input, cohort.tsv in --out: lesion counts and volumes per participant.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepmir",
+        description="DeepMIR: detection of cerebral microbleeds and iron deposits in SWI, QSM and T2 MRI (research use only).",
+    )
+    parser.add_argument("--version", action="version", version=f"deepmir {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    predict = commands.add_parser(
+        "predict",
+        help="detect lesions in one participant or a folder of participants",
+        description="Detect cerebral microbleeds and iron deposits with a DeepMIR model.",
+        epilog=PREDICT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("--model", required=True, help="model card (.json) or weights (.safetensors) path, or a registry id")
+    source = predict.add_argument_group("input (either --input or --swi with optional --qsm/--t2/--mask)")
+    source.add_argument("--input", type=Path, help="a participant folder or a folder of participant folders")
+    source.add_argument("--swi", type=Path, help="SWI image (file or DICOM folder)")
+    source.add_argument("--qsm", type=Path, help="QSM image, on the SWI grid (resampled onto it if not)")
+    source.add_argument("--t2", type=Path, help="T2-weighted image (rigidly registered to SWI if on another grid)")
+    source.add_argument("--mask", type=Path, help="brain mask (computed from SWI when not given)")
+    source.add_argument("--id", dest="participant_id", help="participant id for --swi input (default: the --out folder name)")
+    predict.add_argument("--out", type=Path, required=True, help="output folder (for --input: one sub-folder per participant)")
+    processing = predict.add_argument_group("processing")
+    processing.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N (default: auto)")
+    processing.add_argument("--batch-size", type=int, default=8, help="slices per network batch (default: 8)")
+    processing.add_argument("--canvas", default="auto", help="'auto' (crop to the brain, sides rounded up to multiples of 32) or HxW, e.g. 256x256 as in the paper (default: auto)")
+    processing.add_argument("--threshold", type=float, default=0.5, help="probability threshold of single-class models (default: 0.5)")
+    processing.add_argument("--min-size", type=int, default=1, help="drop lesions smaller than this many voxels (default: 1)")
+    processing.add_argument("--register", choices=("auto", "always", "never"), default="auto", help="rigid registration of T2 to SWI: auto = when T2 is on another grid (default: auto)")
+    processing.add_argument("--n4", action="store_true", help="N4 bias-field correction of T2 before registration")
+    predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
+    predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
+    predict.set_defaults(handler=run_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="compare predicted with reference label maps (sensitivity, precision, ...)",
+        description=(
+            "Per-participant detection metrics of the paper (section 2.5): 3-D connected components "
+            "(26-connectivity), centroids matched one-to-one within a tolerance by optimal assignment; "
+            "and a cohort summary like the paper's Table 3."
+        ),
+        epilog=(
+            "layouts: PRED/<participant>/labels.nii.gz (deepmir predict output); REF/<participant>/labels.<ext> "
+            "(simulator) or REF/<participant>.<ext> (datastore labels/final). Participants are paired by name."
+        ),
+    )
+    evaluate.add_argument("--prediction", type=Path, required=True, help="folder of predictions")
+    evaluate.add_argument("--reference", type=Path, required=True, help="folder of reference label maps")
+    evaluate.add_argument("--baseline", type=Path, help="predictions of a baseline model (e.g. SWI only): rank-sum test against it, * where p < 0.05")
+    evaluate.add_argument("--task", choices=("multiclass", "cmb", "iron", "union"), default="multiclass", help="which classes to score (default: multiclass = CMB and iron separately)")
+    evaluate.add_argument("--unit", choices=("voxel", "mm"), default="voxel", help="unit of the matching tolerances (default: voxel, as in the paper)")
+    evaluate.add_argument("--tolerance-cmb", type=float, default=None, help="centroid distance for a CMB match (default: 3 voxels)")
+    evaluate.add_argument("--tolerance-iron", type=float, default=None, help="centroid distance for an iron deposit match (default: 5 voxels)")
+    evaluate.add_argument("--label", default="", help="model name for the summary table's Modalities column")
+    evaluate.add_argument("--out", type=Path, required=True, help="folder for per_participant.csv, summary.md and summary.json")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    info = commands.add_parser("info", help="print a model card", description="Print the model card of a model file or registry id.")
+    info.add_argument("model", help="model card (.json), weights (.safetensors) or registry id")
+    info.add_argument("--json", action="store_true", help="print the card as JSON")
+    info.add_argument("--check", action="store_true", help="also load the weights and check them against the card")
+    info.set_defaults(handler=run_info)
+    return parser
+
+
+# --- predict --------------------------------------------------------------------------------
+
+def _parse_canvas(text: str):
+    if text == "auto":
+        return "auto"
+    parts = text.lower().split("x")
+    try:
+        size = tuple(int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
+    except ValueError:
+        raise InputError("--canvas", f"{text!r} is neither 'auto' nor HxW") from None
+    return size
+
+
+def _participants_from_args(args):
+    from .pipeline import ParticipantInputs, discover_participants
+
+    if args.input is not None and args.swi is not None:
+        raise InputError("--input", "give either --input or --swi, not both")
+    if args.input is not None:
+        return discover_participants(args.input), True
+    if args.swi is None:
+        raise InputError(None, "no input: give --input FOLDER or --swi FILE")
+    for path in (args.swi, args.qsm, args.t2, args.mask):
+        if path is not None and not path.exists():
+            raise InputError(path, "file not found")
+    participant_id = args.participant_id or args.out.name
+    return [ParticipantInputs(participant_id, args.swi, args.qsm, args.t2, args.mask)], False
+
+
+def run_predict(args) -> int:
+    from .modelfile import load_model
+    from .pipeline import predict_participant, prepare_participant, write_prediction
+    from .lesions import lesion_counts
+
+    canvas = _parse_canvas(args.canvas)
+    participants, cohort_mode = _participants_from_args(args)
+    model = load_model(args.model)
+    for participant in participants:
+        model.card.check_inputs(participant.modality_paths(), source=participant.swi.parent)
+    rows, failures = [], 0
+    for participant in participants:
+        out_dir = args.out / participant.participant_id if cohort_mode else args.out
+        try:
+            prepared = prepare_participant(participant, model.card.inputs, args.register, args.n4)
+            with tqdm(desc=participant.participant_id, unit="slice", leave=False) as bar:
+                def progress(done, total):
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+
+                prediction = predict_participant(
+                    model, prepared, args.device, args.batch_size, canvas, args.threshold, args.min_size, progress
+                )
+            write_prediction(prediction, out_dir, participant.participant_id, model, overwrite=args.overwrite)
+            counts = lesion_counts(prediction.lesions)
+            rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(prediction.notes)})
+            tqdm.write(f"{participant.participant_id}: {_describe_counts(counts)} -> {out_dir}")
+        except InputError as err:
+            failures += 1
+            rows.append({"participant": participant.participant_id, "status": "error", "message": str(err)})
+            if not cohort_mode or args.stop_on_error:
+                raise
+            print(f"deepmir predict: error: {err}", file=sys.stderr)
+    if cohort_mode:
+        table = _cohort_table(rows)
+        write_text_atomic(args.out / "cohort.tsv", table)
+        print(f"cohort table: {args.out / 'cohort.tsv'} ({len(rows) - failures} done, {failures} failed)")
+    return EXIT_INPUT if failures else 0
+
+
+def _describe_counts(counts: dict) -> str:
+    return ", ".join(f"{counts.get(f'n_{key}', 0)} {name}" for key, name in (("cmb", "CMB"), ("iron", "iron deposits"), ("lesion", "lesions")) if f"n_{key}" in counts)
+
+
+def _cohort_table(rows: list[dict]) -> str:
+    columns = ["participant", "status"]
+    for row in rows:
+        columns += [k for k in row if k not in columns and k != "message"]
+    columns.append("message")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, delimiter="\t", restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# --- evaluate and info are defined below ----------------------------------------------------
+
+def run_info(args) -> int:
+    from .modelfile import load_model, read_card, resolve_model
+
+    path = resolve_model(args.model)
+    card = load_model(path).card if args.check else read_card(path)
+    if args.json:
+        print(json.dumps(card.to_dict(), indent=2))
+        return 0
+    a = card.architecture
+    lines = [
+        f"{card.name} {card.version}  ({path})",
+        f"  task:          {card.task}",
+        f"  inputs:        {', '.join(m.upper() for m in card.inputs)}",
+        "  classes:       " + ", ".join(f"{c['label']} {c['name']} ({c['color']})" for c in card.classes),
+        f"  architecture:  {a['name']}, {a['levels']} levels, base width {a['base_width']}, {a['head']} head",
+        f"  normalisation: {json.dumps(card.normalisation)}",
+        f"  training:      {json.dumps(card.training) if card.training else 'not recorded'}",
+        f"  metrics:       {json.dumps(card.metrics) if card.metrics else 'none recorded'}",
+        f"  intended use:  {card.intended_use}",
+        f"  weights:       sha256 {card.weights_sha256}" + ("  (checked)" if args.check else ""),
+        f"  created:       {card.created} with deepmir {card.deepmir_version}",
+    ]
+    if card.description:
+        lines.insert(1, f"  {card.description}")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as err:
+        print(f"deepmir {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except Cancelled as err:
+        print(f"deepmir {args.command}: {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"deepmir {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except DeepMIRError as err:
+        print(f"deepmir {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

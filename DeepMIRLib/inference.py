@@ -1,0 +1,94 @@
+"""Slice-wise U-Net inference over a whole volume.
+
+Only slices that contain brain are run, each cropped to the brain's bounding box (or placed
+on a fixed canvas), in batches, so memory stays bounded by one batch plus the output maps.
+CPU or CUDA is chosen automatically; on CUDA the network runs in mixed precision.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .classes import BACKGROUND
+from .errors import Cancelled
+from .modelfile import LoadedModel
+from .preprocessing import cut_slices, paste_slices, plan_slices
+
+ProgressCallback = Callable[[int, int], None]  # (slices done, slices in all)
+
+
+def choose_device(requested: str = "auto") -> torch.device:
+    """'auto' picks CUDA when available, else CPU; 'cpu', 'cuda' or 'cuda:N' force one."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was requested but no CUDA device is available")
+    return device
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def predict_probabilities(
+    model: LoadedModel,
+    stack: np.ndarray,
+    mask: np.ndarray,
+    device: str | torch.device = "auto",
+    batch_size: int = 8,
+    canvas="auto",
+    progress: ProgressCallback | None = None,
+    cancel=None,
+) -> np.ndarray:
+    """Per-class foreground probabilities (K, Z, Y, X) float32 for a normalised canonical
+    stack (C, Z, Y, X) and its brain mask (Z, Y, X). Outside the planned slices and canvas
+    the probability is 0. `cancel` is a threading.Event or a callable returning True to stop
+    (raises errors.Cancelled between batches)."""
+    network = model.network
+    if stack.shape[0] != network.in_channels:
+        raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {network.in_channels}")
+    device = choose_device(device) if not isinstance(device, torch.device) else device
+    network.to(device).eval()
+    plan = plan_slices(mask, canvas)
+    probabilities = np.zeros((network.num_classes,) + stack.shape[1:], dtype=np.float32)
+    total = len(plan.slices)
+    autocast = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    with torch.inference_mode(), autocast:
+        for start in range(0, total, batch_size):
+            if _is_cancelled(cancel):
+                raise Cancelled("inference cancelled")
+            indices = plan.slices[start : start + batch_size]
+            batch = torch.from_numpy(cut_slices(stack, plan, indices)).to(device)
+            output = network.probabilities(network(batch)).float().cpu().numpy()
+            paste_slices(output, plan, probabilities, indices)
+            if progress is not None:
+                progress(min(start + batch_size, total), total)
+    probabilities *= mask[None] > 0
+    return probabilities
+
+
+def labels_from_probabilities(probabilities: np.ndarray, class_labels: list[int], threshold: float = 0.5) -> np.ndarray:
+    """0/1/2 label map from per-class probabilities (K, Z, Y, X).
+
+    Single class: label where the probability reaches `threshold`. Several classes
+    (softmax): the most probable class wins where the background probability
+    (1 - sum of class probabilities) is lower than it, i.e. the arg-max of the softmax."""
+    labels = np.full(probabilities.shape[1:], BACKGROUND, dtype=np.uint8)
+    if len(class_labels) == 1:
+        labels[probabilities[0] >= threshold] = class_labels[0]
+        return labels
+    background = 1.0 - probabilities.sum(axis=0)
+    best = probabilities.argmax(axis=0)
+    foreground = probabilities.max(axis=0) > background
+    for k, label in enumerate(class_labels):
+        labels[foreground & (best == k)] = label
+    return labels

@@ -1,0 +1,214 @@
+"""Model files: safetensors weights plus a JSON model card, and the model registry.
+
+A model is two files side by side: `<name>.safetensors` (the weights, never pickled) and
+`<name>.json` (the card: architecture and width, input modalities in order, task, classes
+with names and colours, normalisation, training provenance, metrics, version, and the
+sha256 of the weights). Loading checks the checksum, rebuilds the network from the card
+and requires the weights to match it tensor by tensor.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from . import __version__
+from .atomic import atomic_write, write_text_atomic
+from .classes import TASK_CLASSES, classes_for_task
+from .errors import InputError
+from .preprocessing import NORMALISATION
+from .unet import UNet2D
+
+CARD_FORMAT = "deepmir-model-card"
+CARD_FORMAT_VERSION = 1
+MODALITIES = ("swi", "qsm", "t2")
+REGISTRY_PATH = Path(__file__).resolve().parent.parent / "Resources" / "models" / "registry.json"
+
+
+@dataclass
+class ModelCard:
+    name: str
+    version: str
+    task: str
+    inputs: list[str]
+    architecture: dict
+    classes: list[dict] = field(default_factory=list)
+    normalisation: dict = field(default_factory=lambda: dict(NORMALISATION))
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    description: str = ""
+    intended_use: str = "Research only. Not a medical device; not validated for clinical use."
+    weights_sha256: str = ""
+    created: str = ""
+    deepmir_version: str = __version__
+    format: str = CARD_FORMAT
+    format_version: int = CARD_FORMAT_VERSION
+
+    @classmethod
+    def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> "ModelCard":
+        """A card describing `network` for `task` on `inputs` (classes filled from the task)."""
+        architecture = {
+            "name": "unet2d",
+            "levels": network.levels,
+            "base_width": network.base_width,
+            "in_channels": network.in_channels,
+            "num_classes": network.num_classes,
+            "head": "sigmoid" if network.num_classes == 1 else "softmax",
+            "head_relu": network.head_relu,
+            "size_multiple": network.size_multiple,
+        }
+        classes = [c.to_dict() for c in classes_for_task(task)]
+        return cls(name=name, version=version, task=task, inputs=list(inputs), architecture=architecture, classes=classes, **extra)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source=None) -> "ModelCard":
+        if data.get("format") != CARD_FORMAT:
+            raise InputError(source, f"is not a DeepMIR model card (format {data.get('format')!r})")
+        if data.get("format_version", 0) > CARD_FORMAT_VERSION:
+            raise InputError(source, f"model card format {data['format_version']} is newer than this DeepMIR understands ({CARD_FORMAT_VERSION})")
+        known = {f for f in cls.__dataclass_fields__}
+        try:
+            card = cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as err:
+            raise InputError(source, f"model card is incomplete: {err}") from None
+        card.validate(source)
+        return card
+
+    def validate(self, source=None) -> None:
+        if self.task not in TASK_CLASSES:
+            raise InputError(source, f"unknown task {self.task!r}")
+        unknown = [m for m in self.inputs if m not in MODALITIES]
+        if not self.inputs or self.inputs[0] != "swi" or unknown or len(set(self.inputs)) != len(self.inputs):
+            raise InputError(source, f"inputs {self.inputs} must start with 'swi' and name each of {MODALITIES} at most once")
+        if self.architecture.get("name") != "unet2d":
+            raise InputError(source, f"unknown architecture {self.architecture.get('name')!r}")
+        if self.architecture.get("in_channels") != len(self.inputs):
+            raise InputError(source, f"architecture has {self.architecture.get('in_channels')} input channels but the card lists {len(self.inputs)} inputs")
+        expected = len(classes_for_task(self.task))
+        if self.architecture.get("num_classes") != expected or len(self.classes) != expected:
+            raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.get('num_classes')}")
+
+    def build_network(self) -> UNet2D:
+        a = self.architecture
+        return UNet2D(a["in_channels"], a["num_classes"], a["base_width"], a["levels"], a.get("head_relu", False))
+
+    def check_inputs(self, available, source=None) -> None:
+        """Raise InputError when a modality the model needs was not given."""
+        missing = [m for m in self.inputs if m not in available]
+        if missing:
+            raise InputError(
+                source or self.name,
+                f"model '{self.name}' needs {', '.join(m.upper() for m in self.inputs)}, but no {', '.join(m.upper() for m in missing)} was given",
+            )
+
+
+@dataclass
+class LoadedModel:
+    network: UNet2D
+    card: ModelCard
+    path: Path
+
+
+def model_paths(path) -> tuple[Path, Path]:
+    """(card, weights) for a model given as its .json, its .safetensors or the common stem."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
+
+
+def sha256_of(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(network: UNet2D, card: ModelCard, path) -> Path:
+    """Write weights and card; returns the card's path. The card gets the weights' sha256."""
+    card.validate()
+    card_path, weights_path = model_paths(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    atomic_write(weights_path, lambda p: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "version": card.version}))
+    card.weights_sha256 = sha256_of(weights_path)
+    card.created = card.created or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    text = json.dumps(card.to_dict(), indent=2) + "\n"
+    write_text_atomic(card_path, text)
+    return card_path
+
+
+def read_card(path) -> ModelCard:
+    card_path, _ = model_paths(path)
+    if not card_path.is_file():
+        raise InputError(card_path, "model card not found (a model is a .json card beside its .safetensors weights)")
+    try:
+        data = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(card_path, f"model card is not valid JSON ({err})") from None
+    return ModelCard.from_dict(data, source=card_path)
+
+
+def load_model(path) -> LoadedModel:
+    """Load a model, checking card and weights agree. The network is returned in eval mode."""
+    path = resolve_model(path)
+    card_path, weights_path = model_paths(path)
+    card = read_card(card_path)
+    if not weights_path.is_file():
+        raise InputError(weights_path, "model weights not found")
+    if card.weights_sha256 and sha256_of(weights_path) != card.weights_sha256:
+        raise InputError(weights_path, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
+    try:
+        state = load_file(str(weights_path))
+    except Exception as err:  # safetensors raises its own error types
+        raise InputError(weights_path, f"cannot be read as safetensors ({err})") from None
+    network = card.build_network()
+    _check_state(network, state, weights_path)
+    network.load_state_dict(state, strict=True)
+    network.eval()
+    return LoadedModel(network, card, card_path)
+
+
+def _check_state(network: torch.nn.Module, state: dict, source) -> None:
+    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        raise InputError(source, f"weights do not fit the architecture in the card: missing {missing[:3]}, unexpected {extra[:3]}")
+    wrong = [k for k in expected if expected[k] != found[k]]
+    if wrong:
+        k = wrong[0]
+        raise InputError(source, f"weights do not fit the architecture in the card: {k} has shape {found[k]}, the card's network needs {expected[k]}")
+
+
+# --- registry ---------------------------------------------------------------------------
+
+def read_registry(path=REGISTRY_PATH) -> list[dict]:
+    """Entries of the model registry (id, version, file, sha256, inputs, task, classes, default)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text()).get("models", [])
+
+
+def resolve_model(name_or_path, registry_path=REGISTRY_PATH) -> Path:
+    """A model file path, or a registry id ('id' or 'id@version'), or 'default'."""
+    candidate = Path(str(name_or_path))
+    if candidate.suffix in (".json", ".safetensors") or candidate.exists() or model_paths(candidate)[0].exists():
+        return candidate
+    entries = read_registry(registry_path)
+    wanted, _, version = str(name_or_path).partition("@")
+    for entry in entries:
+        if (wanted == "default" and entry.get("default")) or (entry["id"] == wanted and version in ("", entry["version"])):
+            return Path(registry_path).parent / entry["file"]
+    known = ", ".join(f"{e['id']}@{e['version']}" for e in entries) or "none yet"
+    raise InputError(name_or_path, f"no such model file or registry entry (registered models: {known})")

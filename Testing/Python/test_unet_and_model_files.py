@@ -1,0 +1,102 @@
+import json
+
+import pytest
+import torch
+
+from DeepMIRLib.errors import InputError
+from DeepMIRLib.modelfile import ModelCard, load_model, model_paths, resolve_model, save_model
+from DeepMIRLib.unet import UNet2D
+
+
+def test_unet_has_six_levels_and_keeps_the_size():
+    network = UNet2D(in_channels=3, num_classes=2, base_width=4).eval()
+    assert len(network.down) == 5 and network.size_multiple == 32
+    x = torch.randn(2, 3, 256, 256)
+    bottom_sizes = []
+    network.bottom.register_forward_hook(lambda module, inputs, output: bottom_sizes.append(output.shape[-2:]))
+    with torch.no_grad():
+        logits = network(x)
+    assert bottom_sizes[0] == (8, 8)  # 256 -> 8 at the bottom, as in S2.1
+    assert logits.shape == (2, 3, 256, 256)  # background + 2 classes
+    probabilities = network.probabilities(logits)
+    assert probabilities.shape == (2, 2, 256, 256)
+    assert torch.all(probabilities.sum(dim=1) <= 1 + 1e-5)
+
+
+def test_unet_runs_on_any_multiple_of_32():
+    network = UNet2D(in_channels=1, num_classes=1, base_width=4).eval()
+    with torch.no_grad():
+        out = network.probabilities(network(torch.randn(1, 1, 96, 160)))
+    assert out.shape == (1, 1, 96, 160)
+    assert torch.all((out >= 0) & (out <= 1))
+
+
+def test_multiclass_head_relu_option_changes_the_output():
+    torch.manual_seed(0)
+    network = UNet2D(1, 2, base_width=4, head_relu=True).eval()
+    logits = torch.randn(1, 3, 8, 8) - 1.0
+    with_relu = network.probabilities(logits)
+    network.head_relu = False
+    assert not torch.allclose(with_relu, network.probabilities(logits))
+
+
+def _tiny_model(tmp_path, task="multiclass", inputs=("swi", "qsm", "t2")):
+    network = UNet2D(len(inputs), 2 if task == "multiclass" else 1, base_width=4)
+    card = ModelCard.for_network(network, "tiny-test", "0.0.1", task, list(inputs), training={"data": "none, untrained"})
+    return network, save_model(network, card, tmp_path / "tiny")
+
+
+def test_model_round_trip(tmp_path):
+    network, card_path = _tiny_model(tmp_path)
+    loaded = load_model(card_path)
+    assert loaded.card.inputs == ["swi", "qsm", "t2"]
+    assert [c["name"] for c in loaded.card.classes] == ["Cerebral microbleed", "Iron deposit"]
+    assert loaded.card.architecture["base_width"] == 4
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, loaded.network.state_dict()[key])
+    assert not loaded.network.training
+    # both files are plain: JSON text and a safetensors header, no pickle
+    card = json.loads(card_path.read_text())
+    assert card["weights_sha256"] and card["format"] == "deepmir-model-card"
+    assert model_paths(card_path)[1].read_bytes()[8:9] == b"{"
+
+
+def test_loading_refuses_tampered_weights(tmp_path):
+    _, card_path = _tiny_model(tmp_path)
+    weights = model_paths(card_path)[1]
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="sha256"):
+        load_model(card_path)
+
+
+def test_loading_refuses_a_card_that_disagrees_with_the_weights(tmp_path):
+    _, card_path = _tiny_model(tmp_path)
+    card = json.loads(card_path.read_text())
+    card["architecture"]["base_width"] = 8
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(InputError, match="do not fit the architecture"):
+        load_model(card_path)
+
+
+def test_card_inputs_must_match_channels(tmp_path):
+    _, card_path = _tiny_model(tmp_path)
+    card = json.loads(card_path.read_text())
+    card["inputs"] = ["swi", "qsm"]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(InputError, match="3 input channels"):
+        load_model(card_path)
+
+
+def test_missing_modality_is_named(tmp_path):
+    _, card_path = _tiny_model(tmp_path)
+    card = load_model(card_path).card
+    with pytest.raises(InputError, match="no QSM was given"):
+        card.check_inputs({"swi": "a", "t2": "b"})
+    card.check_inputs({"swi": "a", "qsm": "q", "t2": "b"})
+
+
+def test_unknown_model_lists_the_registry(tmp_path):
+    with pytest.raises(InputError, match="no such model"):
+        resolve_model("no-such-model")
