@@ -31,17 +31,22 @@ def real_anatomy() -> dict[str, Volume]:
     return load_real_anatomy()
 
 
-def load_real_anatomy() -> dict[str, Volume]:
-    """The qsm2016 scan downsampled to 2 mm in plane, 3 mm through plane (about 85 x 85 x 57):
-    'chi' (ppm), 'field' (ppm), 'mask' (0/1), as Volumes on one grid."""
+def load_real_anatomy(spacing=(2.0, 2.0, 3.0), size=None) -> dict[str, Volume]:
+    """The qsm2016 scan resampled to `spacing` (default 2 x 2 x 3 mm: 85 x 85 x 57 voxels) or
+    to a grid of `size` voxels centred on the scan: 'chi' (ppm), 'field' (ppm), 'mask' (0/1),
+    as Volumes on one grid."""
     images = {name: _load(file) for name, file in (("chi", "chi_cosmos"), ("field", "phs_tissue"), ("mask", "msk"))}
     reference = images["mask"]
-    new_spacing = (2.0, 2.0, 3.0)
-    new_size = [int(round(n * s / t)) for n, s, t in zip(reference.GetSize(), reference.GetSpacing(), new_spacing)]
-    grid = sitk.Image(new_size, sitk.sitkFloat32)
-    grid.SetSpacing(new_spacing)
+    extent = np.array(reference.GetSize()) * np.array(reference.GetSpacing())
+    new_size = size or [int(round(e / t)) for e, t in zip(extent, spacing)]
+    grid = sitk.Image([int(n) for n in new_size], sitk.sitkFloat32)
+    grid.SetSpacing(tuple(float(t) for t in spacing))
     grid.SetDirection(reference.GetDirection())
-    grid.SetOrigin(reference.TransformContinuousIndexToPhysicalPoint([(s / o - 1) / 2 for s, o in zip(new_spacing, reference.GetSpacing())]))
+    # centre the new grid on the scan's centre
+    centre_index = (np.array(reference.GetSize()) - 1) / 2
+    centre = np.array(reference.TransformContinuousIndexToPhysicalPoint(centre_index.tolist()))
+    direction = np.array(reference.GetDirection()).reshape(3, 3)
+    grid.SetOrigin(tuple(centre - direction @ ((np.array(new_size) - 1) / 2 * np.array(spacing))))
     out = {}
     for name, image in images.items():
         smoothed = sitk.SmoothingRecursiveGaussian(image, 0.5) if name != "mask" else image
