@@ -57,7 +57,8 @@ def predict_probabilities(
     if stack.shape[0] != network.in_channels:
         raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {network.in_channels}")
     device = choose_device(device) if not isinstance(device, torch.device) else device
-    network.to(device).eval()
+    # channels-last convolutions are about 1.7x faster on CPU (measured, see BENCHMARKS.md)
+    network.to(device, memory_format=torch.channels_last).eval()
     plan = plan_slices(mask, canvas)
     probabilities = np.zeros((network.num_classes,) + stack.shape[1:], dtype=np.float32)
     total = len(plan.slices)
@@ -67,7 +68,7 @@ def predict_probabilities(
             if _is_cancelled(cancel):
                 raise Cancelled("inference cancelled")
             indices = plan.slices[start : start + batch_size]
-            batch = torch.from_numpy(cut_slices(stack, plan, indices)).to(device)
+            batch = torch.from_numpy(cut_slices(stack, plan, indices)).to(device, memory_format=torch.channels_last)
             output = network.probabilities(network(batch)).float().cpu().numpy()
             paste_slices(output, plan, probabilities, indices)
             if progress is not None:

@@ -120,7 +120,7 @@ def prepare_participant(inputs: ParticipantInputs, needed: list[str], register: 
     missing = [m for m in needed if m not in available]
     if missing:
         raise InputError(
-            inputs.swi.parent if inputs.participant_id else None,
+            inputs.swi.parent,
             f"participant {inputs.participant_id}: the model needs {', '.join(m.upper() for m in needed)}, but no {', '.join(m.upper() for m in missing)} was given",
         )
     notes: list[str] = []

@@ -1,0 +1,81 @@
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from DeepMIRLib.errors import Cancelled
+from DeepMIRLib.inference import choose_device, labels_from_probabilities, predict_probabilities
+from DeepMIRLib.modelfile import LoadedModel, ModelCard
+from DeepMIRLib.preprocessing import stack_modalities
+from DeepMIRLib.unet import UNet2D
+from DeepMIRLib.volumes import to_canonical
+
+from conftest import make_modalities
+
+
+@pytest.fixture()
+def untrained_model():
+    torch.manual_seed(0)
+    network = UNet2D(2, 2, base_width=4).eval()
+    card = ModelCard.for_network(network, "untrained", "0", "multiclass", ["swi", "qsm"])
+    return LoadedModel(network, card, Path("untrained.json"))
+
+
+@pytest.fixture()
+def canonical_inputs(real_anatomy):
+    images = make_modalities(real_anatomy)
+    mask, _ = to_canonical(images["brainmask"])
+    arrays = {name: to_canonical(images[name])[0].array for name in ("swi", "qsm")}
+    return stack_modalities(arrays, ["swi", "qsm"], mask.array), mask.array
+
+
+def test_progress_reports_every_brain_slice(untrained_model, canonical_inputs):
+    stack, mask = canonical_inputs
+    calls = []
+    probabilities = predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=5, progress=lambda done, total: calls.append((done, total)))
+    brain_slices = int(mask.any(axis=(1, 2)).sum())
+    assert calls[-1] == (brain_slices, brain_slices)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert probabilities.shape == (2,) + mask.shape
+    assert np.all(probabilities[:, mask == 0] == 0)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+def test_batch_size_does_not_change_the_result(untrained_model, canonical_inputs):
+    stack, mask = canonical_inputs
+    a = predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=1)
+    b = predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=16)
+    assert np.allclose(a, b, atol=1e-5)
+
+
+def test_cancel_stops_between_batches(untrained_model, canonical_inputs):
+    stack, mask = canonical_inputs
+    cancel = threading.Event()
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=4, progress=progress, cancel=cancel)
+    assert calls == [4]
+
+
+def test_device_choice():
+    assert choose_device("cpu").type == "cpu"
+    assert choose_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            choose_device("cuda")
+
+
+def test_label_rules():
+    # voxel 0: background most probable; 1: CMB wins; 2: iron wins; 3: CMB 0.4 vs background 0.35
+    probabilities = np.array([[0.1, 0.7, 0.2, 0.40], [0.2, 0.1, 0.6, 0.25]], np.float32).reshape(2, 1, 1, 4)
+    assert labels_from_probabilities(probabilities, [1, 2]).ravel().tolist() == [0, 1, 2, 1]
+    single = np.array([0.2, 0.5, 0.9], np.float32).reshape(1, 1, 1, 3)
+    assert labels_from_probabilities(single, [2]).ravel().tolist() == [0, 2, 2]
+    assert labels_from_probabilities(single, [1], threshold=0.8).ravel().tolist() == [0, 0, 1]
