@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import __version__
@@ -167,7 +168,7 @@ def run_predict(args) -> int:
                     model, prepared, args.device, args.batch_size, canvas, args.threshold, args.min_size, progress
                 )
             write_prediction(prediction, out_dir, participant.participant_id, model, overwrite=args.overwrite)
-            counts = lesion_counts(prediction.lesions)
+            counts = lesion_counts(prediction.lesions, model.card.lesion_classes)
             rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(prediction.notes)})
             tqdm.write(f"{participant.participant_id}: {_describe_counts(counts)} -> {out_dir}")
         except InputError as err:
@@ -199,7 +200,101 @@ def _cohort_table(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-# --- evaluate and info are defined below ----------------------------------------------------
+# --- evaluate -------------------------------------------------------------------------------
+
+def _label_files(folder: Path) -> dict[str, Path]:
+    """participant -> label map, for <folder>/<participant>/labels.<ext> (prediction and
+    simulator layout) or <folder>/<participant>.<ext> (datastore labels/final layout)."""
+    from .volumes import IMAGE_SUFFIXES, find_image
+
+    if not folder.is_dir():
+        raise InputError(folder, "folder not found")
+    found = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            path = find_image(entry, "labels")
+            if path is not None:
+                found[entry.name] = path
+            continue
+        suffix = next((s for s in IMAGE_SUFFIXES if entry.name.endswith(s)), None)
+        if suffix is not None:
+            found[entry.name[: -len(suffix)]] = entry
+    if not found:
+        raise InputError(folder, "holds no label maps (<participant>/labels.nii.gz or <participant>.nii.gz)")
+    return found
+
+
+def _evaluate_folder(prediction_folder: Path, references: dict[str, Path], args) -> dict:
+    """participant -> {label: ClassResult} for every reference participant."""
+    from .classes import classes_for_task, reference_for_task
+    from .metrics import evaluate_participant
+    from .volumes import read_volume
+
+    predictions = _label_files(prediction_folder)
+    missing = sorted(set(references) - set(predictions))
+    if missing:
+        raise InputError(prediction_folder, f"no prediction for {len(missing)} reference participant(s): {', '.join(missing[:5])}")
+    labels = [c.label for c in classes_for_task(args.task)]
+    tolerance = {1: args.tolerance_cmb, 2: args.tolerance_iron}
+    if args.task == "union":
+        tolerance = {1: args.tolerance_cmb}
+    tolerance = {k: v for k, v in tolerance.items() if v is not None} or None
+    results = {}
+    for participant in tqdm(sorted(references), desc="evaluate", unit="participant", leave=False):
+        prediction = read_volume(predictions[participant], dtype=np.uint8)
+        reference = read_volume(references[participant], dtype=np.uint8)
+        prediction.array = reference_for_task(prediction.array, args.task)
+        reference.array = reference_for_task(reference.array, args.task)
+        results[participant] = evaluate_participant(prediction, reference, classes=labels, tolerance=tolerance, unit=args.unit)
+    return results
+
+
+def run_evaluate(args) -> int:
+    from .classes import classes_for_task
+    from .metrics import rank_sum_test, summarize_class, table3_markdown, write_per_participant_csv
+
+    references = _label_files(args.reference)
+    results = _evaluate_folder(args.prediction, references, args)
+    baseline = _evaluate_folder(args.baseline, references, args) if args.baseline else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_per_participant_csv(results, args.out / "per_participant.csv")
+    rows, summaries = [], {}
+    for lesion_class in classes_for_task(args.task):
+        per_participant = [results[p][lesion_class.label] for p in sorted(results)]
+        summary = summarize_class(per_participant)
+        row = {"labels": lesion_class.name, "modalities": args.label or args.prediction.name, "summary": summary}
+        if baseline is not None:
+            base = [baseline[p][lesion_class.label] for p in sorted(baseline)]
+            row["p_values"] = {
+                measure: rank_sum_test([getattr(r, measure) for r in per_participant], [getattr(r, measure) for r in base])
+                for measure in ("sensitivity", "precision", "magnitude")
+            }
+        rows.append(row)
+        summaries[lesion_class.key] = {"summary": summary, "p_values": row.get("p_values")}
+    table = table3_markdown(rows)
+    write_text_atomic(args.out / "summary.md", table + "\n")
+    write_text_atomic(args.out / "summary.json", json.dumps(summaries, indent=2, default=_jsonable) + "\n")
+    print(table)
+    print(f"{len(results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
+    return 0
+
+
+def _jsonable(value):
+    import dataclasses
+    import math
+
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# --- info -----------------------------------------------------------------------------------
 
 def run_info(args) -> int:
     from .modelfile import load_model, read_card, resolve_model

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from .atomic import atomic_write, write_text_atomic
-from .classes import TASK_CLASSES, classes_for_task
+from .classes import TASK_CLASSES, LesionClass, classes_for_task
 from .errors import InputError
 from .preprocessing import NORMALISATION
 from .unet import UNet2D
@@ -96,6 +96,10 @@ class ModelCard:
         expected = len(classes_for_task(self.task))
         if self.architecture.get("num_classes") != expected or len(self.classes) != expected:
             raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.get('num_classes')}")
+
+    @property
+    def lesion_classes(self) -> tuple[LesionClass, ...]:
+        return tuple(LesionClass(**c) for c in self.classes)
 
     def build_network(self) -> UNet2D:
         a = self.architecture

@@ -177,7 +177,7 @@ def predict_participant(
         for k, c in enumerate(card.classes)
     }
     by_label = {c["label"]: probabilities[c["key"]].array for c in card.classes}
-    lesions = find_lesions(labels, by_label, min_voxels=min_voxels, midline_x_lps=brain_midline_x(prepared.mask_volume))
+    lesions = find_lesions(labels, by_label, min_voxels, brain_midline_x(prepared.mask_volume), card.lesion_classes)
     return Prediction(labels, probabilities, lesions, list(prepared.notes))
 
 

@@ -1,0 +1,99 @@
+"""Time `deepmir predict` on a 256 x 192 x 120 three-modality participant for several U-Net widths.
+
+The participant is the real scan of ../shared/data/qsm2016 resampled to 1 x 1 x 1.5 mm
+on a 192 x 256 x 120 grid (x, y, z) with SWI-, QSM- and T2-like images (as in the tests),
+T2 on its own 1 mm grid so that registration is part of the run. Weights are untrained:
+inference time does not depend on their values. Each run is a fresh `deepmir predict`
+process, timed from outside (wall clock, peak resident memory from /usr/bin/time -v);
+the script reports medians.
+
+    python benchmarks/bench_predict.py                      # widths 8 16 32, 5 runs each
+    python benchmarks/bench_predict.py --widths 16 --runs 3 --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Testing" / "Python"))
+
+from conftest import load_real_anatomy, make_modalities  # noqa: E402
+
+from DeepMIRLib.modelfile import ModelCard, save_model  # noqa: E402
+from DeepMIRLib.unet import UNet2D  # noqa: E402
+from DeepMIRLib.volumes import write_volume  # noqa: E402
+
+GRID_SIZE_XYZ = (192, 256, 120)
+SPACING = (1.0, 1.0, 1.5)
+
+
+def make_participant(folder: Path) -> None:
+    images = make_modalities(load_real_anatomy(SPACING, GRID_SIZE_XYZ))
+    for name in ("swi", "qsm", "brainmask"):
+        write_volume(images[name], folder / f"{name}.nii.gz")
+    t2 = images["t2"].to_image()
+    grid = sitk.Image([200, 260, 190], sitk.sitkFloat32)  # 1 mm isotropic, its own field of view
+    grid.SetDirection(t2.GetDirection())
+    centre = np.array(t2.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in t2.GetSize()]))
+    direction = np.array(t2.GetDirection()).reshape(3, 3)
+    grid.SetOrigin(tuple(centre - direction @ ((np.array(grid.GetSize()) - 1) / 2)))
+    write_volume(sitk.Resample(t2, grid, sitk.Transform(), sitk.sitkLinear, 0.0), folder / "t2.nii.gz")
+
+
+def make_model(folder: Path, width: int) -> Path:
+    network = UNet2D(3, 2, base_width=width)
+    card = ModelCard.for_network(network, f"bench-w{width}", "0", "multiclass", ["swi", "qsm", "t2"], training={"data": "untrained (benchmark)"})
+    return save_model(network, card, folder / f"bench-w{width}")
+
+
+def run_once(model: Path, participant: Path, out: Path, device: str) -> tuple[float, float]:
+    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", "predict", "--model", str(model),
+               "--input", str(participant), "--out", str(out), "--overwrite", "--device", device]
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
+    return seconds, peak_kb / 1024**2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    import torch
+
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, device {args.device}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        participant = tmp / "sub-bench"
+        make_participant(participant)
+        print("| base width | parameters | median wall time (s) | min-max (s) | median peak memory (GB) | runs |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for width in args.widths:
+            model = make_model(tmp, width)
+            parameters = sum(p.numel() for p in UNet2D(3, 2, base_width=width).parameters())
+            run_once(model, participant, tmp / "out", args.device)  # warm the file cache
+            timings = [run_once(model, participant, tmp / "out", args.device) for _ in range(args.runs)]
+            seconds = [t for t, _ in timings]
+            memory = [m for _, m in timings]
+            print(f"| {width} | {parameters / 1e6:.1f} M | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} | {statistics.median(memory):.2f} | {args.runs} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
