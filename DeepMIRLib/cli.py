@@ -275,23 +275,26 @@ def run_evaluate(args) -> int:
         summaries[lesion_class.key] = {"summary": summary, "p_values": row.get("p_values")}
     table = table3_markdown(rows)
     write_text_atomic(args.out / "summary.md", table + "\n")
-    write_text_atomic(args.out / "summary.json", json.dumps(summaries, indent=2, default=_jsonable) + "\n")
+    write_text_atomic(args.out / "summary.json", json.dumps(_json_ready(summaries), indent=2) + "\n")
     print(table)
     print(f"{len(results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
     return 0
 
 
-def _jsonable(value):
+def _json_ready(value):
+    """Dataclasses to dicts and NaN to null, so that the JSON is standard."""
     import dataclasses
     import math
 
     if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
+        return _json_ready(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
     if isinstance(value, float) and math.isnan(value):
         return None
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return value
 
 
 # --- info -----------------------------------------------------------------------------------
