@@ -1,8 +1,8 @@
 """Bringing modalities together: rigid registration, N4 bias correction, a brain mask.
 
 SimpleITK only. Registration follows the usual SimpleITK recipe for multi-modal rigid
-alignment: Mattes mutual information, a moments-centred Euler transform, a three-level
-pyramid and regular-step gradient descent, with a fixed sampling seed so that the same
+alignment: Mattes mutual information, a moments-centred Euler transform, a two-level
+pyramid on images bin-shrunk to about 2 mm, and regular-step gradient descent, with a fixed sampling seed so that the same
 inputs always give the same transform.
 """
 
@@ -14,27 +14,38 @@ import SimpleITK as sitk
 from .volumes import Volume
 
 
-def register_rigid(moving: Volume, fixed: Volume, fixed_mask: Volume | None = None, seed: int = 0) -> sitk.Transform:
+REGISTRATION_VOXEL_MM = 2.0  # images are bin-shrunk to about this voxel size first
+
+
+def _bin_shrink(image: sitk.Image, voxel_mm: float = REGISTRATION_VOXEL_MM) -> sitk.Image:
+    """Average voxels in blocks so that they are about `voxel_mm` wide: registering at full
+    resolution costs seconds and gains nothing visible for a rigid fit at 1-1.5 mm."""
+    factors = [max(1, int(voxel_mm // spacing)) for spacing in image.GetSpacing()]
+    return sitk.BinShrink(image, factors)
+
+
+def register_rigid(moving: Volume, fixed: Volume, seed: int = 42) -> sitk.Transform:
     """Rigid transform mapping points of `fixed` to points of `moving` (what sitk.Resample and
-    volumes.resample_onto want). The metric is sampled inside `fixed_mask` when given."""
-    fixed_image = sitk.Cast(fixed.to_image(), sitk.sitkFloat32)
-    moving_image = sitk.Cast(moving.to_image(), sitk.sitkFloat32)
+    volumes.resample_onto want). The metric is sampled over the whole field of view: the
+    brain's outline carries much of the mutual information, and restricting the metric to
+    the brain mask made cross-modal fits worse (2.4 mm instead of 0.05 mm mean error in
+    Testing/Python/test_alignment.py). A fixed sampling `seed` (not 0) makes runs repeatable."""
+    fixed_image = _bin_shrink(sitk.Cast(fixed.to_image(), sitk.sitkFloat32))
+    moving_image = _bin_shrink(sitk.Cast(moving.to_image(), sitk.sitkFloat32))
     initial = sitk.CenteredTransformInitializer(
         fixed_image, moving_image, sitk.Euler3DTransform(), sitk.CenteredTransformInitializerFilter.MOMENTS
     )
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     method.SetMetricSamplingStrategy(method.RANDOM)
-    method.SetMetricSamplingPercentage(0.05, seed)
-    if fixed_mask is not None:
-        method.SetMetricFixedMask(sitk.Cast(fixed_mask.to_image() > 0, sitk.sitkUInt8))
+    method.SetMetricSamplingPercentage(0.1, seed)  # seed 0 would mean "from the clock" in SimpleITK
     method.SetInterpolator(sitk.sitkLinear)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=2.0, minStep=1e-3, numberOfIterations=100, gradientMagnitudeTolerance=1e-6
     )
     method.SetOptimizerScalesFromPhysicalShift()
-    method.SetShrinkFactorsPerLevel([4, 2, 1])
-    method.SetSmoothingSigmasPerLevel([2.0, 1.0, 0.0])
+    method.SetShrinkFactorsPerLevel([2, 1])
+    method.SetSmoothingSigmasPerLevel([1.0, 0.0])
     method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     method.SetInitialTransform(initial, inPlace=False)
     return method.Execute(fixed_image, moving_image)

@@ -105,7 +105,7 @@ def _onto_swi_grid(name: str, path: Path, swi: Volume, mask: Volume, register: s
             return resample_onto(volume, swi)
         return volume
     if register == "always" or (register == "auto" and not on_grid):
-        transform = register_rigid(volume, swi, fixed_mask=mask)
+        transform = register_rigid(volume, swi)
         notes.append(f"{name.upper()}: rigidly registered to SWI (mutual information) and resampled onto its grid")
         return resample_onto(volume, swi, transform)
     if not on_grid:
