@@ -14,6 +14,7 @@ the script reports medians.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import statistics
@@ -39,6 +40,13 @@ GRID_SIZE_XYZ = (192, 256, 120)
 SPACING = (1.0, 1.0, 1.5)
 
 
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def make_participant(folder: Path) -> None:
     images = make_modalities(load_real_anatomy(SPACING, GRID_SIZE_XYZ))
     for name in ("swi", "qsm", "brainmask"):
@@ -58,9 +66,9 @@ def make_model(folder: Path, width: int) -> Path:
     return save_model(network, card, folder / f"bench-w{width}")
 
 
-def run_once(model: Path, participant: Path, out: Path, device: str) -> tuple[float, float]:
+def run_once(model: Path, participant: Path, out: Path, device: str, canvas: str) -> tuple[float, float]:
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", "predict", "--model", str(model),
-               "--input", str(participant), "--out", str(out), "--overwrite", "--device", device]
+               "--input", str(participant), "--out", str(out), "--overwrite", "--device", device, "--canvas", canvas]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -75,10 +83,11 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--canvas", default="auto", help="passed to deepmir predict (auto, or 256x256 as in the paper)")
     args = parser.parse_args()
     import torch
 
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, device {args.device}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, device {args.device}, canvas {args.canvas}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         participant = tmp / "sub-bench"
@@ -88,8 +97,8 @@ def main() -> None:
         for width in args.widths:
             model = make_model(tmp, width)
             parameters = sum(p.numel() for p in UNet2D(3, 2, base_width=width).parameters())
-            run_once(model, participant, tmp / "out", args.device)  # warm the file cache
-            timings = [run_once(model, participant, tmp / "out", args.device) for _ in range(args.runs)]
+            run_once(model, participant, tmp / "out", args.device, args.canvas)  # warm the file cache
+            timings = [run_once(model, participant, tmp / "out", args.device, args.canvas) for _ in range(args.runs)]
             seconds = [t for t, _ in timings]
             memory = [m for _, m in timings]
             print(f"| {width} | {parameters / 1e6:.1f} M | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} | {statistics.median(memory):.2f} | {args.runs} |", flush=True)
