@@ -170,6 +170,8 @@ def run_predict(args) -> int:
             write_prediction(prediction, out_dir, participant.participant_id, model, overwrite=args.overwrite)
             counts = lesion_counts(prediction.lesions, model.card.lesion_classes)
             rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(prediction.notes)})
+            for note in prediction.notes:
+                tqdm.write(f"{participant.participant_id}: {note}")
             tqdm.write(f"{participant.participant_id}: {_describe_counts(counts)} -> {out_dir}")
         except InputError as err:
             failures += 1

@@ -22,7 +22,7 @@ QSM2016 = Path(__file__).resolve().parents[3] / "shared" / "data" / "qsm2016"
 def _load(name: str) -> sitk.Image:
     path = QSM2016 / f"{name}.nii.gz"
     if not path.exists():
-        pytest.skip(f"real reference data not found at {path}")
+        pytest.fail(f"test data not found at {path}: the tests need ../shared/data/qsm2016 beside the repository")
     return sitk.ReadImage(str(path), sitk.sitkFloat32)
 
 
