@@ -1,9 +1,10 @@
 """Lesions: 3-D connected components of a label map, and the per-participant lesion table.
 
 Components are found per class with 26-connectivity (voxels touching by a face, an edge or
-a corner belong to one lesion). Coordinates are given twice: as continuous voxel indices
-(i, j, k) = (x, y, z) of the label map's file, and in LPS patient millimetres (+x left,
-+y posterior, +z superior; the DICOM/ITK convention, RAS = (-x, -y, z)).
+a corner belong to one lesion), the paper's "connected-component filter with 3D
+connectivity" (section 2.5). Coordinates are given twice: as continuous voxel indices
+(i, j, k) = (x, y, z) of the label map's file (ITK order), and in LPS patient millimetres
+(+x left, +y posterior, +z superior; the DICOM/ITK convention, Slicer's RAS = (-x, -y, z)).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from .atomic import write_text_atomic
+from .atomic import atomic_write
 from .classes import CMB_CLASS, IRON_CLASS, LesionClass
-from .volumes import Volume
+from .volumes import Volume, physical_bounds
 
 CONNECTIVITY_26 = np.ones((3, 3, 3), dtype=bool)
 DEFAULT_CLASSES = (CMB_CLASS, IRON_CLASS)
@@ -31,15 +33,19 @@ TABLE_COLUMNS = [
     "bbox_i_min", "bbox_j_min", "bbox_k_min", "bbox_i_max", "bbox_j_max", "bbox_k_max",
     "hemisphere",
 ]
+MM_DECIMALS = 3  # coordinates, volumes: a micrometre is far below any voxel size
+PROBABILITY_DECIMALS = 4
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """3-D connected components (26-connectivity) of a binary mask: (labelled array, count)."""
+    """3-D connected components (26-connectivity) of a binary mask (any nonzero voxel is
+    foreground): (labelled int array, number of components)."""
     return ndimage.label(np.asarray(mask) > 0, structure=CONNECTIVITY_26)
 
 
 def component_centroids(mask: np.ndarray) -> np.ndarray:
-    """Centroids (z, y, x) of the 26-connected components of `mask`, shape (n, 3)."""
+    """Unweighted centroids (z, y, x, array order) of the 26-connected components of
+    `mask`, shape (n, 3), in the order of the component labels."""
     labelled, count = label_components(mask)
     if count == 0:
         return np.zeros((0, 3))
@@ -47,64 +53,91 @@ def component_centroids(mask: np.ndarray) -> np.ndarray:
 
 
 def remove_small_lesions(labels: np.ndarray, min_voxels: int) -> np.ndarray:
-    """A copy of a 0/1/2 label map without the components smaller than `min_voxels`."""
+    """A new label map without the components smaller than `min_voxels`.
+
+    Components are taken per label value (1 CMB and 2 iron separately), so a small CMB
+    touching a large iron deposit is still small."""
     labels = np.asarray(labels)
     if min_voxels <= 1:
         return labels.copy()
     kept = np.zeros_like(labels)
     for value in np.unique(labels[labels > 0]):
         labelled, count = label_components(labels == value)
-        if count == 0:
-            continue
         sizes = np.bincount(labelled.ravel(), minlength=count + 1)
         large = np.flatnonzero(sizes >= min_voxels)
-        large = large[large > 0]
+        large = large[large > 0]  # 0 is the background of `labelled`
         kept[np.isin(labelled, large)] = value
     return kept
 
 
 @dataclass
 class Lesion:
-    lesion_id: int
+    id: int  # 1..n over the participant, in table order
     label: int
     class_name: str
     voxels: int
     volume_mm3: float
     centroid_index: tuple  # (i, j, k) = (x, y, z), continuous voxel index
-    centroid_lps: tuple  # mm
-    prob_max: float
+    centroid_lps: tuple  # (x, y, z) mm, LPS
+    prob_max: float  # NaN without a probability map
     prob_mean: float
     bbox_index_min: tuple  # (i, j, k), inclusive
-    bbox_index_max: tuple
-    hemisphere: str
+    bbox_index_max: tuple  # (i, j, k), inclusive
+    hemisphere: str  # 'left', 'right' or 'midline'
+
+    @property
+    def lesion_id(self) -> int:
+        return self.id
 
     def row(self) -> dict:
+        """The lesion as a table row (column name -> rounded value; '' for NaN)."""
         return {
-            "lesion_id": self.lesion_id,
+            "lesion_id": self.id,
             "label": self.label,
             "class": self.class_name,
             "voxels": self.voxels,
-            "volume_mm3": round(self.volume_mm3, 3),
-            **{f"centroid_{a}": round(v, 3) for a, v in zip("ijk", self.centroid_index)},
-            **{f"centroid_lps_{a}": round(v, 3) for a, v in zip("xyz", self.centroid_lps)},
-            "prob_max": "" if math.isnan(self.prob_max) else round(self.prob_max, 4),
-            "prob_mean": "" if math.isnan(self.prob_mean) else round(self.prob_mean, 4),
+            "volume_mm3": _rounded(self.volume_mm3, MM_DECIMALS),
+            **{f"centroid_{a}": _rounded(v, MM_DECIMALS) for a, v in zip("ijk", self.centroid_index)},
+            **{f"centroid_lps_{a}": _rounded(v, MM_DECIMALS) for a, v in zip("xyz", self.centroid_lps)},
+            "prob_max": _rounded(self.prob_max, PROBABILITY_DECIMALS),
+            "prob_mean": _rounded(self.prob_mean, PROBABILITY_DECIMALS),
             **{f"bbox_{a}_min": v for a, v in zip("ijk", self.bbox_index_min)},
             **{f"bbox_{a}_max": v for a, v in zip("ijk", self.bbox_index_max)},
             "hemisphere": self.hemisphere,
         }
 
 
-def _hemisphere(lps_x: float, midline_x: float, half_voxel: float) -> str:
-    if abs(lps_x - midline_x) <= half_voxel:
+def _rounded(value: float, decimals: int):
+    return "" if math.isnan(value) else round(float(value), decimals)
+
+
+# --- hemisphere -------------------------------------------------------------------------
+
+def volume_centre_x(volume: Volume) -> float:
+    """LPS x of the centre of the volume's bounding box."""
+    low, high = physical_bounds(volume)
+    return float(low[0] + high[0]) / 2
+
+
+def half_voxel_width_x(volume: Volume) -> float:
+    """Half the width of one voxel along patient x: half the x spacing for an axis-aligned
+    grid; for an oblique grid, half the extent of the voxel box projected on x."""
+    direction = np.asarray(volume.direction, dtype=float).reshape(3, 3)
+    return float(np.abs(direction[0]) @ np.asarray(volume.spacing, dtype=float)) / 2
+
+
+def hemisphere(lps_x: float, midline_x: float, half_width: float) -> str:
+    """'midline' when the midline plane cuts the voxel-wide slab centred on the centroid
+    (|x - midline| strictly less than half a voxel), else 'left' for x > midline (LPS +x
+    is the patient's left) and 'right' for x < midline. A one-voxel lesion whose voxel
+    only touches the midline (distance exactly half a voxel) lies on one side."""
+    offset = lps_x - midline_x
+    if abs(offset) < half_width - 1e-6:
         return "midline"
-    return "left" if lps_x > midline_x else "right"
+    return "left" if offset > 0 else "right"
 
 
-def _volume_centre_x(volume: Volume) -> float:
-    centre_index = (np.array(volume.shape[::-1]) - 1) / 2
-    return float(volume.index_to_lps(centre_index)[0])
-
+# --- lesions ----------------------------------------------------------------------------
 
 def find_lesions(
     labels: Volume,
@@ -113,63 +146,89 @@ def find_lesions(
     midline_x_lps: float | None = None,
     classes: tuple[LesionClass, ...] = DEFAULT_CLASSES,
 ) -> list[Lesion]:
-    """The lesions of a 0/1/2 label map, ordered by class, then by centroid (z, y, x).
+    """The lesions of a 0/1/2 label map: 26-connected components of each class.
 
-    probabilities: label value -> probability map on the same grid, for prob_max/prob_mean
-    (NaN when absent). Hemisphere: 'left' when the centroid's LPS x is greater than
-    `midline_x_lps` (LPS +x points to the patient's left), 'right' when smaller, 'midline'
-    within half a voxel of it; by default the midline is the x of the volume's centre
-    (the pipeline passes the brain mask's centroid instead). `classes` names the label
-    values (a union model's label 1 is 'Lesion', not 'Cerebral microbleed')."""
-    midline = _volume_centre_x(labels) if midline_x_lps is None else midline_x_lps
-    half_voxel = min(labels.spacing) / 2
+    Order and ids: by class (in the order of `classes`), then by centroid (z, y, x);
+    ids run 1..n over the whole participant. `classes` names the label values (a union
+    model's label 1 is 'Lesion', not 'Cerebral microbleed'); other values are ignored.
+
+    probabilities: label value -> probability map (array on the same grid) for prob_max
+    and prob_mean of the lesion's voxels; NaN when absent.
+
+    Components smaller than `min_voxels` are left out.
+
+    Hemisphere: the centroid's LPS x is compared with `midline_x_lps` (the pipeline passes
+    the brain mask's centroid; by default the x of the centre of the volume's bounding
+    box): 'left' when greater (LPS +x points to the patient's left), 'right' when smaller,
+    'midline' when closer than half a voxel width along x (see `hemisphere`)."""
+    midline = volume_centre_x(labels) if midline_x_lps is None else float(midline_x_lps)
+    half_width = half_voxel_width_x(labels)
+    probabilities = probabilities or {}
+    for value, probability in probabilities.items():
+        if np.shape(probability) != labels.shape:
+            raise ValueError(f"probability map of label {value} has shape {np.shape(probability)}, not the label map's {labels.shape}")
     lesions: list[Lesion] = []
     for lesion_class in classes:
-        lesions += _class_lesions(labels, lesion_class.label, lesion_class, probabilities, min_voxels, midline, half_voxel)
+        found = _class_lesions(labels, lesion_class, probabilities.get(lesion_class.label), min_voxels)
+        for lesion in found:
+            lesion.hemisphere = hemisphere(lesion.centroid_lps[0], midline, half_width)
+        lesions += found
     for number, lesion in enumerate(lesions, start=1):
-        lesion.lesion_id = number
+        lesion.id = number
     return lesions
 
 
-def _class_lesions(labels: Volume, value: int, lesion_class: LesionClass, probabilities, min_voxels, midline, half_voxel) -> list[Lesion]:
-    labelled, count = label_components(labels.array == value)
-    probability = None if probabilities is None else probabilities.get(value)
+def _class_lesions(labels: Volume, lesion_class: LesionClass, probability, min_voxels: int) -> list[Lesion]:
+    """The lesions of one label value, sorted by centroid (z, y, x); id and hemisphere unset."""
+    labelled, _ = label_components(labels.array == lesion_class.label)
     found = []
-    for index, box in enumerate(ndimage.find_objects(labelled), start=1):
-        voxels_zyx = np.argwhere(labelled[box] == index) + [s.start for s in box]
-        if len(voxels_zyx) < min_voxels:
-            continue
-        centroid_zyx = voxels_zyx.mean(axis=0)
-        centroid_index = tuple(float(v) for v in centroid_zyx[::-1])
-        centroid_lps = tuple(float(v) for v in labels.index_to_lps(centroid_index))
-        if probability is not None:
-            values = probability[tuple(voxels_zyx.T)]
-            prob_max, prob_mean = float(values.max()), float(values.mean())
-        else:
-            prob_max = prob_mean = float("nan")
-        found.append(
-            Lesion(
-                lesion_id=0,
-                label=value,
-                class_name=lesion_class.name,
-                voxels=len(voxels_zyx),
-                volume_mm3=len(voxels_zyx) * labels.voxel_volume_mm3,
-                centroid_index=centroid_index,
-                centroid_lps=centroid_lps,
-                prob_max=prob_max,
-                prob_mean=prob_mean,
-                bbox_index_min=tuple(int(v) for v in voxels_zyx.min(axis=0)[::-1]),
-                bbox_index_max=tuple(int(v) for v in voxels_zyx.max(axis=0)[::-1]),
-                hemisphere=_hemisphere(centroid_lps[0], midline, half_voxel),
-            )
-        )
+    for number, box in enumerate(ndimage.find_objects(labelled), start=1):
+        voxels_zyx = np.argwhere(labelled[box] == number) + [s.start for s in box]
+        if len(voxels_zyx) >= min_voxels:
+            found.append(_lesion(labels, lesion_class, voxels_zyx, probability))
     found.sort(key=lambda lesion: lesion.centroid_index[::-1])
     return found
 
 
-def write_lesion_table(lesions: list[Lesion], path, participant: str | None = None):
-    """TSV (path ending .tsv) or CSV (.csv), one row per lesion, written atomically."""
-    delimiter = "," if str(path).endswith(".csv") else "\t"
+def _lesion(labels: Volume, lesion_class: LesionClass, voxels_zyx: np.ndarray, probability) -> Lesion:
+    centroid_index = tuple(float(v) for v in voxels_zyx.mean(axis=0)[::-1])
+    if probability is None:
+        prob_max = prob_mean = float("nan")
+    else:
+        values = np.asarray(probability)[tuple(voxels_zyx.T)]
+        prob_max, prob_mean = float(values.max()), float(values.mean())
+    return Lesion(
+        id=0,
+        label=lesion_class.label,
+        class_name=lesion_class.name,
+        voxels=len(voxels_zyx),
+        volume_mm3=len(voxels_zyx) * labels.voxel_volume_mm3,
+        centroid_index=centroid_index,
+        centroid_lps=tuple(float(v) for v in labels.index_to_lps(centroid_index)),
+        prob_max=prob_max,
+        prob_mean=prob_mean,
+        bbox_index_min=tuple(int(v) for v in voxels_zyx.min(axis=0)[::-1]),
+        bbox_index_max=tuple(int(v) for v in voxels_zyx.max(axis=0)[::-1]),
+        hemisphere="",
+    )
+
+
+# --- tables -----------------------------------------------------------------------------
+
+def _delimiter(path) -> str:
+    name = str(path).lower()
+    if name.endswith(".tsv"):
+        return "\t"
+    if name.endswith(".csv"):
+        return ","
+    raise ValueError(f"{path}: a lesion table must end with .tsv or .csv")
+
+
+def write_lesion_table(lesions: list[Lesion], path, participant: str | None = None) -> Path:
+    """One row per lesion, TSV (path ending .tsv) or CSV (.csv), UTF-8, written atomically
+    (temporary file in the same folder, then renamed). Columns: `participant` (only when
+    given), then TABLE_COLUMNS; empty prob_max/prob_mean when there was no probability map."""
+    delimiter = _delimiter(path)
     columns = (["participant"] if participant is not None else []) + TABLE_COLUMNS
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, delimiter=delimiter, lineterminator="\n")
@@ -179,20 +238,22 @@ def write_lesion_table(lesions: list[Lesion], path, participant: str | None = No
         if participant is not None:
             row["participant"] = participant
         writer.writerow(row)
-    return write_text_atomic(path, buffer.getvalue())
+    text = buffer.getvalue()
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
 
 def read_lesion_table(path) -> list[dict]:
-    delimiter = "," if str(path).endswith(".csv") else "\t"
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=delimiter))
+    """The rows of a lesion table as dicts of strings."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter=_delimiter(path)))
 
 
 def lesion_counts(lesions: list[Lesion], classes: tuple[LesionClass, ...] = DEFAULT_CLASSES) -> dict:
-    """Number and total volume (mm3) of lesions per class, for the cohort table."""
+    """Number and total volume (mm3) of lesions per class, for the cohort table:
+    {'n_cmb': ..., 'volume_cmb_mm3': ..., 'n_iron': ..., 'volume_iron_mm3': ...}."""
     counts = {}
     for lesion_class in classes:
         members = [lesion for lesion in lesions if lesion.label == lesion_class.label]
         counts[f"n_{lesion_class.key}"] = len(members)
-        counts[f"volume_{lesion_class.key}_mm3"] = round(sum(lesion.volume_mm3 for lesion in members), 3)
+        counts[f"volume_{lesion_class.key}_mm3"] = round(sum(lesion.volume_mm3 for lesion in members), MM_DECIMALS)
     return counts

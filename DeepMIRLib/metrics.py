@@ -1,24 +1,33 @@
 """Detection metrics and statistics of the paper (sections 2.5 and 2.6).
 
 Per participant and class: 3-D connected components (26-connectivity) of prediction and
-reference, their centroids, and a one-to-one matching (`match_lesions`); a match is a true
-positive, an unmatched prediction a false positive, an unmatched reference lesion a false
-negative. sensitivity = TP / (TP + FN), precision = TP / (TP + FP).
+reference, their unweighted centroids, and a one-to-one matching of predicted to reference
+lesions whose centroids lie within the tolerance (`match_lesions`). A match is a true
+positive (TP), an unmatched prediction a false positive (FP), an unmatched reference
+lesion a false negative (FN). sensitivity = TP / (TP + FN) = TP / n_ref,
+precision = TP / (TP + FP) = TP / n_pred. The tolerance is 3 voxels for CMBs and 5 for
+iron deposits (classes.TOLERANCE_VOXELS), distances measured in continuous voxel indices;
+with unit='mm' distances are in patient millimetres and the tolerance is given in mm.
 
-Empty participants (the rule, which the paper leaves open):
+Empty participants (the rule; the paper leaves it open):
 - no reference lesions: sensitivity is undefined (NaN) and left out of the cohort mean;
   precision is 0 when there are predictions (all of them false positives);
 - no predictions: precision is undefined (NaN) and left out of the mean; sensitivity is 0
-  when there are reference lesions;
-- neither: both undefined; the participant still counts, with 0, in the false positives
-  per participant.
+  when there are reference lesions (all of them missed);
+- neither: both undefined; the participant still counts, with FP = 0, in the false
+  positives per participant.
+The per-participant magnitude sqrt(s^2 + p^2) is defined only where both are.
 Every summary reports n, the number of participants that entered its mean.
 
 Across participants: mean with SEM (sample standard deviation / sqrt(n)) and a 95 %
-confidence interval from Student's t; the paper's magnitude accuracy
-sqrt(mean sensitivity^2 + mean precision^2); and the per-participant magnitude
-sqrt(s^2 + p^2) summarised the same way (the Table 3 column). Models are compared with
-the two-sided Wilcoxon rank-sum test (Mann-Whitney U), as the paper did in MATLAB.
+confidence interval from Student's t with n - 1 degrees of freedom. Two magnitudes:
+the paper's definition sqrt(mean sensitivity^2 + mean precision^2) (`magnitude_accuracy`),
+and the mean of the per-participant magnitudes with SEM and CI (`magnitude`), which is what
+Table 3's "Avg Magnitude Accuracy ± SEM [CI]" column reports: an SEM needs per-participant
+values, and the paper's numbers (e.g. S 0.88, P 0.40, magnitude 1.09, where
+sqrt(0.88^2 + 0.40^2) = 0.97) fit only a mean of per-participant magnitudes, which is never
+smaller than the magnitude of the means. Models are compared with the two-sided Wilcoxon
+rank-sum test, as the paper did in MATLAB (`rank_sum_test`).
 """
 
 from __future__ import annotations
@@ -26,39 +35,54 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
 
-from .atomic import write_text_atomic
+from .atomic import atomic_write
 from .classes import TOLERANCE_VOXELS
 from .errors import InputError
 from .lesions import component_centroids
 from .volumes import Volume, same_grid
 
+SIGNIFICANCE = 0.05
+
+
+# --- matching ---------------------------------------------------------------------------
 
 def match_lesions(pred_centroids, ref_centroids, tolerance: float) -> list[tuple[int, int, float]]:
-    """One-to-one matches (pred index, ref index, distance) with distance <= tolerance.
+    """One-to-one matches (pred index, ref index, distance), only pairs with Euclidean
+    distance <= tolerance (the boundary matches), sorted by prediction index.
 
-    Optimal assignment: the most matches possible, and among those the least total
-    distance (Hungarian algorithm). Pairs beyond the tolerance cost more than all admissible
-    pairs together, so the solver only uses one when no admissible pair is left, and such
-    pairs are then dropped. Greedy nearest-first matching can lose matches: references at
-    x = 2 and 5, predictions at 2.5 and 0, tolerance 3: greedy takes the closest pair
-    (2.5, 2) first and the prediction at 0 is then 5 away from the only reference left, so
-    it finds one match; the optimal assignment finds two, (0, 2) and (2.5, 5)."""
+    Optimal assignment: the largest possible number of matches and, among assignments
+    with that many, the smallest total distance (linear_sum_assignment, the Hungarian
+    method). Every out-of-tolerance pair costs the same constant, larger than the sum of
+    all admissible distances, so trading one admissible pair for an inadmissible one always
+    costs more than any saving in distance: the solver maximises matches first. (The cost
+    must not grow with distance: then two near misses could be cheaper than one match
+    plus one far miss.) Inadmissible pairs the solver had to use are dropped.
+
+    Greedy nearest-first matching can lose matches: references at x = 2 and 5, predictions
+    at x = 2.5 and 0, tolerance 3. Greedy takes the closest pair (2.5 -> 2, distance 0.5);
+    the prediction at 0 is then 5 from the only reference left: one match. The optimal
+    assignment finds two, (0 -> 2) and (2.5 -> 5), which is what the paper's counting of
+    detected lesions means."""
     pred = np.asarray(pred_centroids, dtype=float).reshape(-1, 3)
     ref = np.asarray(ref_centroids, dtype=float).reshape(-1, 3)
     if len(pred) == 0 or len(ref) == 0:
         return []
     distance = np.linalg.norm(pred[:, None, :] - ref[None, :, :], axis=2)
     admissible = distance <= tolerance
-    penalty = distance[admissible].sum() + 1.0 if admissible.any() else 1.0
-    cost = np.where(admissible, distance, penalty * (1 + distance))
+    penalty = float(distance[admissible].sum()) + 1.0
+    cost = np.where(admissible, distance, penalty)
     rows, cols = optimize.linear_sum_assignment(cost)
     return [(int(r), int(c), float(distance[r, c])) for r, c in zip(rows, cols) if admissible[r, c]]
 
+
+# --- one participant --------------------------------------------------------------------
 
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else float("nan")
@@ -66,7 +90,8 @@ def _ratio(numerator: int, denominator: int) -> float:
 
 @dataclass
 class ClassResult:
-    """Detection counts and rates of one class in one participant."""
+    """Detection counts and rates of one class in one participant (rates NaN when
+    undefined, see the module docstring)."""
 
     tp: int
     fp: int
@@ -84,47 +109,72 @@ class ClassResult:
 
     @property
     def magnitude(self) -> float:
-        return math.hypot(self.sensitivity, self.precision)  # NaN if either is NaN
+        """sqrt(s^2 + p^2); NaN unless both are defined."""
+        s, p = self.sensitivity, self.precision
+        return float("nan") if math.isnan(s) or math.isnan(p) else math.hypot(s, p)
 
 
-def _centroids(mask: np.ndarray, volume: Volume, unit: str) -> np.ndarray:
-    zyx = component_centroids(mask)
-    if unit == "voxel":
-        return zyx
-    return volume.index_to_lps(zyx[:, ::-1]) if len(zyx) else zyx
+def _centroids(volume: Volume, label: int, unit: str) -> np.ndarray:
+    """Component centroids of one label: (x, y, z) continuous voxel index for 'voxel',
+    LPS mm for 'mm'."""
+    index_xyz = component_centroids(volume.array == label)[:, ::-1]
+    return index_xyz if unit == "voxel" else volume.index_to_lps(index_xyz).reshape(-1, 3)
+
+
+def _tolerances(tolerance, classes, unit: str) -> dict[int, float]:
+    """Tolerance per label: a number for every class, a dict, or None (the paper's voxels)."""
+    if isinstance(tolerance, numbers.Real):
+        return {label: float(tolerance) for label in classes}
+    given = dict(tolerance or {})
+    if unit == "mm":
+        missing = [label for label in classes if label not in given]
+        if missing:
+            raise ValueError(f"give a tolerance in mm for label(s) {missing} when unit='mm' (the paper's are in voxels)")
+        return given
+    merged = {**TOLERANCE_VOXELS, **given}
+    missing = [label for label in classes if label not in merged]
+    if missing:
+        raise ValueError(f"no tolerance for label(s) {missing}")
+    return merged
 
 
 def evaluate_participant(
     prediction: Volume,
     reference: Volume,
     classes=(1, 2),
-    tolerance: dict[int, float] | None = None,
+    tolerance: float | dict[int, float] | None = None,
     unit: str = "voxel",
 ) -> dict[int, ClassResult]:
-    """Match predicted and reference lesions of each class (label values).
+    """TP/FP/FN of each class (label value) of one participant.
 
-    unit 'voxel': distances between centroids in voxel indices, tolerance in voxels (the
-    paper: 3 for CMB, 5 for iron); 'mm': distances in patient millimetres, tolerance in mm
-    (required then, as the paper gives none)."""
+    unit 'voxel': centroid distances in continuous voxel indices, tolerance in voxels
+    (default the paper's 3 for CMB, 5 for iron); 'mm': distances in LPS millimetres,
+    tolerance in mm (required, as the paper gives none). On anisotropic voxels the two
+    differ: one slice of 2.5 mm is 1 voxel but 2.5 mm."""
     if unit not in ("voxel", "mm"):
         raise ValueError(f"unit must be 'voxel' or 'mm', not {unit!r}")
     if not same_grid(prediction, reference):
-        raise InputError(prediction.source, f"prediction is not on the grid of the reference {reference.source}")
-    if tolerance is None or any(label not in tolerance for label in classes):
-        if unit == "mm":
-            raise ValueError("give a tolerance in mm for every class when unit='mm'")
-        tolerance = {**TOLERANCE_VOXELS, **(tolerance or {})}
+        raise InputError(
+            prediction.source,
+            f"prediction is not on the grid of the reference {reference.source or ''}".rstrip()
+            + f" (shape {prediction.shape} vs {reference.shape}, spacing {tuple(prediction.spacing)} vs {tuple(reference.spacing)})",
+        )
+    tolerances = _tolerances(tolerance, classes, unit)
     results = {}
     for label in classes:
-        pred = _centroids(prediction.array == label, prediction, unit)
-        ref = _centroids(reference.array == label, reference, unit)
-        tp = len(match_lesions(pred, ref, tolerance[label]))
+        pred = _centroids(prediction, label, unit)
+        ref = _centroids(reference, label, unit)
+        tp = len(match_lesions(pred, ref, tolerances[label]))
         results[label] = ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref))
     return results
 
 
+# --- cohort -----------------------------------------------------------------------------
+
 @dataclass
 class Summary:
+    """Mean of the defined values with SEM and 95 % CI; n: how many entered the mean."""
+
     mean: float
     sem: float
     ci_low: float
@@ -132,6 +182,7 @@ class Summary:
     n: int
 
     def text(self, digits: int = 2) -> str:
+        """'0.84 ± 0.05 [0.74, 0.94]'; the mean alone when n = 1; 'n/a' when n = 0."""
         if self.n == 0:
             return "n/a"
         if math.isnan(self.sem):
@@ -139,29 +190,36 @@ class Summary:
         return f"{self.mean:.{digits}f} ± {self.sem:.{digits}f} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
 
 
+def _defined(values) -> np.ndarray:
+    values = np.asarray(list(values), dtype=float)
+    return values[~np.isnan(values)]
+
+
 def summarize(values) -> Summary:
-    """Mean, SEM and Student-t 95 % CI of the defined (non-NaN) values."""
-    values = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    """Mean, SEM (ddof=1) and Student-t 95 % CI of the values, NaNs dropped; SEM and CI
+    are NaN below two values."""
+    values = _defined(values)
     n = len(values)
+    nan = float("nan")
     if n == 0:
-        return Summary(float("nan"), float("nan"), float("nan"), float("nan"), 0)
+        return Summary(nan, nan, nan, nan, 0)
     mean = float(values.mean())
     if n < 2:
-        return Summary(mean, float("nan"), float("nan"), float("nan"), n)
+        return Summary(mean, nan, nan, nan, n)
     sem = float(values.std(ddof=1) / math.sqrt(n))
     half = float(stats.t.ppf(0.975, n - 1)) * sem
     return Summary(mean, sem, mean - half, mean + half, n)
 
 
 def summarize_class(results: list[ClassResult]) -> dict:
-    """Cohort summary of one class over participants."""
+    """Cohort summary of one class over participants (one ClassResult each)."""
     sensitivity = summarize([r.sensitivity for r in results])
     precision = summarize([r.precision for r in results])
     return {
         "participants": len(results),
         "sensitivity": sensitivity,
         "precision": precision,
-        "magnitude_accuracy": math.hypot(sensitivity.mean, precision.mean),
+        "magnitude_accuracy": math.hypot(sensitivity.mean, precision.mean),  # NaN if either is
         "magnitude": summarize([r.magnitude for r in results]),
         "false_positives_per_participant": summarize([float(r.fp) for r in results]),
         "tp": sum(r.tp for r in results),
@@ -171,49 +229,69 @@ def summarize_class(results: list[ClassResult]) -> dict:
 
 
 def rank_sum_test(values, baseline_values) -> float:
-    """Two-sided Wilcoxon rank-sum p-value (NaNs dropped; NaN when a side is empty)."""
-    a = [v for v in values if not math.isnan(v)]
-    b = [v for v in baseline_values if not math.isnan(v)]
-    if not a or not b:
+    """Two-sided Wilcoxon rank-sum p-value (Mann-Whitney U; NaNs dropped; NaN when a side
+    is empty). scipy's method 'auto' is exact for small samples without ties and otherwise
+    the normal approximation with tie and continuity corrections, as MATLAB's ranksum
+    (which the paper used) is for samples like the paper's 24 vs 24."""
+    a, b = _defined(values), _defined(baseline_values)
+    if len(a) == 0 or len(b) == 0:
         return float("nan")
     return float(stats.mannwhitneyu(a, b, alternative="two-sided", method="auto").pvalue)
 
 
+# --- tables -----------------------------------------------------------------------------
+
 def _marked(summary: Summary, p_value: float | None) -> str:
-    star = "*" if p_value is not None and not math.isnan(p_value) and p_value < 0.05 else ""
-    return summary.text() + star
+    significant = p_value is not None and not math.isnan(p_value) and p_value < SIGNIFICANCE
+    return summary.text() + ("*" if significant else "")
 
 
 def table3_markdown(rows: list[dict]) -> str:
     """A Markdown table laid out like the paper's Table 3.
 
     Each row: 'labels', 'modalities', 'summary' (from summarize_class) and optionally
-    'p_values' {'sensitivity', 'precision', 'magnitude'} against the baseline; a value is
-    marked * where p < 0.05."""
+    'p_values' {'sensitivity', 'precision', 'magnitude'} against the baseline (the SWI-only
+    model in the paper); a value is marked * where p < 0.05. The false positives column is
+    the mean per participant, as in the paper."""
     lines = [
-        "| Labels | Modalities | Avg Sensitivity ± SEM [95 % CI] | Avg Precision ± SEM [95 % CI] | Avg Magnitude Accuracy ± SEM [95 % CI] | False Positives per Participant |",
+        "| Labels | Modalities | Avg Sensitivity ± SEM [95 % CI] | Avg Precision ± SEM [95 % CI] "
+        "| Avg Magnitude Accuracy ± SEM [95 % CI] | False Positives per Participant |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         summary, p = row["summary"], row.get("p_values") or {}
-        lines.append(
-            f"| {row['labels']} | {row['modalities']} | {_marked(summary['sensitivity'], p.get('sensitivity'))} "
-            f"| {_marked(summary['precision'], p.get('precision'))} | {_marked(summary['magnitude'], p.get('magnitude'))} "
-            f"| {summary['false_positives_per_participant'].mean:.2f} |"
-        )
+        false_positives = summary["false_positives_per_participant"]
+        cells = [
+            str(row["labels"]),
+            str(row["modalities"]),
+            _marked(summary["sensitivity"], p.get("sensitivity")),
+            _marked(summary["precision"], p.get("precision")),
+            _marked(summary["magnitude"], p.get("magnitude")),
+            "n/a" if false_positives.n == 0 else f"{false_positives.mean:.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-PER_PARTICIPANT_COLUMNS = ["participant", "label", "tp", "fp", "fn", "n_pred", "n_ref", "sensitivity", "precision", "magnitude"]
+PER_PARTICIPANT_COLUMNS = ["participant", "class", "tp", "fp", "fn", "n_pred", "n_ref", "sensitivity", "precision", "magnitude"]
 
 
-def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path) -> None:
-    """participant -> {label: ClassResult} as CSV, one row per participant and class (atomic)."""
+def per_participant_rows(results: dict[str, dict[int, ClassResult]]) -> list[dict]:
+    """participant -> {label: ClassResult} as rows (sorted by participant, then label);
+    'class' is the label value evaluated, rates rounded to 4 decimals, '' when undefined."""
+    rows = []
+    for participant in sorted(results):
+        for label, r in sorted(results[participant].items()):
+            rates = {name: "" if math.isnan(v) else round(v, 4) for name, v in (("sensitivity", r.sensitivity), ("precision", r.precision), ("magnitude", r.magnitude))}
+            rows.append({"participant": participant, "class": label, "tp": r.tp, "fp": r.fp, "fn": r.fn, "n_pred": r.n_pred, "n_ref": r.n_ref, **rates})
+    return rows
+
+
+def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path) -> Path:
+    """per_participant_rows as CSV, written atomically (temporary file, then renamed)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, PER_PARTICIPANT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for participant in sorted(results):
-        for label, r in sorted(results[participant].items()):
-            rates = {k: "" if math.isnan(v) else round(v, 4) for k, v in (("sensitivity", r.sensitivity), ("precision", r.precision), ("magnitude", r.magnitude))}
-            writer.writerow({"participant": participant, "label": label, "tp": r.tp, "fp": r.fp, "fn": r.fn, "n_pred": r.n_pred, "n_ref": r.n_ref, **rates})
-    write_text_atomic(path, buffer.getvalue())
+    writer.writerows(per_participant_rows(results))
+    text = buffer.getvalue()
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
