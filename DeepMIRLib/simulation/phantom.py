@@ -1,0 +1,305 @@
+"""One simulated participant: tissue maps -> susceptibility, relaxation -> multi-echo GRE,
+SWI, QSM and T2-weighted images, with ground truth for every lesion and mimic.
+
+Physics (values and sources in docs/simulation.md):
+- field = dipole kernel * susceptibility in k-space, on a grid twice as fine as SWI's;
+- multi-echo GRE at 3 T: S = PD exp(-TE R2*) exp(-i gamma B0 TE field), simulated on the fine
+  grid and averaged down (intravoxel dephasing: microbleeds bloom), plus complex noise;
+- SWI after Haacke: first echo, phase high-passed by a homodyne filter (central 64 x 64 of
+  k-space, in plane), negative-phase mask to the 4th power times the magnitude;
+- QSM: field from the echo-to-echo phase differences, dipole inversion (dipole.invert_field);
+- T2-weighted spin echo on its own 1 mm grid, slightly misaligned, with a smooth bias field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import fft
+
+from ..classes import CMB, IRON
+from ..volumes import Volume, write_volume
+from .anatomy import NUCLEUS_LABELS, participant_transform, resample_anatomy
+from .dipole import forward_field, invert_field
+from .objects import MIMIC_LABELS, SimObject, label_map, rasterise
+from .placement import LesionLoad, Sampler, calcifications, cmb_count, iron_deposits, microbleeds, perivascular_spaces, veins
+
+GYROMAGNETIC_HZ_PER_T = 42.577e6
+
+# susceptibility (ppm, relative to CSF), R2* (1/s), proton density, T1 and T2 (ms) at 3 T
+TISSUES = {
+    "csf": dict(chi=0.0, r2s=2.0, pd=1.0, t1=4000.0, t2=1600.0),
+    "gm": dict(chi=0.01, r2s=15.0, pd=0.8, t1=1400.0, t2=100.0),
+    "wm": dict(chi=-0.03, r2s=20.0, pd=0.7, t1=850.0, t2=70.0),
+}
+NUCLEUS_TISSUE = {  # chi ranges are drawn per participant where given as (low, high)
+    "globus_pallidus": dict(chi=(0.13, 0.19), r2s=40.0, pd=0.75, t1=900.0, t2=50.0),
+    "putamen": dict(chi=0.04, r2s=25.0, pd=0.8, t1=1100.0, t2=70.0),
+    "caudate": dict(chi=0.04, r2s=24.0, pd=0.8, t1=1200.0, t2=75.0),
+    "thalamus": dict(chi=0.02, r2s=22.0, pd=0.78, t1=1000.0, t2=75.0),
+    "substantia_nigra": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
+    "red_nucleus": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
+    "dentate": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
+}
+
+
+@dataclass
+class Protocol:
+    field_strength_t: float = 3.0
+    echo_times_ms: tuple = (7.5, 15.0, 22.5, 30.0)
+    b0_direction_lps: tuple = (0.0, 0.0, 1.0)
+    swi_size: tuple = (192, 256, 104)  # x (left-right), y (anterior-posterior), z (slices)
+    swi_spacing: tuple = (1.0, 1.0, 1.5)
+    fine_factor: int = 2  # physics grid = SWI grid / fine_factor per axis
+    gre_noise: float = 0.015  # complex noise SD; proton density of CSF is 1
+    swi_highpass: int = 64  # central k-space size (in plane) of the homodyne low-pass
+    qsm_regularisation: float = 0.1
+    t2_echo_ms: float = 408.0  # nominal TE of the 3-D turbo spin echo (paper's Table 1)
+    t2_repetition_ms: float = 3200.0
+    t2_contrast_echo_ms: float = 120.0  # T2 weighting of that echo train (see docs/simulation.md)
+    t2_spacing: tuple = (1.0, 1.0, 1.0)
+    t2_noise: float = 0.008
+    t2_bias_amplitude: float = 0.2
+    t2_misalignment_deg: float = 3.0
+    t2_misalignment_mm: float = 3.0
+    slab_slices: int | None = None  # fast mode: only this many slices around the basal ganglia
+
+    @property
+    def gamma_b0_rad_per_s_ppm(self) -> float:
+        return 2 * np.pi * GYROMAGNETIC_HZ_PER_T * self.field_strength_t * 1e-6
+
+
+@dataclass
+class SimulatedParticipant:
+    images: dict  # name -> Volume: swi, qsm, t2, labels, mimics, brainmask, chi
+    objects: list
+    info: dict = field(default_factory=dict)
+
+    def manifest(self) -> dict:
+        return {**self.info, "objects": [o.manifest() for o in self.objects]}
+
+
+def swi_grid(protocol: Protocol) -> Volume:
+    """The SWI/QSM grid in participant space: axial, centred on the brain's centre (MNI
+    RAS (0, -18, 5)); in slab mode only `slab_slices` slices centred at MNI z = 0."""
+    nx, ny, nz = protocol.swi_size
+    if protocol.slab_slices:
+        nz = protocol.slab_slices
+    spacing = np.asarray(protocol.swi_spacing, float)
+    centre_lps = np.array([0.0, 18.0, 0.0 if protocol.slab_slices else 5.0])
+    origin = centre_lps - (np.array([nx, ny, nz]) - 1) / 2 * spacing
+    return Volume(np.zeros((nz, ny, nx), np.float32), tuple(origin), tuple(spacing), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+
+
+def _grid_image(grid: Volume) -> sitk.Image:
+    image = sitk.Image([int(n) for n in grid.shape[::-1]], sitk.sitkUInt8)
+    image.SetOrigin(grid.origin)
+    image.SetSpacing(grid.spacing)
+    image.SetDirection(grid.direction)
+    return image
+
+
+def tissue_parameters(anatomy, nucleus_chi: dict[str, float]) -> dict[str, np.ndarray]:
+    """Per-voxel chi, r2s, pd, t1, t2 mixed from tissue probabilities; nuclei override."""
+    total = np.maximum(anatomy.gm + anatomy.wm + anatomy.csf, 1e-6)
+    weights = {name: getattr(anatomy, name) / total * anatomy.brain for name in TISSUES}
+    maps = {key: sum(weights[t] * TISSUES[t][key] for t in TISSUES).astype(np.float32) for key in ("chi", "r2s", "pd", "t1", "t2")}
+    for name, label in NUCLEUS_LABELS.items():
+        inside = anatomy.nuclei == label
+        values = {**NUCLEUS_TISSUE[name], "chi": nucleus_chi[name]}
+        for key in maps:
+            maps[key][inside] = values[key]
+    return maps
+
+
+def _apply_objects(maps: dict[str, np.ndarray], objects: list[SimObject], grid: Volume, keys) -> None:
+    """Objects replace the tissue they occupy (partial volume at their soft edge)."""
+    if not objects:
+        return
+    occupancy, owner = rasterise(objects, grid)
+    covered = owner > 0
+    weight = occupancy[covered]
+    for key in keys:
+        values = np.array([0.0] + [_object_value(o, key, maps) for o in objects], np.float32)
+        tissue = maps[key][covered]
+        object_value = values[owner[covered]]
+        keep_tissue = np.isnan(object_value)
+        object_value = np.where(keep_tissue, tissue, object_value)
+        maps[key][covered] = (1 - weight) * tissue + weight * object_value
+
+
+def _object_value(obj: SimObject, key: str, maps) -> float:
+    if key == "chi":
+        return obj.chi
+    name = {"r2s": "r2star_per_s", "pd": "pd", "t1": "t1_ms", "t2": "t2_ms"}[key]
+    return float(obj.properties.get(name, np.nan))
+
+
+def _brain_box(brain: np.ndarray, margin: int) -> tuple[slice, ...]:
+    indices = np.argwhere(brain)
+    lo = np.maximum(indices.min(axis=0) - margin, 0)
+    hi = np.minimum(indices.max(axis=0) + margin + 1, brain.shape)
+    return tuple(slice(a, b) for a, b in zip(lo, hi))
+
+
+def _fine_grid(grid: Volume, box: tuple[slice, ...], factor: int) -> Volume:
+    start_index = np.array([box[2].start, box[1].start, box[0].start], float)
+    spacing = np.asarray(grid.spacing) / factor
+    origin = grid.index_to_lps(start_index - 0.5 + 0.5 / factor)
+    shape = tuple((s.stop - s.start) * factor for s in box)
+    return Volume(np.zeros(shape, np.float32), tuple(origin), tuple(spacing), grid.direction)
+
+
+def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
+    z, y, x = (n // factor for n in array.shape)
+    return array.reshape(z, factor, y, factor, x, factor).mean(axis=(1, 3, 5))
+
+
+def gre_echoes(maps_g: dict, objects: list, grid: Volume, brain: np.ndarray, protocol: Protocol, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Complex multi-echo GRE signal (echoes, z, y, x) on the SWI grid, and the true
+    susceptibility averaged onto it. Tissue maps are repeated onto the fine grid, objects
+    rasterised there, the field computed there and the signal averaged down."""
+    factor = protocol.fine_factor
+    box = _brain_box(brain, margin=12)
+    fine = _fine_grid(grid, box, factor)
+    fine_maps = {k: np.repeat(np.repeat(np.repeat(maps_g[k][box], factor, 0), factor, 1), factor, 2) for k in ("chi", "r2s", "pd")}
+    _apply_objects(fine_maps, objects, fine, ("chi", "r2s", "pd"))
+    b0_zyx = np.asarray(protocol.b0_direction_lps, float)[::-1]
+    field_ppm = forward_field(fine_maps["chi"], np.asarray(fine.spacing)[::-1], b0_zyx)
+    echoes = np.zeros((len(protocol.echo_times_ms),) + grid.shape, np.complex64)
+    magnitude_0 = fine_maps["pd"]
+    for e, te_ms in enumerate(protocol.echo_times_ms):
+        te = te_ms * 1e-3
+        signal = magnitude_0 * np.exp(-te * fine_maps["r2s"]) * np.exp(-1j * protocol.gamma_b0_rad_per_s_ppm * te * field_ppm)
+        echoes[e][box] = _block_mean(signal.astype(np.complex64), factor)
+    chi_true = np.zeros(grid.shape, np.float32)
+    chi_true[box] = _block_mean(fine_maps["chi"], factor)
+    noise = rng.normal(0, protocol.gre_noise, echoes.shape) + 1j * rng.normal(0, protocol.gre_noise, echoes.shape)
+    return (echoes + noise).astype(np.complex64), chi_true
+
+
+def swi_from_echo(echo: np.ndarray, highpass: int = 64) -> np.ndarray:
+    """Haacke SWI: homodyne high-pass phase (central `highpass` x `highpass` of in-plane
+    k-space as the low-pass reference), negative-phase mask (phase < 0 scaled linearly to
+    0 at -pi, 1 elsewhere) applied four times to the magnitude. Phase follows the
+    convention S = exp(-i gamma field TE): paramagnetic tissue has negative phase."""
+    spectrum = fft.fftshift(fft.fft2(echo, axes=(1, 2)), axes=(1, 2))
+    ny, nx = echo.shape[1:]
+    window = np.zeros((ny, nx), np.float32)
+    cy, cx, h = ny // 2, nx // 2, highpass // 2
+    window[cy - h : cy + h, cx - h : cx + h] = np.outer(np.hanning(2 * h), np.hanning(2 * h))
+    low = fft.ifft2(fft.ifftshift(spectrum * window, axes=(1, 2)), axes=(1, 2))
+    phase = np.angle(echo * np.conj(low))
+    mask = np.where(phase < 0, (np.pi + phase) / np.pi, 1.0)
+    return (np.abs(echo) * mask**4).astype(np.float32)
+
+
+def qsm_from_echoes(echoes: np.ndarray, brain: np.ndarray, grid: Volume, protocol: Protocol) -> np.ndarray:
+    """Field from the magnitude-weighted echo-to-echo phase difference (no unwrapping needed
+    below pi per echo spacing), then dipole inversion inside the brain."""
+    products = (echoes[1:] * np.conj(echoes[:-1])).sum(axis=0)
+    spacing_s = np.diff(protocol.echo_times_ms).mean() * 1e-3
+    field_ppm = -np.angle(products) / (protocol.gamma_b0_rad_per_s_ppm * spacing_s)
+    b0_zyx = np.asarray(protocol.b0_direction_lps, float)[::-1]
+    return invert_field(field_ppm.astype(np.float32), brain.astype(np.float32), np.asarray(grid.spacing)[::-1], b0_zyx, protocol.qsm_regularisation)
+
+
+def t2_image(transform: sitk.Transform, objects: list, nucleus_chi, anatomy_grid: Volume, protocol: Protocol, rng, ventricle_growth_mm: float) -> Volume:
+    """T2-weighted spin echo on its own axial 1 mm grid covering the SWI field of view,
+    after a small random rigid head motion, with a smooth multiplicative bias field."""
+    lo = np.asarray(anatomy_grid.origin) - 5.0
+    extent = (np.array(anatomy_grid.shape[::-1]) - 1) * np.asarray(anatomy_grid.spacing) + 10.0
+    size = np.ceil(extent / np.asarray(protocol.t2_spacing)).astype(int) + 1
+    grid = Volume(np.zeros(size[::-1], np.float32), tuple(lo), tuple(protocol.t2_spacing), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    motion = sitk.Euler3DTransform()
+    motion.SetCenter(tuple(anatomy_grid.index_to_lps((np.array(anatomy_grid.shape[::-1]) - 1) / 2)))
+    motion.SetRotation(*np.deg2rad(rng.uniform(-protocol.t2_misalignment_deg, protocol.t2_misalignment_deg, 3)))
+    motion.SetTranslation(tuple(rng.uniform(-protocol.t2_misalignment_mm, protocol.t2_misalignment_mm, 3)))
+    anatomy = resample_anatomy(_grid_image(grid), sitk.CompositeTransform([motion, transform]), ventricle_growth_mm)
+    maps = tissue_parameters(anatomy, nucleus_chi)
+    inverse = motion.GetInverse()
+    moved = [SimObject(o.kind, [(*inverse.TransformPoint(s[:3]), s[3]) for s in o.spheres], o.chi, o.location, o.properties) for o in objects]
+    _apply_objects(maps, moved, grid, ("pd", "t1", "t2"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signal = maps["pd"] * (1 - np.exp(-protocol.t2_repetition_ms / maps["t1"])) * np.exp(-protocol.t2_contrast_echo_ms / maps["t2"])
+    signal = np.nan_to_num(signal) * anatomy.brain
+    signal *= _bias_field(grid.shape, rng, protocol.t2_bias_amplitude)
+    noisy = np.hypot(signal + rng.normal(0, protocol.t2_noise, signal.shape), rng.normal(0, protocol.t2_noise, signal.shape))
+    return grid.with_array(noisy.astype(np.float32))
+
+
+def _bias_field(shape, rng, amplitude: float) -> np.ndarray:
+    """A smooth multiplicative field: exp of a random linear-plus-quadratic polynomial."""
+    z, y, x = (np.linspace(-1, 1, n, dtype=np.float32) for n in shape)
+    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij", sparse=True)
+    terms = [xx, yy, zz, xx * yy, yy * zz, xx * zz, xx**2 - 1 / 3, yy**2 - 1 / 3]
+    coefficients = rng.normal(0, amplitude / 2, len(terms))
+    return np.exp(sum(c * t for c, t in zip(coefficients, terms))).astype(np.float32)
+
+
+def simulate_participant(seed, protocol: Protocol | None = None, load: LesionLoad | None = None, participant_id: str = "sub-0") -> SimulatedParticipant:
+    """Everything about one participant is drawn from one random generator seeded by `seed`."""
+    protocol = protocol or Protocol()
+    load = load or LesionLoad()
+    rng = np.random.default_rng(seed)
+    age = float(rng.uniform(0, 1))  # 0 young ... 1 old: more pallidal iron, larger ventricles
+    nucleus_chi = {}
+    for name, values in NUCLEUS_TISSUE.items():
+        chi = values["chi"]
+        nucleus_chi[name] = float(chi[0] + (chi[1] - chi[0]) * np.clip(age + rng.normal(0, 0.2), 0, 1)) if isinstance(chi, tuple) else chi
+    ventricle_growth_mm = 3.0 * age
+    transform = participant_transform(rng)
+    grid = swi_grid(protocol)
+    anatomy = resample_anatomy(_grid_image(grid), transform, ventricle_growth_mm)
+    sampler = Sampler(anatomy, grid, rng)
+    objects = (
+        microbleeds(sampler, cmb_count(rng, load), load)
+        + iron_deposits(sampler, nucleus_chi, load)
+        + veins(sampler, load)
+        + calcifications(sampler, load)
+        + perivascular_spaces(sampler, load)
+    )
+    maps = tissue_parameters(anatomy, nucleus_chi)
+    echoes, chi_true = gre_echoes(maps, objects, grid, anatomy.brain, protocol, rng)
+    brain = anatomy.brain
+    images = {
+        "swi": grid.with_array(swi_from_echo(echoes[0], protocol.swi_highpass)),
+        "qsm": grid.with_array(qsm_from_echoes(echoes, brain, grid, protocol)),
+        "t2": t2_image(transform, objects, nucleus_chi, grid, protocol, rng, ventricle_growth_mm),
+        "labels": grid.with_array(label_map(objects, grid, {"cmb": CMB, "iron": IRON})),
+        "mimics": grid.with_array(label_map(objects, grid, MIMIC_LABELS)),
+        "brainmask": grid.with_array(brain.astype(np.uint8)),
+        "chi": grid.with_array(chi_true),
+    }
+    kinds = [o.kind for o in objects]
+    info = {
+        "participant": participant_id,
+        "seed": seed if isinstance(seed, int) else str(seed),
+        "age_factor": round(age, 3),
+        "globus_pallidus_ppm": round(nucleus_chi["globus_pallidus"], 3),
+        "counts": {kind: kinds.count(kind) for kind in ("cmb", "iron", "vein", "calcification", "epvs")},
+        "labels": {"labels": {"1": "cerebral microbleed", "2": "iron deposit"}, "mimics": {str(v): k for k, v in MIMIC_LABELS.items()}},
+        "coordinates": "LPS millimetres (participant space = scanner space of the SWI grid)",
+        "protocol": asdict(protocol),
+    }
+    return SimulatedParticipant(images, objects, info)
+
+
+OUTPUT_FILES = ("swi", "qsm", "t2", "labels", "mimics", "brainmask", "chi")
+
+
+def write_participant(participant: SimulatedParticipant, folder) -> Path:
+    """One NIfTI per image plus manifest.json in `folder`."""
+    from ..atomic import write_text_atomic
+
+    folder = Path(folder)
+    for name in OUTPUT_FILES:
+        volume = participant.images[name]
+        dtype = np.uint8 if name in ("labels", "mimics", "brainmask") else np.float32
+        write_volume(volume.with_array(volume.array.astype(dtype)), folder / f"{name}.nii.gz")
+    write_text_atomic(folder / "manifest.json", json.dumps(participant.manifest(), indent=2) + "\n")
+    return folder
