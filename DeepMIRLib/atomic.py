@@ -7,7 +7,9 @@ failed write leaves nothing behind.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -32,3 +34,24 @@ def atomic_write(path, write: Callable[[str], None], suffix: str = "") -> Path:
 
 def write_text_atomic(path, text: str) -> Path:
     return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
+
+
+@contextmanager
+def atomic_directory(path, overwrite: bool = False):
+    """Fill a folder all-or-nothing: yields a hidden staging folder beside `path`, renamed
+    to `path` when the block ends without error and removed when it fails."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        from .errors import InputError
+
+        raise InputError(path, "output folder exists already (use --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        yield staging
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from . import __version__
-from .atomic import write_text_atomic
+from .atomic import atomic_directory, write_text_atomic
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .errors import InputError
 from .inference import labels_from_probabilities, predict_probabilities
@@ -192,11 +189,7 @@ def write_prediction(prediction: Prediction, out_dir, participant_id: str, model
     """Write label map, probability maps, lesion table and a JSON report into `out_dir`,
     all or nothing: everything goes to a hidden temporary folder that is renamed at the end."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise InputError(out_dir, "output folder exists already (use --overwrite to replace it)")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir, overwrite) as staging:
         write_volume(prediction.labels.with_array(prediction.labels.array.astype(np.uint8)), staging / LABELS_FILE)
         for key, volume in prediction.probabilities.items():
             write_volume(volume.with_array(volume.array.astype(np.float32)), staging / f"prob_{key}.nii.gz")
@@ -211,10 +204,4 @@ def write_prediction(prediction: Prediction, out_dir, participant_id: str, model
             "coordinates": "centroids in voxel indices (i, j, k) of the SWI file and in LPS millimetres",
         }
         write_text_atomic(staging / REPORT_FILE, json.dumps(report, indent=2) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir

@@ -208,9 +208,10 @@ def qsm_from_echoes(echoes: np.ndarray, brain: np.ndarray, grid: Volume, protoco
     return invert_field(field_ppm.astype(np.float32), brain.astype(np.float32), np.asarray(grid.spacing)[::-1], b0_zyx, protocol.qsm_regularisation)
 
 
-def t2_image(transform: sitk.Transform, objects: list, nucleus_chi, anatomy_grid: Volume, protocol: Protocol, rng, ventricle_growth_mm: float) -> Volume:
+def t2_image(transform: sitk.Transform, objects: list, nucleus_chi, anatomy_grid: Volume, protocol: Protocol, rng, ventricle_growth_mm: float) -> tuple[Volume, sitk.Euler3DTransform]:
     """T2-weighted spin echo on its own axial 1 mm grid covering the SWI field of view,
-    after a small random rigid head motion, with a smooth multiplicative bias field."""
+    after a small random rigid head motion, with a smooth multiplicative bias field.
+    Returns the image and the motion (T2 grid points -> participant space)."""
     lo = np.asarray(anatomy_grid.origin) - 5.0
     extent = (np.array(anatomy_grid.shape[::-1]) - 1) * np.asarray(anatomy_grid.spacing) + 10.0
     size = np.ceil(extent / np.asarray(protocol.t2_spacing)).astype(int) + 1
@@ -229,7 +230,7 @@ def t2_image(transform: sitk.Transform, objects: list, nucleus_chi, anatomy_grid
     signal = np.nan_to_num(signal) * anatomy.brain
     signal *= _bias_field(grid.shape, rng, protocol.t2_bias_amplitude)
     noisy = np.hypot(signal + rng.normal(0, protocol.t2_noise, signal.shape), rng.normal(0, protocol.t2_noise, signal.shape))
-    return grid.with_array(noisy.astype(np.float32))
+    return grid.with_array(noisy.astype(np.float32)), motion
 
 
 def _bias_field(shape, rng, amplitude: float) -> np.ndarray:
@@ -266,10 +267,11 @@ def simulate_participant(seed, protocol: Protocol | None = None, load: LesionLoa
     maps = tissue_parameters(anatomy, nucleus_chi)
     echoes, chi_true = gre_echoes(maps, objects, grid, anatomy.brain, protocol, rng)
     brain = anatomy.brain
+    t2, t2_motion = t2_image(transform, objects, nucleus_chi, grid, protocol, rng, ventricle_growth_mm)
     images = {
         "swi": grid.with_array(swi_from_echo(echoes[0], protocol.swi_highpass)),
         "qsm": grid.with_array(qsm_from_echoes(echoes, brain, grid, protocol)),
-        "t2": t2_image(transform, objects, nucleus_chi, grid, protocol, rng, ventricle_growth_mm),
+        "t2": t2,
         "labels": grid.with_array(label_map(objects, grid, {"cmb": CMB, "iron": IRON})),
         "mimics": grid.with_array(label_map(objects, grid, MIMIC_LABELS)),
         "brainmask": grid.with_array(brain.astype(np.uint8)),
@@ -278,12 +280,18 @@ def simulate_participant(seed, protocol: Protocol | None = None, load: LesionLoa
     kinds = [o.kind for o in objects]
     info = {
         "participant": participant_id,
-        "seed": seed if isinstance(seed, int) else str(seed),
+        "seed": seed if isinstance(seed, int) else "-".join(str(s) for s in seed),
         "age_factor": round(age, 3),
         "globus_pallidus_ppm": round(nucleus_chi["globus_pallidus"], 3),
         "counts": {kind: kinds.count(kind) for kind in ("cmb", "iron", "vein", "calcification", "epvs")},
         "labels": {"labels": {"1": "cerebral microbleed", "2": "iron deposit"}, "mimics": {str(v): k for k, v in MIMIC_LABELS.items()}},
         "coordinates": "LPS millimetres (participant space = scanner space of the SWI grid)",
+        "t2_motion": {
+            "description": "rigid motion of the T2 acquisition: maps T2 grid points to SWI space (ITK Euler3D)",
+            "centre": [round(v, 4) for v in t2_motion.GetCenter()],
+            "rotation_rad": [round(v, 6) for v in (t2_motion.GetAngleX(), t2_motion.GetAngleY(), t2_motion.GetAngleZ())],
+            "translation_mm": [round(v, 4) for v in t2_motion.GetTranslation()],
+        },
         "protocol": asdict(protocol),
     }
     return SimulatedParticipant(images, objects, info)
@@ -303,3 +311,50 @@ def write_participant(participant: SimulatedParticipant, folder) -> Path:
         write_volume(volume.with_array(volume.array.astype(dtype)), folder / f"{name}.nii.gz")
     write_text_atomic(folder / "manifest.json", json.dumps(participant.manifest(), indent=2) + "\n")
     return folder
+
+
+PARTICIPANT_COLUMNS = ["participant", "seed", "age_factor", "globus_pallidus_ppm", "n_cmb", "cmb_voxels", "n_iron", "iron_voxels", "n_vein", "n_calcification", "n_epvs"]
+
+
+def participant_row(participant: SimulatedParticipant) -> dict:
+    labels = participant.images["labels"].array
+    counts = participant.info["counts"]
+    return {
+        "participant": participant.info["participant"],
+        "seed": participant.info["seed"],
+        "age_factor": participant.info["age_factor"],
+        "globus_pallidus_ppm": participant.info["globus_pallidus_ppm"],
+        "n_cmb": counts["cmb"],
+        "cmb_voxels": int((labels == CMB).sum()),
+        "n_iron": counts["iron"],
+        "iron_voxels": int((labels == IRON).sum()),
+        "n_vein": counts["vein"],
+        "n_calcification": counts["calcification"],
+        "n_epvs": counts["epvs"],
+    }
+
+
+def simulate_cohort(n: int, seed: int, out, protocol: Protocol | None = None, load: LesionLoad | None = None, overwrite: bool = False, progress=None) -> list[dict]:
+    """`n` participants sim-<seed>-<i> in `out`, each from the seed sequence (seed, i), and
+    participants.tsv. The same seed gives the same files, byte for byte."""
+    import csv
+    import io
+
+    from ..atomic import atomic_directory, write_text_atomic
+
+    out = Path(out)
+    rows = []
+    for i in range(n):
+        participant_id = f"sim-{seed}-{i:04d}"
+        participant = simulate_participant([seed, i], protocol, load, participant_id)
+        with atomic_directory(out / participant_id, overwrite) as staging:
+            write_participant(participant, staging)
+        rows.append(participant_row(participant))
+        if progress is not None:
+            progress(i + 1, n)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, PARTICIPANT_COLUMNS, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "participants.tsv", buffer.getvalue())
+    return rows

@@ -150,19 +150,25 @@ def _curve(sampler: Sampler, start, direction, length_mm: float, radius: float, 
     return spheres
 
 
-def veins(sampler: Sampler, load: LesionLoad) -> list[SimObject]:
+def veins(sampler: Sampler, load: LesionLoad, min_slices: int = 6, attempts: int = 10) -> list[SimObject]:
     """Medullary and cortical veins: tubes 0.35-0.8 mm in radius running 15-45 mm, mostly
-    superior-inferior (so they cross many axial slices); deoxygenated blood, 0.3-0.55 ppm."""
+    superior-inferior, each crossing at least `min_slices` axial slices (a vein is followed
+    over many slices: the way readers tell it from a microbleed); deoxygenated blood,
+    0.3-0.55 ppm."""
     rng, objects = sampler.rng, []
+    slice_mm = sampler.grid.spacing[2]
     for _ in range(int(rng.integers(*load.veins))):
-        start = sampler.point(str(rng.choice(["deep white matter", "junction"])))
-        if start is None:
-            continue
-        direction = np.array([rng.normal(0, 0.35), rng.normal(0, 0.35), rng.choice([-1.0, 1.0])])
-        spheres = _curve(sampler, start, direction, rng.uniform(15, 45), float(rng.uniform(0.35, 0.8)), 0.08)
-        if len(spheres) >= 4:
-            properties = {"r2star_per_s": round(float(rng.uniform(30, 60)), 1), "pd": 0.85, "t2_ms": 50.0}
-            objects.append(SimObject("vein", spheres, float(rng.uniform(0.3, 0.55)), "white matter", properties))
+        for _ in range(attempts):
+            start = sampler.point(str(rng.choice(["deep white matter", "junction"])))
+            if start is None:
+                break
+            direction = np.array([rng.normal(0, 0.35), rng.normal(0, 0.35), rng.choice([-1.0, 1.0])])
+            spheres = _curve(sampler, start, direction, rng.uniform(15, 45), float(rng.uniform(0.35, 0.8)), 0.08)
+            z = [s[2] for s in spheres]
+            if spheres and max(z) - min(z) >= min_slices * slice_mm:
+                properties = {"r2star_per_s": round(float(rng.uniform(30, 60)), 1), "pd": 0.85, "t2_ms": 50.0}
+                objects.append(SimObject("vein", spheres, float(rng.uniform(0.3, 0.55)), "white matter", properties))
+                break
     return objects
 
 
