@@ -133,6 +133,49 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--overwrite", action="store_true", help="replace existing participant folders")
     simulate.set_defaults(handler=run_simulate)
 
+    train = commands.add_parser(
+        "train",
+        help="train a model on simulated participants or a datastore",
+        description=(
+            "Train the DeepMIR U-Net (paper 2.4, S3.2): 75/25 split by participant, lesion slices plus as many "
+            "lesion-free slices per epoch, on-the-fly augmentation, best validation IoU epoch kept. Writes "
+            "OUT.safetensors and OUT.json (model card), and a resumable OUT.checkpoint.* after every epoch. "
+            "Under torchrun, trains data-parallel (gloo on CPU, NCCL on GPU)."
+        ),
+    )
+    train.add_argument("--data", type=Path, required=True, help="folder of simulated participants, or a datastore (labels/final)")
+    train.add_argument("--out", type=Path, required=True, help="model path without suffix, e.g. models/deepmir-mc")
+    train.add_argument("--inputs", nargs="+", default=["swi", "qsm", "t2"], choices=("swi", "qsm", "t2"), help="modalities in order, SWI first (default: swi qsm t2)")
+    train.add_argument("--task", choices=("multiclass", "cmb", "iron", "union"), default="multiclass", help="label task (default: multiclass)")
+    train.add_argument("--width", type=int, default=16, help="U-Net base width (default: 16, see BENCHMARKS.md)")
+    train.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
+    train.add_argument("--batch-size", type=int, default=16, help="slices per batch (default: 16)")
+    train.add_argument("--crop", type=int, default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
+    train.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
+    train.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    train.add_argument("--name", default=None, help="model name for the card (default: the --out file name)")
+    train.add_argument("--version", default="0.1.0", help="model version for the card (default: 0.1.0)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT.checkpoint.* if present")
+    train.set_defaults(handler=run_train)
+
+    demo = commands.add_parser(
+        "demo",
+        help="simulate a participant, detect lesions with the default model, compare with the truth",
+        description=(
+            "The main job on built-in defaults: simulate one participant (fixed seed), run the bundled default "
+            "model (trained on simulated data only), compare with the simulated truth, and write the label map, "
+            "lesion table and a QC figure."
+        ),
+    )
+    demo.add_argument("--out", type=Path, default=Path("deepmir-demo"), help="output folder (default: ./deepmir-demo)")
+    demo.add_argument("--seed", type=int, default=20261124, help="simulation seed (default: 20261124)")
+    demo.add_argument("--model", default="default", help="model file or registry id (default: the registry's default)")
+    demo.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    demo.set_defaults(handler=run_demo)
+
     info = commands.add_parser("info", help="print a model card", description="Print the model card of a model file or registry id.")
     info.add_argument("model", help="model card (.json), weights (.safetensors) or registry id")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
@@ -348,6 +391,42 @@ def run_simulate(args) -> int:
     iron = sum(r["n_iron"] for r in rows)
     print(f"{len(rows)} participants in {args.out} ({cmb} microbleeds, {iron} iron deposits); table: {args.out / 'participants.tsv'}")
     return 0
+
+
+# --- train ----------------------------------------------------------------------------------
+
+def run_train(args) -> int:
+    from .training import TrainingConfig, find_training_cases, train_model
+
+    if args.inputs[0] != "swi":
+        raise InputError("--inputs", "must start with swi")
+    if args.crop and args.crop % 32:
+        raise InputError("--crop", f"{args.crop} is not a multiple of 32")
+    cases = find_training_cases(args.data)
+    config = TrainingConfig(tuple(args.inputs), args.task, args.width, args.epochs, args.batch_size, args.crop or None,
+                            args.learning_rate, args.dice_weight, args.copies, args.seed, args.device)
+    name = args.name or args.out.name
+    bar = tqdm(unit="slice", leave=False)
+
+    def progress(done, total, loss):
+        bar.total = total
+        bar.n = done
+        bar.set_postfix(loss=f"{loss:.4f}")
+        bar.refresh()
+
+    print(f"training on {len(cases)} cases from {args.data}")
+    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress, tqdm.write)
+    bar.close()
+    print(f"model: {card_path}")
+    return 0
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+def run_demo(args) -> int:
+    from .demo import run_demo as demo
+
+    return demo(args.out, args.seed, args.model, args.device)
 
 
 # --- info -----------------------------------------------------------------------------------

@@ -1,0 +1,373 @@
+"""Training the U-Net (paper 2.4 and S3.2): data, augmentation, the epoch loop, model selection.
+
+Training data: a folder of simulated participants (`deepmir simulate` layout:
+<folder>/<participant>/{swi,qsm,t2,brainmask,labels}.*) or a DeepMIR datastore
+(images/<case>/{swi,qsm,t2}.* with reader-approved labels/final/<case>.*).
+Each epoch sees every slice that holds a lesion plus as many random lesion-free brain
+slices, augmented on the fly (random crop/translation up to +-45 px, rotation by +-d,
+d in [1, 60] degrees with edge padding, left-right flip; labels nearest-neighbour).
+Participants are split 75/25 into training and validation; the epoch with the best
+validation IoU is kept. Seeded: epoch e draws from the generator (seed, e), so a resumed
+run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+from safetensors.torch import load_file, save_file
+
+from .atomic import atomic_write, write_text_atomic
+from .classes import classes_for_task, reference_for_task
+from .errors import InputError
+from .modelfile import ModelCard, save_model
+from .pipeline import ParticipantInputs, participant_from_folder, prepare_participant
+from .preprocessing import round_up, stack_modalities
+from .unet import UNet2D
+from .volumes import find_image, read_volume, same_grid, to_canonical
+
+
+@dataclass
+class TrainingCase:
+    case_id: str
+    inputs: ParticipantInputs
+    labels: Path
+
+
+def find_training_cases(folder) -> list[TrainingCase]:
+    """Cases of a datastore (labels/final) or of a folder of simulated participants."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "training data folder not found")
+    cases = []
+    if (folder / "labels" / "final").is_dir():
+        for image_folder in sorted((folder / "images").iterdir()):
+            labels = find_image(folder / "labels" / "final", image_folder.name)
+            if image_folder.is_dir() and labels is not None:
+                cases.append(TrainingCase(image_folder.name, participant_from_folder(image_folder), labels))
+    else:
+        for sub in sorted(folder.iterdir()):
+            labels = find_image(sub, "labels") if sub.is_dir() else None
+            if labels is not None and find_image(sub, "swi") is not None:
+                cases.append(TrainingCase(sub.name, participant_from_folder(sub), labels))
+    if not cases:
+        raise InputError(folder, "holds no training case (participant folders with swi and labels, or a datastore with labels/final)")
+    return cases
+
+
+@dataclass
+class PreparedCase:
+    case_id: str
+    stack: np.ndarray  # (C, Z, Y, X) normalised, canonical
+    labels: np.ndarray  # (Z, Y, X) class indices 0..K (0 background), canonical
+    mask: np.ndarray  # (Z, Y, X) brain
+
+    @property
+    def lesion_slices(self) -> np.ndarray:
+        return np.flatnonzero(self.labels.any(axis=(1, 2)))
+
+    @property
+    def empty_slices(self) -> np.ndarray:
+        return np.flatnonzero(~self.labels.any(axis=(1, 2)) & self.mask.any(axis=(1, 2)))
+
+
+def prepare_case(case: TrainingCase, inputs: list[str], task: str) -> PreparedCase:
+    """Modalities on the SWI grid, normalised and stacked as the model will see them; labels
+    reduced to the task and numbered 0..K in the order of the task's classes."""
+    prepared = prepare_participant(case.inputs, inputs)
+    labels = read_volume(case.labels, dtype=np.uint8)
+    if not same_grid(labels, prepared.swi):
+        raise InputError(case.labels, "labels are not on the SWI grid of their case")
+    reduced = reference_for_task(labels.array, task)
+    indexed = np.zeros_like(reduced)
+    for index, lesion_class in enumerate(classes_for_task(task), start=1):
+        indexed[reduced == lesion_class.label] = index
+    canonical_labels = to_canonical(labels.with_array(indexed))[0].array
+    stack = stack_modalities(prepared.canonical, inputs, prepared.mask)
+    return PreparedCase(case.case_id, stack, canonical_labels, prepared.mask)
+
+
+def split_cases(case_ids: list[str], seed: int, validation_fraction: float = 0.25) -> tuple[list[str], list[str]]:
+    """Random split by participant (at least one validation case when there are two or more)."""
+    order = list(np.random.default_rng([seed, 7]).permutation(sorted(case_ids)))
+    n_validation = max(1, int(round(validation_fraction * len(order)))) if len(order) > 1 else 0
+    return sorted(order[n_validation:]), sorted(order[:n_validation])
+
+
+def epoch_samples(cases: list[PreparedCase], rng: np.random.Generator, copies: int = 1) -> list[tuple[int, int]]:
+    """(case index, slice) pairs: every lesion slice `copies` times (each copy is augmented
+    differently, as the paper made several augmented copies per slice) plus as many random
+    lesion-free slices."""
+    lesion = [(c, int(z)) for c, case in enumerate(cases) for z in case.lesion_slices] * copies
+    empty = [(c, int(z)) for c, case in enumerate(cases) for z in case.empty_slices]
+    chosen = [empty[i] for i in rng.choice(len(empty), size=max(len(lesion), 1), replace=len(lesion) > len(empty))] if empty else []
+    samples = lesion + chosen
+    return [samples[i] for i in rng.permutation(len(samples))]
+
+
+def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int | None, max_shift: int = 45, max_angle: int = 60):
+    """One augmented (C, H, W) slice and its labels (H, W), paper S3.2."""
+    if rng.random() < 0.5:
+        image, labels = image[:, :, ::-1], labels[:, ::-1]  # left-right (x is left-right)
+    if rng.random() < 0.5:
+        angle = float(rng.integers(1, max_angle + 1) * rng.choice([-1, 1]))
+        image = ndimage.rotate(image, angle, axes=(1, 2), reshape=False, order=1, mode="nearest")
+        labels = ndimage.rotate(labels, angle, axes=(0, 1), reshape=False, order=0, mode="nearest")
+    height, width = labels.shape
+    size = crop or round_up(max(height, width))
+    lesion = np.argwhere(labels > 0)
+    centre = lesion[rng.integers(len(lesion))] if len(lesion) else np.array([height // 2, width // 2])
+    centre = centre + rng.integers(-max_shift, max_shift + 1, 2)
+    top, left = (int(c) - size // 2 for c in centre)
+    return _window(image, top, left, size), _window(labels[None], top, left, size)[0]
+
+
+def _window(array: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """array[:, top:top+size, left:left+size] with zero padding outside."""
+    out = np.zeros(array.shape[:1] + (size, size), array.dtype)
+    src_y = slice(max(top, 0), min(top + size, array.shape[1]))
+    src_x = slice(max(left, 0), min(left + size, array.shape[2]))
+    if src_y.stop > src_y.start and src_x.stop > src_x.start:
+        out[:, src_y.start - top : src_y.stop - top, src_x.start - left : src_x.stop - left] = array[:, src_y, src_x]
+    return out
+
+
+def loss_function(logits: torch.Tensor, target: torch.Tensor, num_classes: int, dice_weight: float) -> torch.Tensor:
+    """Cross-entropy (binary for one class), plus optionally soft Dice of the lesion classes."""
+    if num_classes == 1:
+        probabilities = torch.sigmoid(logits[:, 0])
+        loss = F.binary_cross_entropy_with_logits(logits[:, 0], target.float())
+        foreground = [(probabilities, target == 1)]
+    else:
+        loss = F.cross_entropy(logits, target)
+        probabilities = torch.softmax(logits, dim=1)
+        foreground = [(probabilities[:, k], target == k) for k in range(1, num_classes + 1)]
+    if dice_weight > 0:
+        dice = [1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1) for p, t in foreground]
+        loss = loss + dice_weight * torch.stack(dice).mean()
+    return loss
+
+
+def predicted_classes(network: UNet2D, logits: torch.Tensor) -> torch.Tensor:
+    if network.num_classes == 1:
+        return (logits[:, 0] > 0).long()
+    return logits.argmax(dim=1)
+
+
+@dataclass
+class TrainingConfig:
+    inputs: tuple = ("swi", "qsm", "t2")
+    task: str = "multiclass"
+    base_width: int = 16
+    epochs: int = 30
+    batch_size: int = 16
+    crop: int | None = 128
+    learning_rate: float = 1e-3
+    dice_weight: float = 1.0
+    copies: int = 4  # augmented copies of each lesion slice per epoch
+    seed: int = 0
+    device: str = "auto"
+    validation_fraction: float = 0.25
+
+
+class Trainer:
+    """The epoch loop. Distributed data parallel when launched by torchrun (gloo on CPU,
+    NCCL on GPU): each process trains on its share of the epoch's slices."""
+
+    def __init__(self, config: TrainingConfig, train_cases: list[PreparedCase], validation_cases: list[PreparedCase]):
+        from .inference import choose_device
+
+        self.config = config
+        self.train_cases, self.validation_cases = train_cases, validation_cases
+        self.rank, self.world = _distributed_setup()
+        self.device = choose_device(config.device) if self.world == 1 else _distributed_device(self.rank)
+        torch.manual_seed(config.seed)
+        num_classes = len(classes_for_task(config.task))
+        self.network = UNet2D(len(config.inputs), num_classes, config.base_width).to(self.device)
+        self.model = self.network
+        if self.world > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(self.network)
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate)
+        self.use_amp = self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.history: list[dict] = []
+        self.best_iou = -1.0
+        self.best_epoch = -1
+        self.best_state = None
+
+    def train_epoch(self, epoch: int, progress=None) -> float:
+        rng = np.random.default_rng([self.config.seed, epoch])
+        samples = epoch_samples(self.train_cases, rng, self.config.copies)
+        samples = samples[: len(samples) // self.world * self.world][self.rank :: self.world]  # equal shares: no rank waits
+        self.model.train()
+        losses = []
+        for start in range(0, len(samples), self.config.batch_size):
+            batch = [augment(self.train_cases[c].stack[:, z], self.train_cases[c].labels[z], rng, self.config.crop) for c, z in samples[start : start + self.config.batch_size]]
+            images = torch.from_numpy(np.stack([b[0] for b in batch])).to(self.device)
+            target = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64)).to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                logits = self.model(images)
+            loss = loss_function(logits.float(), target, self.network.num_classes, self.config.dice_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            losses.append(loss.item())
+            if progress is not None:
+                progress(min(start + self.config.batch_size, len(samples)), len(samples), float(np.mean(losses)))
+        return float(np.mean(losses)) if losses else float("nan")
+
+    def validation_iou(self) -> float:
+        """Mean over lesion classes of intersection / union, summed over the validation
+        cases' lesion slices and as many lesion-free ones (fixed choice), whole slices."""
+        if not self.validation_cases:
+            return float("nan")
+        rng = np.random.default_rng([self.config.seed, 10**6])
+        samples = epoch_samples(self.validation_cases, rng)
+        k = max(self.network.num_classes, 1)
+        intersection, union = np.zeros(k), np.zeros(k)
+        self.network.eval()
+        with torch.inference_mode():
+            for start in range(0, len(samples), self.config.batch_size):
+                chunk = samples[start : start + self.config.batch_size]
+                images = [self.validation_cases[c].stack[:, z] for c, z in chunk]
+                target = np.stack([self.validation_cases[c].labels[z] for c, z in chunk])
+                padded = _pad_to_multiple(np.stack(images), self.network.size_multiple)
+                prediction = predicted_classes(self.network, self.network(torch.from_numpy(padded).to(self.device))).cpu().numpy()
+                prediction = prediction[:, : target.shape[1], : target.shape[2]]
+                for index in range(1, k + 1):
+                    p, t = prediction == index, target == index
+                    intersection[index - 1] += (p & t).sum()
+                    union[index - 1] += (p | t).sum()
+        return float(np.mean(intersection / np.maximum(union, 1)))
+
+    def fit(self, start_epoch: int = 0, progress=None, on_epoch=None) -> None:
+        for epoch in range(start_epoch, self.config.epochs):
+            loss = self.train_epoch(epoch, progress)
+            iou = self.validation_iou()
+            self.history.append({"epoch": epoch + 1, "loss": round(loss, 5), "validation_iou": round(iou, 5)})
+            if math.isnan(iou) or iou > self.best_iou:
+                self.best_iou, self.best_epoch = iou, epoch + 1
+                self.best_state = {k: v.detach().cpu().clone() for k, v in self.network.state_dict().items()}
+            if on_epoch is not None and self.rank == 0:
+                on_epoch(self, epoch + 1)
+
+    # --- checkpoints (safetensors + JSON; never pickle) ---------------------------------
+
+    def save_checkpoint(self, path: Path, epoch: int) -> None:
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
+        if self.best_state is not None:
+            tensors.update({f"best.{k}": v.contiguous() for k, v in self.best_state.items()})
+        optimizer_state = self.optimizer.state_dict()
+        for index, state in optimizer_state["state"].items():
+            for name, value in state.items():
+                tensors[f"optimizer.{index}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        atomic_write(_suffixed(path, ".safetensors"), lambda p: save_file(tensors, p))
+        meta = {"epoch": epoch, "best_iou": self.best_iou, "best_epoch": self.best_epoch, "history": self.history,
+                "param_groups": optimizer_state["param_groups"], "config": _config_dict(self.config)}
+        write_text_atomic(_suffixed(path, ".json"), json.dumps(meta, indent=2) + "\n")
+
+    def load_checkpoint(self, path: Path) -> int:
+        meta = json.loads(_suffixed(path, ".json").read_text())
+        if _without_epochs(meta["config"]) != _without_epochs(_config_dict(self.config)):
+            raise InputError(path, "checkpoint was made with another configuration; start a new run or use the same options")
+        tensors = load_file(str(_suffixed(path, ".safetensors")))
+        self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+        self.best_state = best or None
+        state: dict = {}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value.to(self.device) if name != "step" else value
+        self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        self.best_iou, self.best_epoch, self.history = meta["best_iou"], meta["best_epoch"], meta["history"]
+        return int(meta["epoch"])
+
+
+def _config_dict(config: TrainingConfig) -> dict:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(config)))
+
+
+def _suffixed(path: Path, suffix: str) -> Path:
+    """`path` + suffix (checkpoints are <model>.checkpoint.json / .safetensors, beside the model)."""
+    return Path(f"{path}{suffix}")
+
+
+def _without_epochs(config: dict) -> dict:
+    """A run may be resumed with more epochs than it was started with."""
+    return {k: v for k, v in config.items() if k != "epochs"}
+
+
+def _pad_to_multiple(images: np.ndarray, multiple: int) -> np.ndarray:
+    height, width = images.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    return np.pad(images, ((0, 0), (0, 0), (0, pad_h), (0, pad_w))) if pad_h or pad_w else images
+
+
+def _distributed_setup() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    return (torch.distributed.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _distributed_device(rank: int) -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, name: str, version: str, data_description: str, resume: bool = False, progress=None, log=print) -> Path:
+    """Prepare the cases, split them, train, and write the best epoch as a model file
+    (`out` is the model path without suffix). A checkpoint `<out>.checkpoint.*` is written
+    after every epoch; `resume` continues from it."""
+    train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
+    prepared = {c.case_id: prepare_case(c, list(config.inputs), config.task) for c in cases}
+    trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
+    checkpoint = Path(f"{out}.checkpoint")
+    start = trainer.load_checkpoint(checkpoint) if resume and _suffixed(checkpoint, ".json").exists() else 0
+
+    def on_epoch(t: Trainer, epoch: int) -> None:
+        log(f"epoch {epoch}/{config.epochs}: loss {t.history[-1]['loss']:.4f}, validation IoU {t.history[-1]['validation_iou']:.4f} (best {t.best_iou:.4f} at epoch {t.best_epoch})")
+        t.save_checkpoint(checkpoint, epoch)
+
+    trainer.fit(start, progress, on_epoch)
+    if trainer.world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    if trainer.rank != 0:
+        return Path(out)
+    network = trainer.network.cpu()
+    if trainer.best_state is not None:
+        network.load_state_dict(trainer.best_state)
+    card = ModelCard.for_network(
+        network, name, version, config.task, list(config.inputs),
+        description=f"DeepMIR U-Net ({config.task}, {'+'.join(m.upper() for m in config.inputs)}) trained on {data_description}.",
+        training={
+            "data": data_description,
+            "training_cases": train_ids,
+            "validation_cases": validation_ids,
+            "protocol": "paper S3.2 augmentation; lesion slices + equal lesion-free slices per epoch; best validation IoU epoch kept",
+            "config": _config_dict(config),
+            "best_epoch": trainer.best_epoch,
+            "best_validation_iou": round(trainer.best_iou, 5),
+            "history": trainer.history,
+            "processes": trainer.world,
+            "device": str(trainer.device),
+        },
+    )
+    return save_model(network, card, out)

@@ -1,0 +1,109 @@
+"""Training on simulated slab participants: data discovery, augmentation, a tiny run that
+predict can use, exact resume, and data-parallel training under torchrun (gloo, 2 processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from DeepMIRLib.cli import main
+from DeepMIRLib.modelfile import load_model
+from DeepMIRLib.training import TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
+
+
+@pytest.fixture(scope="module")
+def slab_cohort(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cohort")
+    assert main(["simulate", "--n", "3", "--seed", "41", "--slab", "16", "--load", "dense", "--out", str(out)]) == 0
+    return out
+
+
+def test_cases_from_simulator_and_datastore_layouts(slab_cohort, tmp_path):
+    cases = find_training_cases(slab_cohort)
+    assert [c.case_id for c in cases] == ["sim-41-0000", "sim-41-0001", "sim-41-0002"]
+    store = tmp_path / "store"
+    for case in cases:
+        (store / "images" / case.case_id).mkdir(parents=True)
+        for name in ("swi", "qsm", "t2"):
+            shutil.copy(slab_cohort / case.case_id / f"{name}.nii.gz", store / "images" / case.case_id)
+        (store / "labels" / "final").mkdir(parents=True, exist_ok=True)
+        shutil.copy(slab_cohort / case.case_id / "labels.nii.gz", store / "labels" / "final" / f"{case.case_id}.nii.gz")
+    from_store = find_training_cases(store)
+    assert [c.case_id for c in from_store] == [c.case_id for c in cases]
+    assert from_store[0].labels.parent.name == "final"
+
+
+def test_prepared_case_and_sampling(slab_cohort):
+    case = prepare_case(find_training_cases(slab_cohort)[0], ["swi", "qsm"], "multiclass")
+    assert case.stack.shape[0] == 2 and case.stack.shape[1:] == case.labels.shape
+    assert set(np.unique(case.labels)) <= {0, 1, 2} and case.labels.any()
+    samples = epoch_samples([case], np.random.default_rng(0), copies=3)
+    lesion = [z for _, z in samples if case.labels[z].any()]
+    assert len(lesion) == 3 * len(case.lesion_slices)
+    assert len(samples) == 2 * len(lesion)  # as many lesion-free slices as lesion slices
+    train, validation = split_cases([f"c{i}" for i in range(8)], seed=0)
+    assert len(validation) == 2 and not set(train) & set(validation)
+
+
+def test_augmentation_keeps_image_and_labels_together():
+    rng = np.random.default_rng(3)
+    labels = np.zeros((96, 80), np.uint8)
+    labels[40:44, 30:33] = 1
+    labels[60:62, 50:56] = 2
+    image = np.stack([labels.astype(np.float32), np.ones_like(labels, np.float32)])
+    for _ in range(20):
+        out_image, out_labels = augment(image, labels, rng, crop=64)
+        assert out_image.shape == (2, 64, 64) and out_labels.shape == (64, 64)
+        assert set(np.unique(out_labels)) <= {0, 1, 2}
+        # the label is where the (linearly interpolated) image of the label is high
+        if (out_labels > 0).any():
+            assert out_image[0][out_labels > 0].mean() > 0.5
+
+
+def _config(**changes):
+    values = dict(inputs=("swi", "qsm", "t2"), task="multiclass", base_width=4, epochs=2, batch_size=8, crop=64, copies=1, seed=5, device="cpu")
+    values.update(changes)
+    return TrainingConfig(**values)
+
+
+def test_tiny_training_run_makes_a_model_predict_can_use(slab_cohort, tmp_path):
+    card_path = train_model(find_training_cases(slab_cohort), _config(), tmp_path / "tiny", "tiny", "0.0.1", "3 simulated slab participants", log=lambda *_: None)
+    model = load_model(card_path)
+    training = model.card.training
+    assert len(training["history"]) == 2 and training["validation_cases"] and 1 <= training["best_epoch"] <= 2
+    assert model.card.task == "multiclass" and model.card.inputs == ["swi", "qsm", "t2"]
+    out = tmp_path / "prediction"
+    assert main(["predict", "--model", str(card_path), "--input", str(slab_cohort), "--out", str(out)]) == 0
+    assert (out / "sim-41-0000" / "labels.nii.gz").exists() and (out / "cohort.tsv").exists()
+    assert main(["evaluate", "--prediction", str(out), "--reference", str(slab_cohort), "--out", str(tmp_path / "evaluation")]) == 0
+
+
+def test_resume_continues_exactly(slab_cohort, tmp_path):
+    cases = find_training_cases(slab_cohort)
+    quiet = dict(log=lambda *_: None)
+    straight = load_model(train_model(cases, _config(epochs=2), tmp_path / "straight", "s", "0", "test", **quiet))
+    train_model(cases, _config(epochs=1), tmp_path / "resumed", "r", "0", "test", **quiet)
+    resumed = load_model(train_model(cases, _config(epochs=2), tmp_path / "resumed", "r", "0", "test", resume=True, **quiet))
+    assert [h["epoch"] for h in resumed.card.training["history"]] == [1, 2]
+    for key, value in straight.network.state_dict().items():
+        assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-5), key
+
+
+def test_data_parallel_training_with_torchrun(slab_cohort, tmp_path):
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29537", "-m", "DeepMIRLib.cli",
+               "train", "--data", str(slab_cohort), "--out", str(out), "--width", "4", "--epochs", "1", "--crop", "64",
+               "--batch-size", "4", "--copies", "1", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["processes"] == 2
+    load_model(out.with_suffix(".json"))
