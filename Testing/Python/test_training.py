@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from DeepMIRLib.cli import main
+from DeepMIRLib.demo import run_demo
 from DeepMIRLib.modelfile import load_model
+from DeepMIRLib.simulation.phantom import Protocol
 from DeepMIRLib.training import TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
 
 
@@ -83,6 +85,11 @@ def test_tiny_training_run_makes_a_model_predict_can_use(slab_cohort, tmp_path):
     assert main(["predict", "--model", str(card_path), "--input", str(slab_cohort), "--out", str(out)]) == 0
     assert (out / "sim-41-0000" / "labels.nii.gz").exists() and (out / "cohort.tsv").exists()
     assert main(["evaluate", "--prediction", str(out), "--reference", str(slab_cohort), "--out", str(tmp_path / "evaluation")]) == 0
+    lines = []
+    assert run_demo(tmp_path / "demo", 7, str(card_path), "cpu", log=lines.append, protocol=Protocol(slab_slices=16)) == 0
+    assert (tmp_path / "demo" / "qc.png").stat().st_size > 10_000
+    assert (tmp_path / "demo" / "prediction" / "lesions.tsv").exists()
+    assert any(line.startswith("Cerebral microbleed:") for line in lines) and "simulated data" in lines[-1]
 
 
 def test_resume_continues_exactly(slab_cohort, tmp_path):
