@@ -6,6 +6,9 @@ failed write leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -34,6 +37,25 @@ def atomic_write(path, write: Callable[[str], None], suffix: str = "") -> Path:
 
 def write_text_atomic(path, text: str) -> Path:
     return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
+
+
+def json_ready(value):
+    """Dataclasses to dicts, tuples to lists and NaN to null, so that the JSON is standard."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_ready(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return json_ready(value.item())
+    return value
+
+
+def write_json_atomic(path, data) -> Path:
+    return write_text_atomic(path, json.dumps(json_ready(data), indent=2) + "\n")
 
 
 @contextmanager

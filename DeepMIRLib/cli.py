@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .atomic import write_text_atomic
+from .atomic import write_json_atomic, write_text_atomic
 from .errors import Cancelled, DeepMIRError, InputError
 
 EXIT_INPUT = 2
@@ -160,6 +160,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--version", default="0.1.0", help="model version for the card (default: 0.1.0)")
     train.add_argument("--resume", action="store_true", help="continue from OUT.checkpoint.* if present")
     train.set_defaults(handler=run_train)
+
+    experiment = commands.add_parser(
+        "experiment",
+        help="the paper's cross-validated experiments: modality sets x tasks, Table 3, figures",
+        description=(
+            "Cross-validation over participants (leave-one-out or K folds) for every modality set and label task: "
+            "per-participant metrics (per_participant.csv), a Table 3 in Markdown (table3.md, * where the rank-sum "
+            "test against the SWI-only model gives p < 0.05), results.json and the paper's figures (PNG)."
+        ),
+    )
+    experiment.add_argument("--data", type=Path, required=True, help="folder of simulated participants, or a datastore")
+    experiment.add_argument("--out", type=Path, required=True, help="output folder")
+    experiment.add_argument("--modalities", nargs="+", default=["swi", "swi+qsm", "swi+t2", "swi+qsm+t2"], help="modality sets, e.g. swi swi+qsm (default: the paper's four)")
+    experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=("multiclass", "cmb", "iron", "union"), help="label tasks (default: multiclass)")
+    experiment.add_argument("--folds", default="loo", help="'loo' (leave-one-out, the paper) or a number of folds (default: loo)")
+    experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants above the 99th percentile of a beta fit to lesion counts")
+    for flag, kind, default, text in (("--width", int, 16, "U-Net base width"), ("--epochs", int, 30, "epochs per model"), ("--batch-size", int, 16, "slices per batch"),
+                                      ("--crop", int, 128, "training crop (0: whole slices)"), ("--copies", int, 4, "augmented copies per lesion slice"), ("--seed", int, 0, "seed")):
+        experiment.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
+    experiment.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    experiment.set_defaults(handler=run_experiment_command)
 
     demo = commands.add_parser(
         "demo",
@@ -347,26 +368,10 @@ def run_evaluate(args) -> int:
         summaries[lesion_class.key] = {"summary": summary, "p_values": row.get("p_values")}
     table = table3_markdown(rows)
     write_text_atomic(args.out / "summary.md", table + "\n")
-    write_text_atomic(args.out / "summary.json", json.dumps(_json_ready(summaries), indent=2) + "\n")
+    write_json_atomic(args.out / "summary.json", summaries)
     print(table)
     print(f"{len(results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
     return 0
-
-
-def _json_ready(value):
-    """Dataclasses to dicts and NaN to null, so that the JSON is standard."""
-    import dataclasses
-    import math
-
-    if dataclasses.is_dataclass(value):
-        return _json_ready(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 # --- simulate -------------------------------------------------------------------------------
@@ -418,6 +423,31 @@ def run_train(args) -> int:
     card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress, tqdm.write)
     bar.close()
     print(f"model: {card_path}")
+    return 0
+
+
+# --- experiment -----------------------------------------------------------------------------
+
+def run_experiment_command(args) -> int:
+    from .experiment import outlier_cases, run_experiment
+    from .training import TrainingConfig, find_training_cases
+
+    modality_sets = []
+    for text in args.modalities:
+        inputs = tuple(text.lower().split("+"))
+        if inputs[0] != "swi" or not set(inputs) <= {"swi", "qsm", "t2"}:
+            raise InputError("--modalities", f"{text!r}: a '+'-joined set of swi, qsm, t2 starting with swi")
+        modality_sets.append(inputs)
+    folds = args.folds if args.folds == "loo" else int(args.folds)
+    cases = find_training_cases(args.data)
+    if args.exclude_outliers:
+        outliers = outlier_cases(cases)
+        print(f"outliers (beta fit, 99th percentile of lesion counts): {', '.join(outliers) or 'none'}")
+        cases = [c for c in cases if c.case_id not in outliers]
+    base = TrainingConfig(
+        base_width=args.width, epochs=args.epochs, batch_size=args.batch_size, crop=args.crop or None, copies=args.copies, seed=args.seed, device=args.device)
+    run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write)
+    print((args.out / "table3.md").read_text())
     return 0
 
 

@@ -58,3 +58,61 @@ def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.nd
     figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
+
+
+def _joint_scatter(figure, cell, sensitivity, precision, title: str) -> None:
+    """Sensitivity vs precision per participant with marginal histograms and the mean as X."""
+    grid = cell.subgridspec(4, 4, hspace=0.05, wspace=0.05)
+    main = figure.add_subplot(grid[1:, :3])
+    top = figure.add_subplot(grid[0, :3], sharex=main)
+    right = figure.add_subplot(grid[1:, 3], sharey=main)
+    s, p = np.asarray(sensitivity, float), np.asarray(precision, float)
+    both = ~np.isnan(s) & ~np.isnan(p)
+    main.scatter(s[both], p[both], s=14, alpha=0.7)
+    mean = (np.nanmean(s) if np.isfinite(s).any() else np.nan, np.nanmean(p) if np.isfinite(p).any() else np.nan)
+    main.scatter([mean[0]], [mean[1]], marker="x", s=60, color="black", label=f"({mean[0]:.2f}, {mean[1]:.2f})")
+    main.set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05), xlabel="Sensitivity", ylabel="Precision")
+    main.legend(loc="upper left", fontsize=7, frameon=False)
+    bins = np.linspace(0, 1, 11)
+    top.hist(s[~np.isnan(s)], bins=bins)
+    right.hist(p[~np.isnan(p)], bins=bins, orientation="horizontal")
+    top.set_title(title, fontsize=8)
+    top.axis("off")
+    right.axis("off")
+
+
+def experiment_figures(results: dict, out, titles: dict, modality_name) -> list[Path]:
+    """The paper's Figures 4-6 for an experiment: per task and class, joint scatter plots of
+    sensitivity vs precision (one per modality set) and histograms of the magnitude accuracy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .classes import classes_for_task
+
+    written = []
+    for task in dict.fromkeys(task for task, _ in results):
+        keys = [key for key in results if key[0] == task]
+        for lesion_class in classes_for_task(task):
+            scatter = plt.figure(figsize=(3.2 * len(keys), 3.4))
+            cells = scatter.add_gridspec(1, len(keys))
+            histogram, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+            for column, key in enumerate(keys):
+                values = [results[key][p][lesion_class.label] for p in sorted(results[key])]
+                title = f"{titles[task]}, {lesion_class.name}\n({modality_name(key[1])})"
+                _joint_scatter(scatter, cells[0, column], [v.sensitivity for v in values], [v.precision for v in values], title)
+                magnitude = np.array([v.magnitude for v in values], float)
+                magnitude = magnitude[~np.isnan(magnitude)]
+                ax = axes[0, column]
+                ax.hist(magnitude, bins=np.linspace(0, np.sqrt(2), 11))
+                if len(magnitude):
+                    sem = magnitude.std(ddof=1) / np.sqrt(len(magnitude)) if len(magnitude) > 1 else float("nan")
+                    ax.set_title(f"{modality_name(key[1])}: {magnitude.mean():.2f} ± {sem:.2f}", fontsize=8)
+                ax.set_xlabel("Magnitude accuracy")
+            for name, figure in (("scatter", scatter), ("magnitude", histogram)):
+                path = Path(out) / f"figure_{task}_{lesion_class.key}_{name}.png"
+                figure.savefig(path, dpi=80, bbox_inches="tight")
+                plt.close(figure)
+                written.append(path)
+    return written

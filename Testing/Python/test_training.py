@@ -114,3 +114,21 @@ def test_data_parallel_training_with_torchrun(slab_cohort, tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["processes"] == 2
     load_model(out.with_suffix(".json"))
+
+
+def test_experiment_tiny(slab_cohort, tmp_path):
+    """Leave-one-out over 3 slab participants, SWI vs SWI+QSM, multiclass, 1 epoch each."""
+    out = tmp_path / "experiment"
+    args = ["experiment", "--data", str(slab_cohort), "--out", str(out), "--modalities", "swi", "swi+qsm", "--folds", "loo",
+            "--width", "4", "--epochs", "1", "--crop", "64", "--copies", "1", "--batch-size", "8", "--device", "cpu"]
+    assert main(args) == 0
+    rows = (out / "per_participant.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 3 * 2  # modality sets x participants x classes
+    table = (out / "table3.md").read_text()
+    assert "| Multiclass: Cerebral microbleed | SWI |" in table and "| Multiclass: Iron deposit | SWI + QSM |" in table
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {f"multiclass|{m}|{c}" for m in ("SWI", "SWI + QSM") for c in ("cmb", "iron")}
+    assert "sensitivity" in results["multiclass|SWI + QSM|cmb"]["p_values"]
+    for name in ("figure_multiclass_cmb_scatter.png", "figure_multiclass_iron_magnitude.png"):
+        assert (out / name).stat().st_size > 5_000
+    assert len(list((out / "models").glob("*.json"))) >= 6  # one model per fold and modality set

@@ -1,0 +1,124 @@
+"""The paper's experiments (sections 2.4-2.6, Table 3, S4): cross-validation over
+participants for a grid of modality sets x label tasks, per-participant metrics, a Table 3
+in Markdown with rank-sum tests against the SWI-only model, and the paper's figures.
+
+Each fold trains on the other participants (split again 75/25 into training and validation
+inside `training.train_model`) and tests on its own participants, which no model of that
+fold has seen: every metric is a held-out one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from .atomic import write_json_atomic, write_text_atomic
+from .classes import classes_for_task, reference_for_task
+from .lesions import label_components
+from .metrics import evaluate_participant, rank_sum_test, summarize_class, table3_markdown
+from .modelfile import load_model
+from .pipeline import predict_participant, prepare_participant
+from .training import TrainingCase, TrainingConfig, train_model
+from .volumes import read_volume
+
+TASK_TITLES = {"cmb": "CMB only", "iron": "Iron deposits only", "union": "CMB or iron (union)", "multiclass": "Multiclass"}
+
+
+def modality_name(inputs) -> str:
+    return " + ".join(m.upper() for m in inputs)
+
+
+def assign_folds(case_ids: list[str], folds: int | str, seed: int) -> list[list[str]]:
+    """'loo' (leave-one-out) or K folds of a seeded permutation."""
+    ids = sorted(case_ids)
+    if folds == "loo":
+        return [[i] for i in ids]
+    order = list(np.random.default_rng([seed, 3]).permutation(ids))
+    return [sorted(order[k :: int(folds)]) for k in range(int(folds))]
+
+
+def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0) -> list[str]:
+    """Supplementary S4: fit a beta distribution to the participants' lesion counts (scaled
+    into (0, 1)); participants above its `percentile` are outliers."""
+    counts = []
+    for case in cases:
+        labels = read_volume(case.labels, dtype=np.uint8).array
+        counts.append(sum(label_components(labels == value)[1] for value in (1, 2)))
+    counts = np.asarray(counts, float)
+    scale = counts.max() + 1.0
+    a, b, _, _ = stats.beta.fit((counts + 0.5) / (scale + 1.0), floc=0, fscale=1)
+    threshold = stats.beta.ppf(percentile / 100, a, b) * (scale + 1.0) - 0.5
+    return [case.case_id for case, n in zip(cases, counts) if n > threshold]
+
+
+def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds, base: TrainingConfig, out: Path, log=print) -> dict:
+    """Train and test every (task, modalities, fold); write per_participant.csv, table3.md,
+    results.json and figures into `out`. Returns {(task, modalities): {participant: results}}."""
+    out = Path(out)
+    by_id = {c.case_id: c for c in cases}
+    fold_ids = assign_folds(list(by_id), folds, base.seed)
+    results: dict = {}
+    for task in tasks:
+        for inputs in modality_sets:
+            key = (task, tuple(inputs))
+            results[key] = {}
+            for k, test_ids in enumerate(fold_ids):
+                train_cases = [c for c in cases if c.case_id not in test_ids]
+                config = TrainingConfig(**{**base.__dict__, "inputs": tuple(inputs), "task": task})
+                model_path = out / "models" / f"{task}-{'-'.join(inputs)}-fold{k}"
+                log(f"{TASK_TITLES[task]}, {modality_name(inputs)}: fold {k + 1}/{len(fold_ids)} ({len(train_cases)} training participants)")
+                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}", log=lambda *_: None))
+                for case_id in test_ids:
+                    results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device)
+    write_results(results, out)
+    return results
+
+
+def _test_participant(model, case: TrainingCase, task: str, device: str) -> dict:
+    prediction = predict_participant(model, prepare_participant(case.inputs, model.card.inputs), device)
+    reference = read_volume(case.labels, dtype=np.uint8)
+    reference.array = reference_for_task(reference.array, task)
+    labels = [c.label for c in classes_for_task(task)]
+    return evaluate_participant(prediction.labels, reference, classes=labels)
+
+
+def write_results(results: dict, out: Path) -> None:
+    from .figures import experiment_figures
+
+    rows, table_rows, summary = [], [], {}
+    for (task, inputs), per_participant in results.items():
+        for participant, by_class in sorted(per_participant.items()):
+            for label, r in by_class.items():
+                rows.append({"task": task, "modalities": modality_name(inputs), "participant": participant, "class": label,
+                             "tp": r.tp, "fp": r.fp, "fn": r.fn, "sensitivity": r.sensitivity, "precision": r.precision, "magnitude": r.magnitude})
+    for task in dict.fromkeys(task for task, _ in results):
+        for lesion_class in classes_for_task(task):
+            baseline = results.get((task, ("swi",)))
+            for (t, inputs), per_participant in results.items():
+                if t != task:
+                    continue
+                values = [per_participant[p][lesion_class.label] for p in sorted(per_participant)]
+                row = {"labels": f"{TASK_TITLES[task]}: {lesion_class.name}", "modalities": modality_name(inputs), "summary": summarize_class(values)}
+                if baseline is not None and inputs != ("swi",):
+                    base_values = [baseline[p][lesion_class.label] for p in sorted(baseline)]
+                    row["p_values"] = {m: rank_sum_test([getattr(v, m) for v in values], [getattr(v, m) for v in base_values]) for m in ("sensitivity", "precision", "magnitude")}
+                table_rows.append(row)
+                summary[f"{task}|{modality_name(inputs)}|{lesion_class.key}"] = {
+                    "sensitivity": row["summary"]["sensitivity"].mean, "precision": row["summary"]["precision"].mean,
+                    "magnitude_accuracy": row["summary"]["magnitude_accuracy"], "false_positives_per_participant": row["summary"]["false_positives_per_participant"].mean,
+                    "p_values": row.get("p_values"),
+                }
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, list(rows[0]) if rows else ["task"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: (round(v, 4) if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else v)) for k, v in row.items()} for row in rows)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "per_participant.csv", buffer.getvalue())
+    note = "\n\n`*`: p < 0.05, two-sided Wilcoxon rank-sum test against the SWI-only model of the same task. Magnitude: mean of per-participant sqrt(S^2 + P^2).\n"
+    write_text_atomic(out / "table3.md", table3_markdown(table_rows) + note)
+    write_json_atomic(out / "results.json", summary)
+    experiment_figures(results, out, TASK_TITLES, modality_name)
