@@ -147,15 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="model path without suffix, e.g. models/deepmir-mc")
     train.add_argument("--inputs", nargs="+", default=["swi", "qsm", "t2"], choices=("swi", "qsm", "t2"), help="modalities in order, SWI first (default: swi qsm t2)")
     train.add_argument("--task", choices=("multiclass", "cmb", "iron", "union"), default="multiclass", help="label task (default: multiclass)")
-    train.add_argument("--width", type=int, default=16, help="U-Net base width (default: 16, see BENCHMARKS.md)")
-    train.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
-    train.add_argument("--batch-size", type=int, default=16, help="slices per batch (default: 16)")
-    train.add_argument("--crop", type=int, default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    train.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
-    train.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
-    train.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    _add_training_options(train)
     train.add_argument("--name", default=None, help="model name for the card (default: the --out file name)")
     train.add_argument("--version", default="0.1.0", help="model version for the card (default: 0.1.0)")
     train.add_argument("--resume", action="store_true", help="continue from OUT.checkpoint.* if present")
@@ -176,10 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=("multiclass", "cmb", "iron", "union"), help="label tasks (default: multiclass)")
     experiment.add_argument("--folds", default="loo", help="'loo' (leave-one-out, the paper) or a number of folds (default: loo)")
     experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants above the 99th percentile of a beta fit to lesion counts")
-    for flag, kind, default, text in (("--width", int, 16, "U-Net base width"), ("--epochs", int, 30, "epochs per model"), ("--batch-size", int, 16, "slices per batch"),
-                                      ("--crop", int, 128, "training crop (0: whole slices)"), ("--copies", int, 4, "augmented copies per lesion slice"), ("--seed", int, 0, "seed")):
-        experiment.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
-    experiment.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    _add_training_options(experiment)
     experiment.set_defaults(handler=run_experiment_command)
 
     demo = commands.add_parser(
@@ -203,6 +192,29 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--check", action="store_true", help="also load the weights and check them against the card")
     info.set_defaults(handler=run_info)
     return parser
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by train and experiment (see training.TrainingConfig)."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--width", type=int, default=16, help="U-Net base width (default: 16, see BENCHMARKS.md)")
+    group.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
+    group.add_argument("--batch-size", type=int, default=16, help="slices per batch (default: 16)")
+    group.add_argument("--crop", type=int, default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
+    group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    group.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
+    group.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
+    group.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+
+
+def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
+    from .training import TrainingConfig
+
+    if args.crop and args.crop % 32:
+        raise InputError("--crop", f"{args.crop} is not a multiple of 32")
+    return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
+                          args.learning_rate, args.dice_weight, args.copies, args.seed, args.device)
 
 
 # --- predict --------------------------------------------------------------------------------
@@ -401,15 +413,12 @@ def run_simulate(args) -> int:
 # --- train ----------------------------------------------------------------------------------
 
 def run_train(args) -> int:
-    from .training import TrainingConfig, find_training_cases, train_model
+    from .training import find_training_cases, train_model
 
     if args.inputs[0] != "swi":
         raise InputError("--inputs", "must start with swi")
-    if args.crop and args.crop % 32:
-        raise InputError("--crop", f"{args.crop} is not a multiple of 32")
+    config = _training_config(args, args.inputs, args.task)
     cases = find_training_cases(args.data)
-    config = TrainingConfig(tuple(args.inputs), args.task, args.width, args.epochs, args.batch_size, args.crop or None,
-                            args.learning_rate, args.dice_weight, args.copies, args.seed, args.device)
     name = args.name or args.out.name
     bar = tqdm(unit="slice", leave=False)
 
@@ -430,7 +439,7 @@ def run_train(args) -> int:
 
 def run_experiment_command(args) -> int:
     from .experiment import outlier_cases, run_experiment
-    from .training import TrainingConfig, find_training_cases
+    from .training import find_training_cases
 
     modality_sets = []
     for text in args.modalities:
@@ -444,8 +453,7 @@ def run_experiment_command(args) -> int:
         outliers = outlier_cases(cases)
         print(f"outliers (beta fit, 99th percentile of lesion counts): {', '.join(outliers) or 'none'}")
         cases = [c for c in cases if c.case_id not in outliers]
-    base = TrainingConfig(
-        base_width=args.width, epochs=args.epochs, batch_size=args.batch_size, crop=args.crop or None, copies=args.copies, seed=args.seed, device=args.device)
+    base = _training_config(args)
     run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write)
     print((args.out / "table3.md").read_text())
     return 0

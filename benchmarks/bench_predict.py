@@ -67,8 +67,12 @@ def make_model(folder: Path, width: int) -> Path:
 
 
 def run_once(model: Path, participant: Path, out: Path, device: str, canvas: str) -> tuple[float, float]:
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", "predict", "--model", str(model),
-               "--input", str(participant), "--out", str(out), "--overwrite", "--device", device, "--canvas", canvas]
+    return timed_deepmir(["predict", "--model", str(model), "--input", str(participant), "--out", str(out), "--overwrite", "--device", device, "--canvas", canvas])
+
+
+def timed_deepmir(arguments: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (GB) of one `deepmir ...` process."""
+    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", *arguments]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start

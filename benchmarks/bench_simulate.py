@@ -9,28 +9,18 @@ loaded every time, as it is for a user's first participant. Medians over --runs.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_predict import cpu_name  # noqa: E402
+from bench_predict import cpu_name, timed_deepmir  # noqa: E402
 
 
 def run_once(out: Path, extra: list[str]) -> tuple[float, float]:
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", "simulate", "--n", "1", "--seed", "1", "--out", str(out), "--overwrite", *extra]
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-2000:])
-    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return seconds, peak_kb / 1024**2
+    return timed_deepmir(["simulate", "--n", "1", "--seed", "1", "--out", str(out), "--overwrite", *extra])
 
 
 def main() -> None:
