@@ -204,6 +204,34 @@ def read_registry(path=REGISTRY_PATH) -> list[dict]:
     return json.loads(path.read_text()).get("models", [])
 
 
+def register_model(card_path, model_id: str, default: bool = False, registry_path=REGISTRY_PATH) -> dict:
+    """Add (or replace) a registry entry for a model whose files lie in the registry's folder."""
+    card_path, weights_path = model_paths(card_path)
+    registry_path = Path(registry_path)
+    if card_path.parent.resolve() != registry_path.parent.resolve():
+        raise InputError(card_path, f"copy the model into {registry_path.parent} before registering it")
+    card = load_model(card_path).card
+    entry = {
+        "id": model_id,
+        "version": card.version,
+        "file": card_path.name,
+        "sha256": sha256_of(weights_path),
+        "inputs": card.inputs,
+        "task": card.task,
+        "classes": [c["name"] for c in card.classes],
+        "trained_on": card.training.get("data", ""),
+        "default": default,
+    }
+    registry = json.loads(registry_path.read_text()) if registry_path.exists() else {"models": []}
+    models = [m for m in registry["models"] if not (m["id"] == model_id and m["version"] == card.version)]
+    if default:
+        for m in models:
+            m["default"] = False
+    registry["models"] = models + [entry]
+    write_text_atomic(registry_path, json.dumps(registry, indent=2) + "\n")
+    return entry
+
+
 def resolve_model(name_or_path, registry_path=REGISTRY_PATH) -> Path:
     """A model file path, or a registry id ('id' or 'id@version'), or 'default'."""
     candidate = Path(str(name_or_path))
@@ -213,6 +241,9 @@ def resolve_model(name_or_path, registry_path=REGISTRY_PATH) -> Path:
     wanted, _, version = str(name_or_path).partition("@")
     for entry in entries:
         if (wanted == "default" and entry.get("default")) or (entry["id"] == wanted and version in ("", entry["version"])):
-            return Path(registry_path).parent / entry["file"]
+            path = Path(registry_path).parent / entry["file"]
+            if sha256_of(model_paths(path)[1]) != entry["sha256"]:
+                raise InputError(path, f"weights do not match the registry's sha256 for {entry['id']}@{entry['version']}")
+            return path
     known = ", ".join(f"{e['id']}@{e['version']}" for e in entries) or "none yet"
     raise InputError(name_or_path, f"no such model file or registry entry (registered models: {known})")

@@ -100,3 +100,22 @@ def test_missing_modality_is_named(tmp_path):
 def test_unknown_model_lists_the_registry(tmp_path):
     with pytest.raises(InputError, match="no such model"):
         resolve_model("no-such-model")
+
+
+def test_registry_entries_resolve_and_check_the_checksum(tmp_path):
+    from DeepMIRLib.modelfile import register_model
+
+    registry = tmp_path / "registry.json"
+    network, card_path = _tiny_model(tmp_path)
+    entry = register_model(card_path, "tiny", default=True, registry_path=registry)
+    assert entry["inputs"] == ["swi", "qsm", "t2"] and entry["default"]
+    assert resolve_model("default", registry) == card_path
+    assert resolve_model("tiny@0.0.1", registry) == card_path
+    with pytest.raises(InputError, match="no such model"):
+        resolve_model("tiny@9.9", registry)
+    weights = model_paths(card_path)[1]
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="registry's sha256"):
+        resolve_model("tiny", registry)
