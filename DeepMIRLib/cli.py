@@ -331,11 +331,14 @@ def _label_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _evaluate_folder(prediction_folder: Path, references: dict[str, Path], args) -> dict:
-    """participant -> {label: ClassResult} for every reference participant."""
+def _evaluate_folder(prediction_folder: Path, references: dict[str, Path], args) -> tuple[dict, dict]:
+    """participant -> {label: ClassResult} for every reference participant, and, where a
+    simulated `mimics` map lies beside the reference labels, participant -> false
+    positives on each kind of mimic."""
     from .classes import classes_for_task, reference_for_task
-    from .metrics import evaluate_participant
-    from .volumes import read_volume
+    from .metrics import evaluate_participant, false_positives_on_mimics
+    from .simulation.objects import MIMIC_LABELS
+    from .volumes import find_image, read_volume
 
     predictions = _label_files(prediction_folder)
     missing = sorted(set(references) - set(predictions))
@@ -346,14 +349,19 @@ def _evaluate_folder(prediction_folder: Path, references: dict[str, Path], args)
     if args.task == "union":
         tolerance = {1: args.tolerance_cmb}
     tolerance = {k: v for k, v in tolerance.items() if v is not None} or None
-    results = {}
+    results, on_mimics = {}, {}
+    mimic_names = {value: name for name, value in MIMIC_LABELS.items()}
     for participant in tqdm(sorted(references), desc="evaluate", unit="participant", leave=False):
         prediction = read_volume(predictions[participant], dtype=np.uint8)
         reference = read_volume(references[participant], dtype=np.uint8)
         prediction.array = reference_for_task(prediction.array, args.task)
         reference.array = reference_for_task(reference.array, args.task)
         results[participant] = evaluate_participant(prediction, reference, classes=labels, tolerance=tolerance, unit=args.unit)
-    return results
+        mimics_path = find_image(references[participant].parent, "mimics") if references[participant].name.startswith("labels") else None
+        if mimics_path is not None:
+            mimics = read_volume(mimics_path, dtype=np.uint8)
+            on_mimics[participant] = false_positives_on_mimics(prediction, reference, mimics, mimic_names, labels, tolerance, args.unit)
+    return results, on_mimics
 
 
 def run_evaluate(args) -> int:
@@ -361,8 +369,8 @@ def run_evaluate(args) -> int:
     from .metrics import rank_sum_test, summarize_class, table3_markdown, write_per_participant_csv
 
     references = _label_files(args.reference)
-    results = _evaluate_folder(args.prediction, references, args)
-    baseline = _evaluate_folder(args.baseline, references, args) if args.baseline else None
+    results, on_mimics = _evaluate_folder(args.prediction, references, args)
+    baseline = _evaluate_folder(args.baseline, references, args)[0] if args.baseline else None
     args.out.mkdir(parents=True, exist_ok=True)
     write_per_participant_csv(results, args.out / "per_participant.csv")
     rows, summaries = [], {}
@@ -378,10 +386,18 @@ def run_evaluate(args) -> int:
             }
         rows.append(row)
         summaries[lesion_class.key] = {"summary": summary, "p_values": row.get("p_values")}
+    if on_mimics:
+        per_participant = [sum(counts.values()) for counts in on_mimics.values()]
+        by_kind = {kind: sum(c[kind] for c in on_mimics.values()) for kind in next(iter(on_mimics.values()))}
+        summaries["false_positives_on_mimics"] = {"per_participant": float(np.mean(per_participant)), "participants": len(per_participant), "total_by_kind": by_kind, "by_participant": on_mimics}
     table = table3_markdown(rows)
     write_text_atomic(args.out / "summary.md", table + "\n")
     write_json_atomic(args.out / "summary.json", summaries)
     print(table)
+    if on_mimics:
+        mimic_summary = summaries["false_positives_on_mimics"]
+        kinds = ", ".join(f"{n} on {kind}" for kind, n in mimic_summary["total_by_kind"].items())
+        print(f"false positives on mimics: {mimic_summary['per_participant']:.2f} per participant ({kinds})")
     print(f"{len(results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
     return 0
 

@@ -45,7 +45,7 @@ from scipy import optimize, stats
 from .atomic import atomic_write
 from .classes import TOLERANCE_VOXELS
 from .errors import InputError
-from .lesions import component_centroids
+from .lesions import component_centroids, label_components
 from .volumes import Volume, same_grid
 
 SIGNIFICANCE = 0.05
@@ -167,6 +167,26 @@ def evaluate_participant(
         tp = len(match_lesions(pred, ref, tolerances[label]))
         results[label] = ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref))
     return results
+
+
+def false_positives_on_mimics(prediction: Volume, reference: Volume, mimics: Volume, mimic_names: dict[int, str], classes=(1, 2), tolerance=None, unit: str = "voxel") -> dict[str, int]:
+    """False positives (predicted lesions matched to no reference lesion) that touch a mimic,
+    counted by the mimic's name (simulated data, where the mimics are known); a false positive
+    touching several kinds counts for the one it overlaps most."""
+    tolerances = _tolerances(tolerance, classes, unit)
+    counts = {name: 0 for name in mimic_names.values()}
+    for label in classes:
+        labelled, n = label_components(prediction.array == label)
+        pred = _centroids(prediction, label, unit)
+        matched = {p for p, _, _ in match_lesions(pred, _centroids(reference, label, unit), tolerances[label])}
+        for component in range(1, n + 1):
+            if component - 1 in matched:
+                continue
+            under = mimics.array[labelled == component]
+            under = under[under > 0]
+            if under.size:
+                counts[mimic_names[int(np.bincount(under).argmax())]] += 1
+    return counts
 
 
 # --- cohort -----------------------------------------------------------------------------

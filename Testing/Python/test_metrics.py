@@ -330,3 +330,21 @@ def test_evaluate_command(tmp_path, capsys, real_anatomy):
     (tmp_path / "reference" / "sub-3.nii.gz").write_bytes((tmp_path / "reference" / "sub-0.nii.gz").read_bytes())
     assert main(["evaluate", "--prediction", str(tmp_path / "prediction"), "--reference", str(tmp_path / "reference"), "--out", str(out)]) == 2
     assert "sub-3" in capsys.readouterr().err
+
+
+def test_false_positives_on_mimics():
+    from DeepMIRLib.metrics import false_positives_on_mimics
+
+    prediction, reference = _pair()
+    mimics = prediction.with_array(np.zeros(prediction.shape, np.uint8))
+    reference.array[5, 5, 5] = 1
+    prediction.array[5, 5, 6] = 1  # matched: not a false positive, though it lies on a vein
+    mimics.array[5, 5, 6] = 1
+    prediction.array[12, 12, 12:14] = 1  # false positive on a vein (1) mostly, touching a calcification (2)
+    mimics.array[12, 12, 12:14] = 1
+    mimics.array[12, 12, 14] = 2
+    prediction.array[15, 3, 3] = 2  # false positive iron deposit on a perivascular space (3)
+    mimics.array[15, 3, 3] = 3
+    prediction.array[2, 17, 17] = 1  # false positive on nothing
+    counts = false_positives_on_mimics(prediction, reference, mimics, {1: "vein", 2: "calcification", 3: "epvs"})
+    assert counts == {"vein": 1, "calcification": 0, "epvs": 1}
