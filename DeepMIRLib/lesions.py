@@ -85,10 +85,6 @@ class Lesion:
     bbox_index_max: tuple  # (i, j, k), inclusive
     hemisphere: str  # 'left', 'right' or 'midline'
 
-    @property
-    def lesion_id(self) -> int:
-        return self.id
-
     def row(self) -> dict:
         """The lesion as a table row (column name -> rounded value; '' for NaN)."""
         return {

@@ -75,7 +75,7 @@ def test_volume_centroid_and_bounding_box_on_anisotropic_grid():
     # identity direction, origin 0: LPS = index * spacing = (7*0.5, 5*1, 2.5*2)
     assert lesion.centroid_lps == pytest.approx((3.5, 5.0, 5.0))
     assert lesion.bbox_index_min == (6, 5, 2) and lesion.bbox_index_max == (8, 5, 3)
-    assert (lesion.id, lesion.lesion_id, lesion.label, lesion.class_name) == (1, 1, 1, "Cerebral microbleed")
+    assert (lesion.id, lesion.label, lesion.class_name) == (1, 1, "Cerebral microbleed")
     assert math.isnan(lesion.prob_max) and math.isnan(lesion.prob_mean)
 
 
