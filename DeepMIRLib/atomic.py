@@ -28,11 +28,18 @@ def atomic_write(path, write: Callable[[str], None], suffix: str = "") -> Path:
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path, text: str) -> Path:
@@ -69,6 +76,7 @@ def atomic_directory(path, overwrite: bool = False):
         raise InputError(path, "output folder exists already (use --overwrite to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    os.chmod(staging, 0o777 & ~_umask())
     try:
         yield staging
         if path.exists():

@@ -149,3 +149,13 @@ def test_resampling_keeps_physical_positions(oblique_volume):
     weights = resampled.array[z, y, x]
     found = target.index_to_lps([np.average(x, weights=weights), np.average(y, weights=weights), np.average(z, weights=weights)])
     assert np.linalg.norm(found - centre) < 0.1
+
+
+def test_written_files_get_the_usual_permissions(tmp_path, oblique_volume):
+    import os
+    import stat
+
+    path = write_volume(oblique_volume, tmp_path / "swi.nii.gz")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
