@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PREDICT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument("--model", required=True, help="model card (.json) or weights (.safetensors) path, or a registry id")
+    predict.add_argument("--model", default="default", help="model card (.json) or weights (.safetensors) path, or a registry id (default: the registry's default model, trained on simulated data)")
     source = predict.add_argument_group("input (either --input or --swi with optional --qsm/--t2/--mask)")
     source.add_argument("--input", type=Path, help="a participant folder or a folder of participant folders")
     source.add_argument("--swi", type=Path, help="SWI image (file or DICOM folder)")
