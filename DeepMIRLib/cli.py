@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--modalities", nargs="+", default=["swi", "swi+qsm", "swi+t2", "swi+qsm+t2"], help="modality sets, e.g. swi swi+qsm (default: the paper's four)")
     experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=("multiclass", "cmb", "iron", "union"), help="label tasks (default: multiclass)")
     experiment.add_argument("--folds", default="loo", help="'loo' (leave-one-out, the paper) or a number of folds (default: loo)")
-    experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants above the 99th percentile of a beta fit to lesion counts")
+    experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants whose number of microbleeds lies above the 99th percentile of a beta fit to the other participants' counts (at least 8 participants)")
     _add_training_options(experiment)
     experiment.set_defaults(handler=run_experiment_command)
 
@@ -206,11 +206,20 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
     group.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    group.add_argument("--threads", type=int, default=0,
+                       help="CPU threads for PyTorch (default: 0, PyTorch's choice of one per core); on a machine "
+                            "shared with other jobs fewer threads train faster (BENCHMARKS.md)")
 
 
 def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
     from .training import TrainingConfig
 
+    if args.threads < 0:
+        raise InputError("--threads", f"{args.threads} is not a number of threads")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.crop and args.crop % 32:
         raise InputError("--crop", f"{args.crop} is not a multiple of 32")
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
@@ -467,7 +476,7 @@ def run_experiment_command(args) -> int:
     cases = find_training_cases(args.data)
     if args.exclude_outliers:
         outliers = outlier_cases(cases)
-        print(f"outliers (beta fit, 99th percentile of lesion counts): {', '.join(outliers) or 'none'}")
+        print(f"outliers (beta fit, 99th percentile of microbleed counts): {', '.join(outliers) or 'none'}")
         cases = [c for c in cases if c.case_id not in outliers]
     base = _training_config(args)
     run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write)

@@ -18,6 +18,7 @@ from scipy import stats
 
 from .atomic import write_json_atomic, write_text_atomic
 from .classes import classes_for_task, reference_for_task
+from .errors import InputError
 from .lesions import label_components
 from .metrics import evaluate_participant, rank_sum_test, summarize_class, table3_markdown
 from .modelfile import load_model
@@ -41,18 +42,37 @@ def assign_folds(case_ids: list[str], folds: int | str, seed: int) -> list[list[
     return [sorted(order[k :: int(folds)]) for k in range(int(folds))]
 
 
-def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0) -> list[str]:
-    """Supplementary S4: fit a beta distribution to the participants' lesion counts (scaled
-    into (0, 1)); participants above its `percentile` are outliers."""
-    counts = []
-    for case in cases:
-        labels = read_volume(case.labels, dtype=np.uint8).array
-        counts.append(sum(label_components(labels == value)[1] for value in (1, 2)))
+MIN_PARTICIPANTS_FOR_OUTLIERS = 8
+
+
+def outlier_counts(counts, percentile: float = 99.0) -> np.ndarray:
+    """Supplementary S4: which participants' lesion counts are outliers (a boolean per count).
+
+    Counts (plus half a count) are scaled into (0, 1) by a support ten times the largest count,
+    wide enough that the largest counts do not sit at the edge of the beta's support, and
+    each participant is judged against a beta distribution fitted (maximum likelihood) to the
+    *other* participants' counts: it is an outlier when its count lies above that fit's
+    `percentile`. Fitting without the participant under test matters: one
+    extreme participant inside the fit widens it until it hides itself (with counts like the
+    paper's Table 2, 0-8 microbleeds and one participant with 105, a fit to all of them puts
+    the 99th percentile at about 87 microbleeds; the fit to the others, at about 8).
+    """
     counts = np.asarray(counts, float)
-    scale = counts.max() + 1.0
-    a, b, _, _ = stats.beta.fit((counts + 0.5) / (scale + 1.0), floc=0, fscale=1)
-    threshold = stats.beta.ppf(percentile / 100, a, b) * (scale + 1.0) - 0.5
-    return [case.case_id for case, n in zip(cases, counts) if n > threshold]
+    if len(counts) < MIN_PARTICIPANTS_FOR_OUTLIERS:
+        raise InputError("--exclude-outliers", f"a beta fit needs at least {MIN_PARTICIPANTS_FOR_OUTLIERS} participants, not {len(counts)}")
+    scaled = (counts + 0.5) / (10 * counts.max() + 1.0)
+    outliers = np.zeros(len(counts), bool)
+    for i in range(len(counts)):
+        a, b, _, _ = stats.beta.fit(np.delete(scaled, i), floc=0, fscale=1)
+        outliers[i] = scaled[i] > stats.beta.ppf(percentile / 100, a, b)
+    return outliers
+
+
+def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0, lesion_label: int = 1) -> list[str]:
+    """Ids of the participants whose number of lesions of `lesion_label` (microbleeds, as in
+    the paper's S4) is an outlier by `outlier_counts`."""
+    counts = [label_components(read_volume(case.labels, dtype=np.uint8).array == lesion_label)[1] for case in cases]
+    return [case.case_id for case, outlier in zip(cases, outlier_counts(counts, percentile)) if outlier]
 
 
 def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds, base: TrainingConfig, out: Path, log=print) -> dict:
@@ -71,7 +91,7 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
                 config = TrainingConfig(**{**base.__dict__, "inputs": tuple(inputs), "task": task})
                 model_path = out / "models" / f"{task}-{'-'.join(inputs)}-fold{k}"
                 log(f"{TASK_TITLES[task]}, {modality_name(inputs)}: fold {k + 1}/{len(fold_ids)} ({len(train_cases)} training participants)")
-                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}", log=lambda *_: None))
+                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}", log=lambda line: log(f"  {line}")))
                 for case_id in test_ids:
                     results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device)
     write_results(results, out)

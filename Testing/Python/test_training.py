@@ -15,6 +15,7 @@ import torch
 
 from DeepMIRLib.cli import main
 from DeepMIRLib.demo import run_demo
+from DeepMIRLib.errors import InputError
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.simulation.phantom import Protocol
 from DeepMIRLib.training import TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
@@ -132,3 +133,33 @@ def test_experiment_tiny(slab_cohort, tmp_path):
     for name in ("figure_multiclass_cmb_scatter.png", "figure_multiclass_iron_magnitude.png"):
         assert (out / name).stat().st_size > 5_000
     assert len(list((out / "models").glob("*.json"))) >= 6  # one model per fold and modality set
+
+
+# counts like the paper's Table 2 / section 2.1: 4 participants without microbleeds, 13 with
+# 1 or 2, 6 with 3 to 8, and one with more than 100
+PAPER_LIKE_CMB_COUNTS = [0] * 4 + [1, 2] * 6 + [1] + [3, 4, 5, 6, 8, 3] + [105]
+
+
+def test_outlier_counts_finds_the_participant_with_over_100_microbleeds():
+    from DeepMIRLib.experiment import outlier_counts
+
+    assert np.flatnonzero(outlier_counts(PAPER_LIKE_CMB_COUNTS)).tolist() == [len(PAPER_LIKE_CMB_COUNTS) - 1]
+    assert not outlier_counts([3, 4, 5, 4, 3, 4, 5, 4, 3, 4]).any()
+    with pytest.raises(InputError, match="at least 8"):
+        outlier_counts([1, 2, 100])
+
+
+def test_outlier_cases_counts_microbleeds_in_the_label_files(slab_cohort):
+    from DeepMIRLib.experiment import outlier_cases
+    from DeepMIRLib.lesions import label_components
+    from DeepMIRLib.training import TrainingCase
+    from DeepMIRLib.volumes import read_volume
+
+    cases = find_training_cases(slab_cohort)
+    counts = [label_components(read_volume(c.labels, dtype=np.uint8).array == 1)[1] for c in cases]
+    heavy = int(np.argmax(counts))
+    assert counts[heavy] > 4 * sorted(counts)[-2]  # the dense load gives one participant very many microbleeds
+    repeated = [TrainingCase(f"{c.case_id}-{k}", c.inputs, c.labels) for k in range(3) for c in cases]
+    assert outlier_cases(repeated) == []  # each count three times: nobody stands out
+    others = [TrainingCase(f"{c.case_id}-{k}", c.inputs, c.labels) for k in range(4) for i, c in enumerate(cases) if i != heavy]
+    assert outlier_cases(others + [cases[heavy]]) == [cases[heavy].case_id]
