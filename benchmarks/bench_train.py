@@ -1,7 +1,9 @@
 """Training throughput: augmented slices per second of `Trainer.train_epoch` (forward, loss,
 backward, step) for the default configuration, on simulated slab participants.
 
-    python benchmarks/bench_train.py --width 16 --crop 128 --runs 3 [--device cuda]
+    python benchmarks/bench_train.py --width 16 --crop 128 --runs 3 [--threads 1] [--device cuda]
+
+--threads sets PyTorch's CPU threads (default: its own choice, one per core).
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
     import numpy as np
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         simulate_cohort(3, 77, Path(tmp), Protocol(slab_slices=24), LesionLoad.named("dense"))
@@ -47,7 +53,7 @@ def main() -> None:
             if trainer.device.type == "cuda":
                 torch.cuda.synchronize()
             rates.append(slices / (time.perf_counter() - start))
-    print(f"machine: {cpu_name()}, device {trainer.device}, torch {torch.__version__}")
+    print(f"machine: {cpu_name()}, device {trainer.device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"width {args.width}, crop {args.crop}, batch {args.batch_size}: median {statistics.median(rates):.1f} slices/s "
           f"(runs: {', '.join(f'{r:.1f}' for r in rates)}; {slices} slices per epoch)")
 
