@@ -3,6 +3,7 @@
     deepmir predict   detect microbleeds and iron deposits in one participant or a cohort
     deepmir evaluate  compare predictions with reference labels (the paper's metrics)
     deepmir info      print a model card
+    deepmir datastore list the cases of a training set (datastore)
 
 Exit status: 0 success, 2 bad input (the message names the file and the problem),
 1 an unexpected error, 130 interrupted.
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     processing.add_argument("--canvas", default="auto", help="'auto' (crop to the brain, sides rounded up to multiples of 32) or HxW, e.g. 256x256 as in the paper (default: auto)")
     processing.add_argument("--threshold", type=float, default=0.5, help="probability threshold of single-class models (default: 0.5)")
     processing.add_argument("--min-size", type=int, default=1, help="drop lesions smaller than this many voxels (default: 1)")
+    processing.add_argument("--min-probability", type=float, default=None,
+                            help="drop lesions whose highest probability stays below this (default: the model card's "
+                                 "calibrated values, see `deepmir calibrate`; 0 keeps every lesion)")
     processing.add_argument("--register", choices=("auto", "always", "never"), default="auto", help="rigid registration of T2 to SWI: auto = when T2 is on another grid (default: auto)")
     processing.add_argument("--n4", action="store_true", help="N4 bias-field correction of T2 before registration")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
@@ -105,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--label", default="", help="model name for the summary table's Modalities column")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for per_participant.csv, summary.md and summary.json")
     evaluate.set_defaults(handler=run_evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="choose a model's minimum lesion probability on participants it was not trained on",
+        description=(
+            "Run the model over participants with reference labels that it never saw in training or validation, "
+            "choose per class the lowest minimum lesion probability with the best F1 (TP, FP, FN summed over the "
+            "participants, matched as in the paper), and write a copy of the model whose card carries it as "
+            "predict's default (postprocessing) together with the table it was chosen from."
+        ),
+    )
+    calibrate.add_argument("--model", default="default", help="model card path or registry id (default: the registry's default model)")
+    calibrate.add_argument("--data", type=Path, required=True, help="folder of simulated participants, or a datastore (labels/final)")
+    calibrate.add_argument("--out", type=Path, required=True, help="path of the calibrated model, without suffix")
+    calibrate.add_argument("--version", help="version of the calibrated model (default: the model's version)")
+    calibrate.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    calibrate.set_defaults(handler=run_calibrate)
 
     simulate = commands.add_parser(
         "simulate",
@@ -185,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default="default", help="model file or registry id (default: the registry's default)")
     demo.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
     demo.set_defaults(handler=run_demo)
+
+    datastore = commands.add_parser(
+        "datastore",
+        help="list the cases of a training set (datastore): status, versions, annotator, changes",
+        description=(
+            "List the cases of a DeepMIR datastore: the newest save's status, annotator, time and model, the number "
+            "of saved versions, the version training reads (the newest approved one) and what the reader changed "
+            "relative to the model output (lesions kept, relabelled, added, deleted)."
+        ),
+        epilog="layout and index format: see 'Training set (datastore)' in README.md",
+    )
+    datastore.add_argument("root", type=Path, help="datastore folder (holds datastore.json)")
+    datastore.add_argument("--json", action="store_true", help="print the rows as JSON")
+    datastore.set_defaults(handler=run_datastore)
 
     info = commands.add_parser("info", help="print a model card", description="Print the model card of a model file or registry id.")
     info.add_argument("model", help="model card (.json), weights (.safetensors) or registry id")
@@ -277,7 +312,8 @@ def run_predict(args) -> int:
                     bar.refresh()
 
                 prediction = predict_participant(
-                    model, prepared, args.device, args.batch_size, canvas, args.threshold, args.min_size, progress
+                    model, prepared, args.device, args.batch_size, canvas, args.threshold, args.min_size, progress,
+                    min_probability=args.min_probability,
                 )
             write_prediction(prediction, out_dir, participant.participant_id, model, overwrite=args.overwrite)
             counts = lesion_counts(prediction.lesions, model.card.lesion_classes)
@@ -413,6 +449,38 @@ def run_evaluate(args) -> int:
 
 # --- simulate -------------------------------------------------------------------------------
 
+def run_calibrate(args) -> int:
+    import dataclasses
+
+    from .calibration import calibrate
+    from .modelfile import load_model, save_model
+    from .training import find_training_cases
+
+    model = load_model(args.model)
+    cases = find_training_cases(args.data)
+    seen = set(model.card.training.get("training_cases", [])) | set(model.card.training.get("validation_cases", []))
+    reused = sorted(seen & {c.case_id for c in cases})
+    if reused:
+        raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
+    with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
+        result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n))
+    card = dataclasses.replace(
+        model.card,
+        version=args.version or model.card.version,
+        postprocessing={**model.card.postprocessing, "min_lesion_probability": result["min_lesion_probability"]},
+        training={**model.card.training, "calibration": {"data": str(args.data), **result}},
+        weights_sha256="",
+        created="",
+    )
+    for key, rows in result["tables"].items():
+        print(f"{key}: min probability -> TP FP FN sensitivity precision F1")
+        for row in rows:
+            print(f"  {row['min_probability']:.2f}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
+    print(f"chosen minimum lesion probability: {result['min_lesion_probability']}")
+    print(f"model: {save_model(model.network, card, args.out)}")
+    return 0
+
+
 def run_simulate(args) -> int:
     from .simulation.phantom import Protocol, simulate_cohort
     from .simulation.placement import LesionLoad
@@ -490,6 +558,38 @@ def run_demo(args) -> int:
     from .demo import run_demo as demo
 
     return demo(args.out, args.seed, args.model, args.device)
+
+
+# --- datastore ------------------------------------------------------------------------------
+
+def run_datastore(args) -> int:
+    from .datastore import Datastore
+
+    rows = Datastore(args.root).summary()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"{args.root}: no cases yet")
+        return 0
+    header = ["case", "status", "versions", "training", "annotator", "time", "model", "kept", "relabelled", "added", "deleted"]
+    table = [header]
+    for row in rows:
+        model = row["model"] or {}
+        changes = row["changes"] or {}
+        table.append([
+            row["case"], row["status"], str(row["versions"]),
+            f"v{row['training_version']}" if row["training_version"] else "-",
+            row["annotator"] or "-", row["time"],
+            " ".join(str(model[key]) for key in ("name", "version") if model.get(key)) or "-",
+            *(str(changes[kind]) if kind in changes else "-" for kind in header[-4:]),
+        ])
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    training = sum(1 for row in rows if row["training_version"])
+    print(f"{len(rows)} cases, {training} with an approved label (read by deepmir train)")
+    return 0
 
 
 # --- info -----------------------------------------------------------------------------------

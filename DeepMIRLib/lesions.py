@@ -70,6 +70,24 @@ def remove_small_lesions(labels: np.ndarray, min_voxels: int) -> np.ndarray:
     return kept
 
 
+def remove_unlikely_lesions(labels: np.ndarray, probabilities: dict[int, np.ndarray], min_probability: dict[int, float]) -> np.ndarray:
+    """A new label map without the components whose highest probability of their own class
+    (label value -> probability map) is below that class's `min_probability`.
+
+    The network's arg-max keeps every component where a lesion class beats background by a
+    hair; a component that never gets more confident than that is most often a mimic."""
+    kept = np.asarray(labels).copy()
+    for value, threshold in min_probability.items():
+        if threshold <= 0 or value not in probabilities:
+            continue
+        labelled, count = label_components(kept == value)
+        if count == 0:
+            continue
+        peak = ndimage.maximum(probabilities[value], labelled, index=np.arange(1, count + 1))
+        kept[np.isin(labelled, 1 + np.flatnonzero(np.asarray(peak) < threshold))] = 0
+    return kept
+
+
 @dataclass
 class Lesion:
     id: int  # 1..n over the participant, in table order
@@ -178,8 +196,7 @@ def _class_lesions(labels: Volume, lesion_class: LesionClass, probability, min_v
     """The lesions of one label value, sorted by centroid (z, y, x); id and hemisphere unset."""
     labelled, _ = label_components(labels.array == lesion_class.label)
     found = []
-    for number, box in enumerate(ndimage.find_objects(labelled), start=1):
-        voxels_zyx = np.argwhere(labelled[box] == number) + [s.start for s in box]
+    for _, voxels_zyx in _component_voxels(labelled):
         if len(voxels_zyx) >= min_voxels:
             found.append(_lesion(labels, lesion_class, voxels_zyx, probability))
     found.sort(key=lambda lesion: lesion.centroid_index[::-1])
@@ -253,3 +270,80 @@ def lesion_counts(lesions: list[Lesion], classes: tuple[LesionClass, ...] = DEFA
         counts[f"n_{lesion_class.key}"] = len(members)
         counts[f"volume_{lesion_class.key}_mm3"] = round(sum(lesion.volume_mm3 for lesion in members), MM_DECIMALS)
     return counts
+
+
+# --- what a reader changed ----------------------------------------------------------------
+
+CHANGE_KINDS = ("kept", "relabelled", "added", "deleted")
+
+
+def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[LesionClass, ...] = DEFAULT_CLASSES) -> dict:
+    """What a reader changed between a model's label map (`original`) and the approved one
+    (`final`), lesion by lesion. Lesions are the 26-connected components of each class, as
+    in find_lesions. Rules, in this order:
+
+    - a final lesion that overlaps an original lesion of its own class is 'kept' (its
+      extent may have been edited: see voxels_changed);
+    - else, one that overlaps an original lesion of another class is 'relabelled'
+      (from_label: the other class it overlaps most);
+    - else it is 'added';
+    - an original lesion that overlaps no final lesion voxel, of any class, is 'deleted'.
+
+    So kept + relabelled + added = the final lesions. Returns {'counts': {kind: n}, and per
+    kind a list of lesions ({'label', 'class', 'voxels', 'centroid_index' (i, j, k)}; the
+    relabelled also 'from_label', 'from_class'; deleted ones are the original lesions),
+    'voxels_changed': voxels whose label differs}."""
+    original, final = np.asarray(original), np.asarray(final)
+    if original.shape != final.shape:
+        raise ValueError(f"label maps of shapes {original.shape} and {final.shape} cannot be compared")
+    names = {c.label: c.name for c in classes}
+    original_lesion = np.isin(original, list(names))
+    final_lesion = np.isin(final, list(names))
+    changes = {kind: [] for kind in CHANGE_KINDS}
+    for lesion_class in classes:
+        value = lesion_class.label
+        labelled, count = label_components(final == value)
+        overlaps_own = _components_touching(labelled, count, original == value)
+        for number, voxels in _component_voxels(labelled):
+            item = _change_item(lesion_class, voxels)
+            if overlaps_own[number - 1]:
+                changes["kept"].append(item)
+                continue
+            underneath = original[tuple(voxels.T)]
+            underneath = underneath[original_lesion[tuple(voxels.T)]]
+            if underneath.size:
+                from_label = int(np.bincount(underneath).argmax())
+                changes["relabelled"].append({**item, "from_label": from_label, "from_class": names[from_label]})
+            else:
+                changes["added"].append(item)
+        labelled, count = label_components(original == value)
+        survives = _components_touching(labelled, count, final_lesion)
+        changes["deleted"] += [_change_item(lesion_class, voxels) for number, voxels in _component_voxels(labelled) if not survives[number - 1]]
+    for kind in CHANGE_KINDS:
+        changes[kind].sort(key=lambda item: (item["label"], item["centroid_index"][::-1]))
+    return {
+        "counts": {kind: len(changes[kind]) for kind in CHANGE_KINDS},
+        **changes,
+        "voxels_changed": int(np.count_nonzero(np.where(original_lesion, original, 0) != np.where(final_lesion, final, 0))),
+    }
+
+
+def _components_touching(labelled: np.ndarray, count: int, mask: np.ndarray) -> np.ndarray:
+    """For each component 1..count of `labelled`: does it share a voxel with `mask`?"""
+    return np.bincount(labelled[mask], minlength=count + 1)[1:] > 0
+
+
+def _component_voxels(labelled: np.ndarray):
+    """(component number, its voxels as (z, y, x) rows) for every component of `labelled`."""
+    for number, box in enumerate(ndimage.find_objects(labelled), start=1):
+        if box is not None:
+            yield number, np.argwhere(labelled[box] == number) + [s.start for s in box]
+
+
+def _change_item(lesion_class: LesionClass, voxels_zyx: np.ndarray) -> dict:
+    return {
+        "label": lesion_class.label,
+        "class": lesion_class.name,
+        "voxels": len(voxels_zyx),
+        "centroid_index": [round(float(v), MM_DECIMALS) for v in voxels_zyx.mean(axis=0)[::-1]],
+    }

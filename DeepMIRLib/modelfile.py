@@ -42,6 +42,8 @@ class ModelCard:
     normalisation: dict = field(default_factory=lambda: dict(NORMALISATION))
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # defaults of predict chosen on validation data, e.g. {"min_lesion_probability": {"cmb": 0.7}}
+    postprocessing: dict = field(default_factory=dict)
     description: str = ""
     intended_use: str = "Research only. Not a medical device; not validated for clinical use."
     weights_sha256: str = ""

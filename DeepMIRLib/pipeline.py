@@ -18,7 +18,7 @@ from .atomic import atomic_directory, write_text_atomic
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .errors import InputError
 from .inference import labels_from_probabilities, predict_probabilities
-from .lesions import find_lesions, remove_small_lesions, write_lesion_table
+from .lesions import find_lesions, remove_small_lesions, remove_unlikely_lesions, write_lesion_table
 from .modelfile import MODALITIES, LoadedModel
 from .preprocessing import stack_modalities
 from .volumes import (
@@ -160,22 +160,37 @@ def predict_participant(
     min_voxels: int = 1,
     progress=None,
     cancel=None,
+    min_probability: float | dict[str, float] | None = None,
 ) -> Prediction:
-    """Run the model on a prepared participant; results on the SWI grid."""
+    """Run the model on a prepared participant; results on the SWI grid.
+
+    `min_probability`: drop lesions whose highest probability stays below this (one value,
+    or per class key such as {"cmb": 0.7}); None takes the model card's
+    postprocessing["min_lesion_probability"] (chosen on validation data by `deepmir
+    calibrate`), 0 keeps every lesion of the arg-max."""
     card = model.card
     stack = stack_modalities(prepared.canonical, card.inputs, prepared.mask)
     canonical_probabilities = predict_probabilities(model, stack, prepared.mask, device, batch_size, canvas, progress, cancel)
     class_labels = [c["label"] for c in card.classes]
     canonical_labels = labels_from_probabilities(canonical_probabilities, class_labels, threshold)
     swi = prepared.swi
-    labels = swi.with_array(remove_small_lesions(prepared.reorientation.restore(canonical_labels), min_voxels))
     probabilities = {
         c["key"]: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
         for k, c in enumerate(card.classes)
     }
     by_label = {c["label"]: probabilities[c["key"]].array for c in card.classes}
+    labels = remove_small_lesions(prepared.reorientation.restore(canonical_labels), min_voxels)
+    labels = swi.with_array(remove_unlikely_lesions(labels, by_label, _min_probability_by_label(card, min_probability)))
     lesions = find_lesions(labels, by_label, min_voxels, brain_midline_x(prepared.mask_volume), card.lesion_classes)
     return Prediction(labels, probabilities, lesions, list(prepared.notes))
+
+
+def _min_probability_by_label(card, min_probability) -> dict[int, float]:
+    if min_probability is None:
+        min_probability = card.postprocessing.get("min_lesion_probability", {})
+    if not isinstance(min_probability, dict):
+        min_probability = {c["key"]: float(min_probability) for c in card.classes}
+    return {c["label"]: float(min_probability.get(c["key"], 0.0)) for c in card.classes}
 
 
 def brain_midline_x(mask: Volume) -> float:

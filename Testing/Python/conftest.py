@@ -83,3 +83,13 @@ def participant_folder(tmp_path, real_anatomy) -> Path:
     for name, volume in make_modalities(real_anatomy).items():
         write_volume(volume, folder / f"{name}.nii.gz")
     return folder
+
+
+@pytest.fixture(scope="session")
+def slab_cohort(tmp_path_factory):
+    """Three simulated slab participants (16 slices, dense lesion load, seed 41)."""
+    from DeepMIRLib.cli import main
+
+    out = tmp_path_factory.mktemp("cohort")
+    assert main(["simulate", "--n", "3", "--seed", "41", "--slab", "16", "--load", "dense", "--out", str(out)]) == 0
+    return out

@@ -21,13 +21,6 @@ from DeepMIRLib.simulation.phantom import Protocol
 from DeepMIRLib.training import TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
 
 
-@pytest.fixture(scope="module")
-def slab_cohort(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cohort")
-    assert main(["simulate", "--n", "3", "--seed", "41", "--slab", "16", "--load", "dense", "--out", str(out)]) == 0
-    return out
-
-
 def test_cases_from_simulator_and_datastore_layouts(slab_cohort, tmp_path):
     cases = find_training_cases(slab_cohort)
     assert [c.case_id for c in cases] == ["sim-41-0000", "sim-41-0001", "sim-41-0002"]

@@ -1,0 +1,78 @@
+"""Calibration of the minimum lesion probability (deepmir calibrate) with the bundled model on
+simulated slab participants it never saw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from DeepMIRLib.calibration import choose_min_probability, predict_for_calibration, threshold_table
+from DeepMIRLib.cli import main
+from DeepMIRLib.lesions import label_components, remove_unlikely_lesions
+from DeepMIRLib.modelfile import load_model, read_card
+from DeepMIRLib.training import find_training_cases
+from DeepMIRLib.volumes import read_volume
+
+
+@pytest.fixture(scope="module")
+def default_predictions(slab_cohort):
+    model = load_model("default")
+    return model, predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu")
+
+
+def test_remove_unlikely_lesions_drops_only_low_confidence_components(default_predictions):
+    _, predictions = default_predictions
+    labels, probabilities, _ = max(predictions, key=lambda p: label_components(p[0].array == 1)[1])
+    components, count = label_components(labels.array == 1)
+    peaks = np.array([probabilities[1][components == k].max() for k in range(1, count + 1)])
+    threshold = float(np.median(peaks))
+    kept = remove_unlikely_lesions(labels.array, probabilities, {1: threshold})
+    assert label_components(kept == 1)[1] == int((peaks >= threshold).sum()) < count
+    np.testing.assert_array_equal(kept == 2, labels.array == 2)  # the other class untouched
+    for k in np.flatnonzero(peaks >= threshold) + 1:
+        assert (kept[components == k] == 1).all()
+
+
+def test_threshold_table_and_choice(default_predictions):
+    model, predictions = default_predictions
+    for lesion_class in model.card.lesion_classes:
+        rows = threshold_table(predictions, lesion_class.label)
+        assert rows[0].min_probability == 0.0 and len(rows) == 11
+        # a higher threshold only ever removes predicted lesions: TP + FP never grows, FN never shrinks
+        assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in zip(rows, rows[1:]))
+        chosen = choose_min_probability(rows)
+        assert max(r.f1 for r in rows) == next(r.f1 for r in rows if r.min_probability == chosen)
+
+
+def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path):
+    out = tmp_path / "calibrated"
+    assert main(["calibrate", "--data", str(slab_cohort), "--out", str(out), "--version", "0.1.0+cal", "--device", "cpu"]) == 0
+    card = read_card(out.with_suffix(".json"))
+    chosen = card.postprocessing["min_lesion_probability"]
+    assert set(chosen) == {"cmb", "iron"} and card.version == "0.1.0+cal"
+    assert card.training["calibration"]["cases"] == [c.case_id for c in find_training_cases(slab_cohort)]
+    calibrated, default = load_model(out).network.state_dict(), load_model("default").network.state_dict()
+    assert all(torch.equal(calibrated[k], default[k]) for k in default)  # same weights
+    # predict applies the card's values unless told otherwise
+    participant = slab_cohort / "sim-41-0000"
+    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "a"), "--model", str(out), "--device", "cpu"]) == 0
+    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "b"), "--model", str(out), "--device", "cpu", "--min-probability", "0"]) == 0
+    kept = read_volume(tmp_path / "a" / "sim-41-0000" / "labels.nii.gz").array
+    everything = read_volume(tmp_path / "b" / "sim-41-0000" / "labels.nii.gz").array
+    assert ((kept == everything) | (kept == 0)).all()  # filtering only removes lesions
+    probabilities = {1: read_volume(tmp_path / "b" / "sim-41-0000" / "prob_cmb.nii.gz").array,
+                     2: read_volume(tmp_path / "b" / "sim-41-0000" / "prob_iron.nii.gz").array}
+    expected = remove_unlikely_lesions(everything, probabilities, {1: chosen["cmb"], 2: chosen["iron"]})
+    np.testing.assert_array_equal(kept, expected)
+
+
+def test_calibrate_refuses_participants_the_model_was_trained_on(slab_cohort, tmp_path):
+    card = load_model("default").card
+    model_path = tmp_path / "seen"
+    card.training = {**card.training, "training_cases": ["sim-41-0001"]}
+    from DeepMIRLib.modelfile import save_model
+
+    save_model(load_model("default").network, card, model_path)
+    assert main(["calibrate", "--model", str(model_path), "--data", str(slab_cohort), "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x.json").exists()
