@@ -588,7 +588,7 @@ def run_datastore(args) -> int:
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
     training = sum(1 for row in rows if row["training_version"])
-    print(f"{len(rows)} cases, {training} with an approved label (read by deepmir train)")
+    print(f"{len(rows)} case{'s' if len(rows) != 1 else ''}, {training} with an approved label (read by deepmir train)")
     return 0
 
 

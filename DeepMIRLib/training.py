@@ -27,9 +27,10 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_write, write_text_atomic
 from .classes import classes_for_task, reference_for_task
+from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
 from .modelfile import ModelCard, save_model
-from .pipeline import ParticipantInputs, participant_from_folder, prepare_participant
+from .pipeline import MASK_STEM, ParticipantInputs, participant_from_folder, prepare_participant
 from .preprocessing import round_up, stack_modalities
 from .unet import UNet2D
 from .volumes import find_image, read_volume, same_grid, to_canonical
@@ -43,15 +44,24 @@ class TrainingCase:
 
 
 def find_training_cases(folder) -> list[TrainingCase]:
-    """Cases of a datastore (labels/final) or of a folder of simulated participants."""
+    """Cases of a datastore (the newest reader-approved labels/final of each case, with the
+    images saved with it; cases with drafts only are left out), of a folder in the datastore
+    layout without an index (every labels/final/<case> file with images/<case>/), or of a
+    folder of simulated participants."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "training data folder not found")
     cases = []
-    if (folder / "labels" / "final").is_dir():
+    if (folder / INDEX_NAME).is_file():
+        store = Datastore(folder)
+        for entry in store.approved():
+            images = store.image_paths(entry["case"], entry["version"])
+            inputs = ParticipantInputs(entry["case"], images["swi"], images.get("qsm"), images.get("t2"), images.get(MASK_STEM))
+            cases.append(TrainingCase(entry["case"], inputs, store.final_labels_path(entry["case"])))
+    elif (folder / "labels" / "final").is_dir():
         for image_folder in sorted((folder / "images").iterdir()):
             labels = find_image(folder / "labels" / "final", image_folder.name)
-            if image_folder.is_dir() and labels is not None:
+            if image_folder.is_dir() and labels is not None and labels.is_file():
                 cases.append(TrainingCase(image_folder.name, participant_from_folder(image_folder), labels))
     else:
         for sub in sorted(folder.iterdir()):

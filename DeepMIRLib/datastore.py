@@ -1,0 +1,379 @@
+"""The training set (datastore): reader-approved annotations with every earlier version kept.
+
+Layout (close to MONAI Label's, so its users feel at home)::
+
+    <root>/datastore.json                      the index (see below)
+    <root>/datastore.lock                      locked (flock) for the whole of every save
+    <root>/images/<case>/{swi,qsm,t2}.nii.gz   the images of the newest save (brainmask optional)
+    <root>/images/<case>/versions/v0001/...    an earlier image set, kept when a later save brought other images
+    <root>/labels/original/<case>.nii.gz       the newest model output (0/1/2, SWI grid)
+    <root>/labels/final/<case>.nii.gz          the newest reader-approved label: what training reads
+    <root>/labels/{original,final}/versions/<case>/v0001.nii.gz   every saved version of each label
+
+The index `datastore.json` holds, per case, a list of entries, oldest first; each entry is
+one save: version (1, 2, ...), status ('approved' or 'draft'), annotator, time (UTC, ISO
+8601), model (name, version, sha256), the label files of that version and their content
+sha256, label info (names of the values, lesion counts) and what the reader changed
+relative to the model output (`lesions.label_changes`).
+
+A save never overwrites: each version's labels get their own file; when a case's images
+change, the earlier set is copied to `images/<case>/versions/v<k>/` (k = the version that
+wrote it) before the new images replace it. Every file is written atomically (temporary
+name, then rename) and the whole save holds an exclusive lock on `datastore.lock`, so two
+exports at once (two Slicer sessions, two processes) both get their own version. The
+index is written after the version files and before the `<case>.nii.gz` copies, so it
+never names a file that is not there.
+
+No slicer, qt, vtk or torch imports: the Slicer module saves through this in Slicer's Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .atomic import atomic_write, write_json_atomic
+from .classes import BACKGROUND, CMB_CLASS, IRON_CLASS
+from .errors import InputError
+from .lesions import label_changes, label_components
+from .volumes import Volume, read_volume, same_grid, write_volume
+
+INDEX_NAME = "datastore.json"
+LOCK_NAME = "datastore.lock"
+INDEX_FORMAT = "deepmir-datastore"
+INDEX_FORMAT_VERSION = 1
+VERSIONS_FOLDER = "versions"  # beside the cases it versions; never a case id
+SUFFIX = ".nii.gz"
+STATUSES = ("approved", "draft")  # only 'approved' labels are trained on
+LESION_CLASSES = (CMB_CLASS, IRON_CLASS)
+LABEL_VALUES = (BACKGROUND, CMB_CLASS.label, IRON_CLASS.label)
+# modelfile.MODALITIES plus the brain mask; not imported from modelfile, which needs torch
+IMAGE_NAMES = ("swi", "qsm", "t2", "brainmask")
+CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def validate_case_id(case_id: str) -> str:
+    """The case id itself when it is a safe folder and file name: 1 to 128 letters, digits,
+    '.', '_' or '-', starting with a letter or digit (so no hidden names, no option-like
+    names), no '..' and no path separators; 'versions' is reserved. InputError otherwise."""
+    if not isinstance(case_id, str) or not CASE_ID_PATTERN.fullmatch(case_id) or ".." in case_id or case_id == VERSIONS_FOLDER:
+        raise InputError(
+            repr(case_id),
+            "is not a valid case id: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+            f"or digit, without '..' or path separators (and not '{VERSIONS_FOLDER}')",
+        )
+    return case_id
+
+
+def content_sha256(volume: Volume) -> str:
+    """sha256 of a volume's voxels (dtype, shape, bytes) and geometry: equal for equal images,
+    whatever file they came from."""
+    digest = hashlib.sha256()
+    array = np.ascontiguousarray(volume.array)
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(np.asarray([*volume.origin, *volume.spacing, *volume.direction], dtype="<f8").round(6).tobytes())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@contextmanager
+def exclusive_lock(path):
+    """Hold an exclusive lock on the file `path` (created when missing) while the block runs;
+    other processes wait. flock on POSIX, msvcrt.locking on Windows (Slicer runs on both)."""
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - exercised by Slicer on Windows only
+            import msvcrt
+
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class Datastore:
+    """A DeepMIR training set on disk (layout and rules: see the module docstring)."""
+
+    def __init__(self, root, create: bool = False):
+        self.root = Path(root)
+        if not (self.root / INDEX_NAME).is_file():
+            if not create:
+                problem = "folder not found" if not self.root.is_dir() else f"is not a DeepMIR datastore (no {INDEX_NAME})"
+                raise InputError(self.root, problem)
+            if (self.root / "images").exists() or (self.root / "labels").exists():
+                raise InputError(self.root, f"holds images/ or labels/ without an index ({INDEX_NAME}); not creating a datastore over them")
+            self.root.mkdir(parents=True, exist_ok=True)
+            with exclusive_lock(self.root / LOCK_NAME):
+                if not (self.root / INDEX_NAME).is_file():
+                    self._write_index({})
+        self._read_index()  # refuse a broken index now, not at the first save
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def cases(self) -> list[dict]:
+        """The newest entry of every case, sorted by case id."""
+        return [entries[-1] for _, entries in sorted(self._read_index().items())]
+
+    def entries(self, case_id: str) -> list[dict]:
+        """Every saved version of a case, oldest first."""
+        entries = self._read_index().get(validate_case_id(case_id))
+        if not entries:
+            raise InputError(self.root, f"holds no case {case_id!r}")
+        return entries
+
+    def approved(self) -> list[dict]:
+        """The newest approved entry of every case that has one, sorted by case id: what
+        training reads (a case whose saves are all drafts is left out)."""
+        found = []
+        for _, entries in sorted(self._read_index().items()):
+            approved = [entry for entry in entries if entry["status"] == "approved"]
+            if approved:
+                found.append(approved[-1])
+        return found
+
+    def entry(self, case_id: str, version: int | None = None) -> dict:
+        """One entry of a case: `version`, or the newest when None."""
+        entries = self.entries(case_id)
+        if version is None:
+            return entries[-1]
+        for entry in entries:
+            if entry["version"] == version:
+                return entry
+        raise InputError(self.root, f"case {case_id!r} has no version {version}")
+
+    def final_labels_path(self, case_id: str, version: int | None = None) -> Path:
+        """The newest reader-approved label of a case (labels/final/<case>.nii.gz), or the
+        final label saved as `version` (approved or draft)."""
+        if version is not None:
+            return self.root / self.entry(case_id, version)["final"]["file"]
+        if not any(entry["status"] == "approved" for entry in self.entries(case_id)):
+            raise InputError(self.root, f"case {case_id!r} has no approved label (only drafts)")
+        return self._current_label_path("final", case_id)
+
+    def original_labels_path(self, case_id: str, version: int | None = None) -> Path | None:
+        """The model output that the newest entry (or `version`) was compared with; None when
+        the case was annotated without one."""
+        original = self.entry(case_id, version)["original"]
+        return self.root / original["file"] if original else None
+
+    def image_paths(self, case_id: str, version: int | None = None) -> dict[str, Path]:
+        """Image name -> file of the images saved with the newest entry (or with `version`).
+        An image set lives in images/<case>/ while it is current and in
+        images/<case>/versions/v<k>/ once a later save brought other images (that copy is
+        made first, so it is the one to trust whenever it exists)."""
+        entry = self.entry(case_id, version)
+        archived = self._image_archive(case_id, entry["images_version"])
+        folder = archived if archived.is_dir() else self.root / "images" / case_id
+        return {name: folder / f"{name}{SUFFIX}" for name in entry["images"]}
+
+    def summary(self) -> list[dict]:
+        """One row per case for listings: case, status, versions, training_version (the
+        version training reads, None for drafts only), annotator, time, model, changes."""
+        rows = []
+        for case_id, entries in sorted(self._read_index().items()):
+            newest = entries[-1]
+            approved = [entry["version"] for entry in entries if entry["status"] == "approved"]
+            rows.append({
+                "case": case_id,
+                "status": newest["status"],
+                "versions": len(entries),
+                "training_version": approved[-1] if approved else None,
+                "annotator": newest["annotator"],
+                "time": newest["time"],
+                "model": newest["model"],
+                "changes": (newest["changes"] or {}).get("counts"),
+            })
+        return rows
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def save_case(
+        self,
+        case_id: str,
+        images: dict[str, Volume],
+        final_labels: Volume,
+        *,
+        original_labels: Volume | None = None,
+        annotator: str = "",
+        model: dict | None = None,
+        changes: dict | None = None,
+        status: str = "approved",
+    ) -> dict:
+        """Save a new version of a case and return its index entry.
+
+        images: name ('swi', 'qsm', 't2', 'brainmask') -> Volume; 'swi' is required, the
+        others may be on their own grids. final_labels (and original_labels, the model
+        output): 0/1/2 on the SWI grid. Without original_labels, the newest model output
+        saved earlier with the same images (if any) is the entry's original, and its model the
+        entry's model unless `model` is given. changes: what the reader changed; None
+        computes it with lesions.label_changes(original, final), kept lesions counted but not
+        listed (null when there is no original). status: 'approved' (trained on) or 'draft'."""
+        validate_case_id(case_id)
+        swi = self._check_images(case_id, images)
+        final = self._check_labels(final_labels, swi, f"{case_id}: final labels")
+        original = None if original_labels is None else self._check_labels(original_labels, swi, f"{case_id}: original labels")
+        if status not in STATUSES:
+            raise InputError(f"{case_id}: status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        image_hashes = {name: content_sha256(volume) for name, volume in sorted(images.items())}
+        with exclusive_lock(self.root / LOCK_NAME):
+            index = self._read_index()
+            earlier = index.get(case_id, [])
+            version = 1 + max((entry["version"] for entry in earlier), default=0)
+            images_version = self._save_images(case_id, images, image_hashes, earlier, version)
+            if original is not None:
+                original_record = self._save_label_version("original", case_id, version, original)
+            else:  # compare with the model output saved earlier with these images, if any
+                same_images = [e for e in earlier if e["images_version"] == images_version and e["original"]]
+                original_record = same_images[-1]["original"] if same_images else None
+                model = model or (same_images[-1]["model"] if same_images else None)
+                if original_record is not None:
+                    original = read_volume(self.root / original_record["file"], np.uint8)
+            if changes is None and original is not None:
+                changes = stored_changes(label_changes(original.array, final.array))
+            entry = {
+                "case": case_id,
+                "version": version,
+                "status": status,
+                "annotator": str(annotator),
+                "time": utc_now(),
+                "model": dict(model) if model else None,
+                "images_version": images_version,
+                "images": image_hashes,
+                "final": self._save_label_version("final", case_id, version, final),
+                "original": original_record,
+                "label_info": label_info(final.array),
+                "changes": changes,
+                "deepmir_version": __version__,
+            }
+            index[case_id] = earlier + [entry]
+            self._write_index(index)
+            if original_labels is not None:
+                self._copy(self.root / original_record["file"], self._current_label_path("original", case_id))
+            if status == "approved":
+                self._copy(self.root / entry["final"]["file"], self._current_label_path("final", case_id))
+        return entry
+
+    def _check_images(self, case_id: str, images: dict[str, Volume]) -> Volume:
+        unknown = sorted(set(images) - set(IMAGE_NAMES))
+        if unknown:
+            raise InputError(f"{case_id}: images", f"unknown image names {unknown}; use {', '.join(IMAGE_NAMES)}")
+        if "swi" not in images:
+            raise InputError(f"{case_id}: images", "an SWI image is required")
+        for name, volume in images.items():
+            if volume.array.ndim != 3:
+                raise InputError(f"{case_id}: {name}", f"is a {volume.array.ndim}-D array; a 3-D volume is required")
+            if np.issubdtype(volume.array.dtype, np.floating) and not np.isfinite(volume.array).all():
+                raise InputError(f"{case_id}: {name}", "contains NaN or infinite voxels")
+        return images["swi"]
+
+    @staticmethod
+    def _check_labels(labels: Volume, swi: Volume, what: str) -> Volume:
+        """The labels as uint8 after checking the grid (the SWI's) and the values (0, 1, 2)."""
+        if not same_grid(labels, swi):
+            raise InputError(what, f"are not on the SWI grid (shape {labels.shape} vs {swi.shape}, or origin, spacing or direction differ)")
+        values = np.unique(labels.array)
+        bad = [v for v in values if v not in LABEL_VALUES]
+        if bad:
+            raise InputError(what, f"hold values {[float(v) if isinstance(v, np.floating) else int(v) for v in bad[:5]]}; only 0 (background), 1 (microbleed) and 2 (iron deposit) are allowed")
+        return labels.with_array(labels.array.astype(np.uint8))
+
+    def _save_images(self, case_id: str, images: dict[str, Volume], hashes: dict[str, str], earlier: list[dict], version: int) -> int:
+        """Write the images unless they equal the current ones; returns the version whose
+        save wrote the images this entry uses. Images that change are first copied to
+        images/<case>/versions/v<k>/."""
+        folder = self.root / "images" / case_id
+        if earlier:
+            current = earlier[-1]
+            if current["images"] == hashes:
+                return current["images_version"]
+            archive = self._image_archive(case_id, current["images_version"])
+            for name in current["images"]:
+                if (folder / f"{name}{SUFFIX}").is_file() and not (archive / f"{name}{SUFFIX}").is_file():
+                    self._copy(folder / f"{name}{SUFFIX}", archive / f"{name}{SUFFIX}")
+            for name in set(current["images"]) - set(images):
+                (folder / f"{name}{SUFFIX}").unlink(missing_ok=True)
+        for name, volume in images.items():
+            write_volume(volume, folder / f"{name}{SUFFIX}")
+        return version
+
+    def _save_label_version(self, kind: str, case_id: str, version: int, labels: Volume) -> dict:
+        path = self.root / "labels" / kind / VERSIONS_FOLDER / case_id / f"v{version:04d}{SUFFIX}"
+        write_volume(labels, path)
+        return {"file": path.relative_to(self.root).as_posix(), "sha256": content_sha256(labels)}
+
+    def _current_label_path(self, kind: str, case_id: str) -> Path:
+        return self.root / "labels" / kind / f"{case_id}{SUFFIX}"
+
+    def _image_archive(self, case_id: str, version: int) -> Path:
+        return self.root / "images" / case_id / VERSIONS_FOLDER / f"v{version:04d}"
+
+    @staticmethod
+    def _copy(source: Path, target: Path) -> None:
+        atomic_write(target, lambda temporary: shutil.copyfile(source, temporary), suffix=SUFFIX)
+
+    # --- the index --------------------------------------------------------------------------
+
+    def _read_index(self) -> dict[str, list[dict]]:
+        path = self.root / INDEX_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise InputError(path, f"cannot be read as a datastore index ({err})") from None
+        if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or not isinstance(data.get("cases"), dict):
+            raise InputError(path, f"is not a DeepMIR datastore index (format {INDEX_FORMAT!r} with 'cases')")
+        if data.get("format_version", 0) > INDEX_FORMAT_VERSION:
+            raise InputError(path, f"was written by a newer DeepMIR (index format {data['format_version']}); update DeepMIR")
+        return data["cases"]
+
+    def _write_index(self, cases: dict[str, list[dict]]) -> None:
+        write_json_atomic(self.root / INDEX_NAME, {
+            "format": INDEX_FORMAT,
+            "format_version": INDEX_FORMAT_VERSION,
+            "labels": {str(c.label): {"name": c.name, "color": c.color} for c in LESION_CLASSES},
+            "cases": dict(sorted(cases.items())),
+        })
+
+
+def stored_changes(changes: dict) -> dict:
+    """label_changes as the index keeps it: the kept lesions are counted, not listed (they
+    are in the label files; a list of 100 unchanged microbleeds per save would bury the edits)."""
+    return {key: value for key, value in changes.items() if key != "kept"}
+
+
+def label_info(labels: np.ndarray) -> dict:
+    """What a label map holds: the values present, the names of the values, lesions per class."""
+    labels = np.asarray(labels)
+    return {
+        "values": [int(v) for v in np.unique(labels)],
+        "names": {str(BACKGROUND): "Background", **{str(c.label): c.name for c in LESION_CLASSES}},
+        "lesions": {c.key: int(label_components(labels == c.label)[1]) for c in LESION_CLASSES},
+    }
