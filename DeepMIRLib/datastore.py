@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .atomic import atomic_write, write_json_atomic
+from .atomic import atomic_directory, atomic_write, write_json_atomic
 from .classes import BACKGROUND, CMB_CLASS, IRON_CLASS
 from .errors import InputError
 from .lesions import label_changes, label_components
@@ -316,9 +316,10 @@ class Datastore:
             if current["images"] == hashes:
                 return current["images_version"]
             archive = self._image_archive(case_id, current["images_version"])
-            for name in current["images"]:
-                if (folder / f"{name}{SUFFIX}").is_file() and not (archive / f"{name}{SUFFIX}").is_file():
-                    self._copy(folder / f"{name}{SUFFIX}", archive / f"{name}{SUFFIX}")
+            if not archive.is_dir():  # all or nothing: a reader trusts the archive once it exists
+                with atomic_directory(archive) as staging:
+                    for name in current["images"]:
+                        shutil.copyfile(folder / f"{name}{SUFFIX}", staging / f"{name}{SUFFIX}")
             for name in set(current["images"]) - set(images):
                 (folder / f"{name}{SUFFIX}").unlink(missing_ok=True)
         for name, volume in images.items():
