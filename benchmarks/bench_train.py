@@ -3,13 +3,15 @@ backward, step) for the default configuration, on simulated slab participants.
 
     python benchmarks/bench_train.py --width 16 --crop 128 --runs 3 [--threads 1] [--device cuda]
 
---threads sets PyTorch's CPU threads (default: its own choice, one per core).
+--threads sets PyTorch's CPU threads (default: its own choice, one per core); --busy N keeps
+N other processes spinning on the CPU during the timed epochs, as on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes running beside the benchmark")
     args = parser.parse_args()
     import numpy as np
     import torch
@@ -47,14 +50,19 @@ def main() -> None:
         slices = len(epoch_samples(cases, np.random.default_rng([config.seed, 0]), config.copies))
         trainer.train_epoch(0)  # warm-up
         rates = []
-        for run in range(args.runs):
-            start = time.perf_counter()
-            trainer.train_epoch(run + 1)
-            if trainer.device.type == "cuda":
-                torch.cuda.synchronize()
-            rates.append(slices / (time.perf_counter() - start))
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+        try:
+            for run in range(args.runs):
+                start = time.perf_counter()
+                trainer.train_epoch(run + 1)
+                if trainer.device.type == "cuda":
+                    torch.cuda.synchronize()
+                rates.append(slices / (time.perf_counter() - start))
+        finally:
+            for spinner in spinners:
+                spinner.kill()
     print(f"machine: {cpu_name()}, device {trainer.device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"width {args.width}, crop {args.crop}, batch {args.batch_size}: median {statistics.median(rates):.1f} slices/s "
+    print(f"width {args.width}, crop {args.crop}, batch {args.batch_size}, {args.busy} busy processes beside: median {statistics.median(rates):.1f} slices/s "
           f"(runs: {', '.join(f'{r:.1f}' for r in rates)}; {slices} slices per epoch)")
 
 
