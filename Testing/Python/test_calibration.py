@@ -10,7 +10,8 @@ import torch
 from DeepMIRLib.calibration import choose_min_probability, predict_for_calibration, threshold_table
 from DeepMIRLib.cli import main
 from DeepMIRLib.lesions import label_components, remove_unlikely_lesions
-from DeepMIRLib.modelfile import load_model, read_card
+from DeepMIRLib.metrics import evaluate_participant
+from DeepMIRLib.modelfile import load_model, read_card, save_model
 from DeepMIRLib.training import find_training_cases
 from DeepMIRLib.volumes import read_volume
 
@@ -41,6 +42,14 @@ def test_threshold_table_and_choice(default_predictions):
         assert rows[0].min_probability == 0.0 and len(rows) == 11
         # a higher threshold only ever removes predicted lesions: TP + FP never grows, FN never shrinks
         assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in zip(rows, rows[1:]))
+        # the same counts as evaluating the filtered label maps one by one
+        threshold = rows[5].min_probability
+        totals = np.zeros(3, int)
+        for labels, probabilities, reference in predictions:
+            kept = labels.with_array(remove_unlikely_lesions(labels.array, probabilities, {lesion_class.label: threshold}))
+            result = evaluate_participant(kept, reference, classes=(lesion_class.label,))[lesion_class.label]
+            totals += (result.tp, result.fp, result.fn)
+        assert totals.tolist() == [rows[5].tp, rows[5].fp, rows[5].fn]
         chosen = choose_min_probability(rows)
         assert max(r.f1 for r in rows) == next(r.f1 for r in rows if r.min_probability == chosen)
 
@@ -71,8 +80,6 @@ def test_calibrate_refuses_participants_the_model_was_trained_on(slab_cohort, tm
     card = load_model("default").card
     model_path = tmp_path / "seen"
     card.training = {**card.training, "training_cases": ["sim-41-0001"]}
-    from DeepMIRLib.modelfile import save_model
-
     save_model(load_model("default").network, card, model_path)
     assert main(["calibrate", "--model", str(model_path), "--data", str(slab_cohort), "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x.json").exists()
