@@ -25,7 +25,8 @@ from .pipeline import predict_participant, prepare_participant
 from .training import TrainingCase
 from .volumes import Volume, read_volume
 
-CANDIDATE_PROBABILITIES = tuple(round(0.5 + 0.05 * k, 2) for k in range(10))  # 0.5 ... 0.95
+# 0.5 ... 0.95, then finer towards 1, where the softmax of confident lesions lies
+CANDIDATE_PROBABILITIES = tuple(round(0.5 + 0.05 * k, 2) for k in range(10)) + (0.97, 0.98, 0.99, 0.995)
 
 
 @dataclass

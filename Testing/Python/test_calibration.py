@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from DeepMIRLib.calibration import choose_min_probability, predict_for_calibration, threshold_table
+from DeepMIRLib.calibration import CANDIDATE_PROBABILITIES, choose_min_probability, predict_for_calibration, threshold_table
 from DeepMIRLib.cli import main
 from DeepMIRLib.lesions import label_components, remove_unlikely_lesions
 from DeepMIRLib.metrics import evaluate_participant
@@ -39,7 +39,7 @@ def test_threshold_table_and_choice(default_predictions):
     model, predictions = default_predictions
     for lesion_class in model.card.lesion_classes:
         rows = threshold_table(predictions, lesion_class.label)
-        assert rows[0].min_probability == 0.0 and len(rows) == 11
+        assert rows[0].min_probability == 0.0 and len(rows) == 1 + len(CANDIDATE_PROBABILITIES)
         # a higher threshold only ever removes predicted lesions: TP + FP never grows, FN never shrinks
         assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in zip(rows, rows[1:]))
         # the same counts as evaluating the filtered label maps one by one
