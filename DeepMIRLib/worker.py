@@ -1,0 +1,258 @@
+"""Background detection for the Slicer module: `python -m DeepMIRLib.worker ...`.
+
+The Slicer module saves the input volumes to a temporary folder and starts this entry point
+with PythonSlicer, so that inference never freezes the application:
+
+    python -m DeepMIRLib.worker --swi swi.nii.gz [--qsm qsm.nii.gz] [--t2 t2.nii.gz]
+        --model <registry id | model file> --device auto --out <folder>
+
+It runs the same pipeline as `deepmir predict` (prepare_participant, predict_participant,
+write_prediction) and reports on stdout, one JSON object per line:
+
+    {"event": "progress", "fraction": 0.4, "stage": "inference"}
+    {"event": "done", "out": "...", "lesions": 3, "model": {...}, ...}   exit status 0
+    {"event": "error", "message": "...", "kind": "input"}                 exit status 2 (bad input)
+    {"event": "error", "message": "...", "kind": "internal"}              exit status 1
+
+The output folder is written all or nothing, so a failed or cancelled run leaves none.
+`WorkerProcess` starts the entry point in its own process group, collects its events without
+blocking (the module polls it from a QTimer) and cancels it by killing the whole group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+
+# where each stage starts on the progress bar; inference advances slice by slice up to the next
+STAGE_START = {"loading model": 0.0, "reading and aligning images": 0.02, "inference": 0.15, "writing results": 0.95}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m DeepMIRLib.worker",
+        description="Detect microbleeds and iron deposits in one participant, reporting progress as JSON lines (used by the Slicer module).",
+    )
+    parser.add_argument("--swi", type=Path, required=True, help="SWI image")
+    parser.add_argument("--qsm", type=Path, help="QSM image")
+    parser.add_argument("--t2", type=Path, help="T2-weighted image")
+    parser.add_argument("--mask", type=Path, help="brain mask (computed from SWI when not given)")
+    parser.add_argument("--model", default="default", help="registry id or model file (default: the registry's default model)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--id", dest="participant_id", help="participant id (default: the --out folder name)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
+    return parser
+
+
+def emit(event: str, stream=None, **fields) -> None:
+    """Write one event as a JSON line and flush, so the reader sees it at once."""
+    stream = stream or sys.stdout
+    stream.write(json.dumps({"event": event, **fields}) + "\n")
+    stream.flush()
+
+
+def model_summary(model) -> dict:
+    """What the datastore records about the model that made a label."""
+    card = model.card
+    return {"name": card.name, "version": card.version, "sha256": card.weights_sha256, "task": card.task, "inputs": list(card.inputs)}
+
+
+def run_detection_job(args, report=emit) -> dict:
+    """Detect lesions for the parsed arguments; returns the fields of the 'done' event."""
+    from .modelfile import load_model
+    from .pipeline import ParticipantInputs, brain_midline_x, predict_participant, prepare_participant, write_prediction
+
+    for path in (args.swi, args.qsm, args.t2, args.mask):
+        if path is not None and not path.exists():
+            raise InputError(path, "file not found")
+    if args.out.exists():
+        raise InputError(args.out, "output folder already exists (the worker writes a new folder)")
+    def stage(name: str) -> None:
+        report("progress", fraction=STAGE_START[name], stage=name)
+
+    def progress(done: int, total: int) -> None:
+        start, end = STAGE_START["inference"], STAGE_START["writing results"]
+        report("progress", fraction=round(start + (end - start) * done / max(total, 1), 4), stage="inference", slices_done=done, slices=total)
+
+    stage("loading model")
+    model = load_model(args.model)
+    inputs = ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask)
+    model.card.check_inputs(inputs.modality_paths(), source=args.swi)
+    stage("reading and aligning images")
+    prepared = prepare_participant(inputs, model.card.inputs)
+    stage("inference")
+    prediction = predict_participant(model, prepared, args.device, progress=progress)
+    stage("writing results")
+    write_prediction(prediction, args.out, inputs.participant_id, model)
+    return {
+        "out": str(args.out),
+        "participant": inputs.participant_id,
+        "lesions": len(prediction.lesions),
+        "model": model_summary(model),
+        "midline_x_lps": brain_midline_x(prepared.mask_volume),
+        "notes": prediction.notes,
+    }
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_detection_job(args)
+    except InputError as err:
+        emit("error", message=str(err), kind="input")
+        return EXIT_INPUT
+    except Exception as err:  # anything else is a bug: report it, with the traceback on stderr
+        traceback.print_exc()
+        emit("error", message=f"{type(err).__name__}: {err}", kind="internal")
+        return EXIT_ERROR
+    emit("done", **result)
+    return EXIT_OK
+
+
+# --- the caller's side (no Qt: the module polls WorkerProcess from a QTimer) ----------------
+
+def python_executable() -> str:
+    """The Python to run the worker with: inside Slicer its PythonSlicer launcher (which sets up
+    Slicer's library paths), elsewhere this interpreter."""
+    import shutil
+
+    return shutil.which("PythonSlicer") or sys.executable
+
+
+def worker_command(swi, out, model="default", device="auto", qsm=None, t2=None, participant_id=None, python=None) -> list[str]:
+    command = [python or python_executable(), "-m", "DeepMIRLib.worker", "--swi", str(swi), "--model", str(model), "--device", str(device), "--out", str(out)]
+    for option, value in (("--qsm", qsm), ("--t2", t2), ("--id", participant_id)):
+        if value is not None:
+            command += [option, str(value)]
+    return command
+
+
+def parse_event(line: str) -> dict:
+    """One line of worker output as an event; lines that are not event JSON (library warnings,
+    tracebacks) become {"event": "log", "message": line}."""
+    text = line.rstrip("\r\n")
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError:
+        return {"event": "log", "message": text}
+    if not isinstance(event, dict) or "event" not in event:
+        return {"event": "log", "message": text}
+    return event
+
+
+class WorkerProcess:
+    """The worker running in its own process group (session on POSIX), read by a thread.
+
+    poll() never blocks: it returns the events that arrived since the last call. cancel() kills
+    the whole process tree, since torch may have started helper processes of its own."""
+
+    def __init__(self, command: list[str]):
+        self.command = command
+        self.process: subprocess.Popen | None = None
+        self._events: queue.Queue = queue.Queue()
+        self._reader: threading.Thread | None = None
+        self.cancelled = False
+
+    def start(self) -> None:
+        library_root = str(Path(__file__).resolve().parent.parent)  # the folder holding DeepMIRLib
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (library_root, env.get("PYTHONPATH", "")) if p)
+        if os.name == "nt":
+            group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        else:
+            group = {"start_new_session": True}
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, encoding="utf-8", errors="replace", bufsize=1, cwd=library_root, env=env, **group,
+        )
+        self._reader = threading.Thread(target=self._read, name="DeepMIR worker output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self._events.put(parse_event(line))
+        self.process.stdout.close()
+
+    def poll(self) -> list[dict]:
+        events = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                return events
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def finished(self) -> bool:
+        """True once the process has exited and all of its output has been read."""
+        return self.process is not None and self.process.poll() is not None and not self._reader.is_alive()
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(timeout)
+        return code
+
+    def cancel(self) -> None:
+        """Kill the worker and everything it started."""
+        self.cancelled = True
+        if self.running:
+            kill_process_tree(self.process)
+
+
+def kill_process_tree(process: subprocess.Popen) -> None:
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True, check=False)
+    else:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the group that start_new_session created
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+@dataclass
+class WorkerResult:
+    labels: object  # Volume, 0/1/2 on the SWI grid
+    lesions: list  # lesions.Lesion, as in the worker's lesions.tsv
+    model: dict  # model_summary of the model that made the labels
+    notes: list
+
+
+def read_result(done_event: dict) -> WorkerResult:
+    """Labels and lesions of a finished run, read back from the folder its 'done' event names."""
+    import numpy as np
+
+    from .classes import classes_for_task
+    from .lesions import find_lesions
+    from .pipeline import LABELS_FILE
+    from .volumes import read_volume
+
+    out = Path(done_event["out"])
+    labels = read_volume(out / LABELS_FILE, dtype=np.uint8)
+    classes = classes_for_task(done_event["model"]["task"])
+    probabilities = {c.label: read_volume(out / f"prob_{c.key}.nii.gz").array for c in classes if (out / f"prob_{c.key}.nii.gz").exists()}
+    lesions = find_lesions(labels, probabilities, 1, done_event.get("midline_x_lps"), classes)
+    return WorkerResult(labels, lesions, done_event["model"], list(done_event.get("notes", [])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
