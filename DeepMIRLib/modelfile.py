@@ -23,12 +23,12 @@ from .atomic import atomic_write, write_text_atomic
 from .classes import TASK_CLASSES, LesionClass, classes_for_task
 from .errors import InputError
 from .preprocessing import NORMALISATION
+from .registry import REGISTRY_PATH, read_registry
 from .unet import UNet2D
 
 CARD_FORMAT = "deepmir-model-card"
 CARD_FORMAT_VERSION = 1
 MODALITIES = ("swi", "qsm", "t2")
-REGISTRY_PATH = Path(__file__).resolve().parent.parent / "Resources" / "models" / "registry.json"
 
 
 @dataclass
@@ -197,14 +197,6 @@ def _check_state(network: torch.nn.Module, state: dict, source) -> None:
 
 
 # --- registry ---------------------------------------------------------------------------
-
-def read_registry(path=REGISTRY_PATH) -> list[dict]:
-    """Entries of the model registry (id, version, file, sha256, inputs, task, classes, default)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    return json.loads(path.read_text()).get("models", [])
-
 
 def register_model(card_path, model_id: str, default: bool = False, registry_path=REGISTRY_PATH) -> dict:
     """Add (or replace) a registry entry for a model whose files lie in the registry's folder."""

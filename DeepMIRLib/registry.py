@@ -1,0 +1,17 @@
+"""The model registry file, readable without torch (the Slicer module lists the models before
+its dependencies are installed). Loading, registering and resolving models: modelfile.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REGISTRY_PATH = Path(__file__).resolve().parent.parent / "Resources" / "models" / "registry.json"
+
+
+def read_registry(path=REGISTRY_PATH) -> list[dict]:
+    """Entries of the model registry (id, version, file, sha256, inputs, task, classes, default)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text()).get("models", [])
