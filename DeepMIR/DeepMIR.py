@@ -1,12 +1,53 @@
-"""DeepMIR Slicer module: placeholder.
+"""DeepMIR: detect cerebral microbleeds and iron deposits in SWI, QSM and T2, review and correct
+them as segments, and export the corrected annotation to a training set.
 
-The reading workflow (run DeepMIR on SWI/QSM/T2, review and edit CMB and iron segments,
-export corrections to the training set) is not built yet. Until it is, this module only
-says so and points to the `deepmir` command line, whose outputs (labels.nii.gz, lesion
-table) can be loaded into Slicer as a segmentation.
+The module is the user interface only. The work is done in DeepMIRLib: `worker` runs the
+detection in a background PythonSlicer process, `scene` turns results into MRML nodes and
+edits them, `datastore` (through scene.export_to_datastore) keeps the training set,
+`dependencies` says which Python packages are still missing.
 """
 
-from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleWidget
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import qt
+import vtk
+
+import slicer
+from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
+from slicer.util import VTKObservationMixin
+
+
+def _addLibraryToPath():
+    """DeepMIRLib lies beside this file in a built extension, one folder up in a source checkout."""
+    moduleDir = Path(__file__).resolve().parent
+    for folder in (moduleDir, moduleDir.parent):
+        if (folder / "DeepMIRLib").is_dir():
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            return
+
+
+_addLibraryToPath()
+
+# These import neither torch nor the other packages installed on first Run. DeepMIRLib.scene
+# (and through it the pipeline) is imported where it is used, once they are installed.
+from DeepMIRLib import dependencies, registry, worker  # noqa: E402
+
+MODALITIES = ("swi", "qsm", "t2")
+LOAD_MODEL_FILE = "load-model-file"
+TORCH_REQUIREMENT = next(r for r in dependencies.REQUIREMENTS if r.startswith(dependencies.TORCH))
 
 
 class DeepMIR(ScriptedLoadableModule):
@@ -14,24 +55,523 @@ class DeepMIR(ScriptedLoadableModule):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = "DeepMIR"
         self.parent.categories = ["Segmentation"]
+        self.parent.dependencies = []
         self.parent.contributors = ["DeepMIR developers"]
         self.parent.helpText = (
-            "Detection of cerebral microbleeds and iron deposits (DEEPMIR). The interactive module is "
-            "not available yet: run <code>deepmir predict</code> from the command line and load its "
-            "labels.nii.gz as a segmentation. Research use only."
+            "Detects cerebral microbleeds (red) and non-hemorrhage iron deposits (green) in SWI, QSM and T2 "
+            "with the DEEPMIR 2-D U-Net. Choose the images, press Run, review the lesion table, delete or "
+            "relabel lesions, paint missed ones, and export the corrected annotation to a training set. "
+            "Research use only: the bundled model is trained on simulated data."
         )
-        self.parent.acknowledgementText = "Implements Rashid et al., DEEPMIR."
+        self.parent.acknowledgementText = "Implements the DEEPMIR method of Rashid et al."
 
 
-class DeepMIRWidget(ScriptedLoadableModuleWidget):
+@parameterNodeWrapper
+class DeepMIRParameterNode:
+    swiVolume: vtkMRMLScalarVolumeNode
+    qsmVolume: vtkMRMLScalarVolumeNode
+    t2Volume: vtkMRMLScalarVolumeNode
+    model: str = "default"  # registry id[@version] or a model file path
+    device: Annotated[str, Choice(["auto", "cpu", "cuda"])] = "auto"
+    outputSegmentation: vtkMRMLSegmentationNode
+    lesionTable: vtkMRMLTableNode
+    caseId: str = ""
+    annotator: str = ""
+    exportFolder: Path = Path()
+
+
+def matchInputNames(names):
+    """Modality -> the first name that mentions it (case-insensitive), e.g. 'sub-01_SWI' for swi."""
+    found = {}
+    for modality in MODALITIES:
+        for name in names:
+            if modality in name.lower():
+                found[modality] = name
+                break
+    return found
+
+
+#
+# Widget
+#
+
+
+class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    def __init__(self, parent=None):
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+        self._worker = None  # worker.WorkerProcess while a detection runs
+        self._runFolder = None
+        self._runEvents = []
+        self._lesionRows = []
+        self._observedSegmentation = None
+
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
-        import qt
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/DeepMIR.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = DeepMIRLogic()
 
-        label = qt.QLabel(
-            "The DeepMIR reading module is not built yet.\n"
-            "Use the command line: deepmir predict --help"
+        self.pollTimer = qt.QTimer()
+        self.pollTimer.setInterval(200)
+        self.pollTimer.timeout.connect(self.onPollWorker)
+        self.tableRefreshTimer = qt.QTimer()  # refresh the table once painting pauses
+        self.tableRefreshTimer.setSingleShot(True)
+        self.tableRefreshTimer.setInterval(500)
+        self.tableRefreshTimer.timeout.connect(self.refreshLesionTable)
+
+        self.ui.lesionTableWidget.setColumnCount(4)
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels(["Class", "Volume (mm3)", "Centroid (RAS mm)", "Probability"])
+        self.ui.lesionTableWidget.horizontalHeader().setStretchLastSection(True)
+        self.ui.segmentEditorWidget.setMRMLSegmentEditorNode(self.logic.segmentEditorNode())
+        self.fillModelComboBox()
+        self.setRunning(False)
+
+        self.ui.runButton.clicked.connect(self.onRunButton)
+        self.ui.modelComboBox.activated.connect(self.onModelChosen)
+        self.ui.lesionTableWidget.itemSelectionChanged.connect(self.onLesionSelected)
+        self.ui.deleteLesionButton.clicked.connect(self.onDeleteLesion)
+        self.ui.switchClassButton.clicked.connect(self.onSwitchClass)
+        self.ui.exportButton.clicked.connect(self.onExport)
+
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.initializeParameterNode()
+
+    def cleanup(self):
+        self.cancelWorker()
+        self.removeObservers()
+
+    def enter(self):
+        self.initializeParameterNode()
+        self.ui.segmentEditorWidget.installKeyboardShortcuts()
+
+    def exit(self):
+        self.ui.segmentEditorWidget.setActiveEffect(None)
+        self.ui.segmentEditorWidget.uninstallKeyboardShortcuts()
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+
+    def onSceneStartClose(self, caller, event):
+        self.cancelWorker()
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event):
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self):
+        """Pre-fill the inputs from node names (swi, qsm, t2) when they are not chosen yet."""
+        parameterNode = self.logic.getParameterNode()
+        nodes = {node.GetName(): node for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode") if not node.IsA("vtkMRMLLabelMapVolumeNode")}
+        for modality, name in matchInputNames(list(nodes)).items():
+            if getattr(parameterNode, f"{modality}Volume") is None:
+                setattr(parameterNode, f"{modality}Volume", nodes[name])
+        self.setParameterNode(parameterNode)
+
+    def setParameterNode(self, inputParameterNode: Optional[DeepMIRParameterNode]):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+            self.onParameterNodeModified()
+
+    def onParameterNodeModified(self, caller=None, event=None):
+        parameterNode = self._parameterNode
+        self.selectModelInComboBox(parameterNode.model)
+        canRun = parameterNode.swiVolume is not None
+        self.ui.runButton.enabled = canRun or self._worker is not None
+        self.ui.runButton.toolTip = "Detect lesions in the background." if canRun else "Choose an SWI volume first."
+        segmentation = parameterNode.outputSegmentation
+        if segmentation is not self._observedSegmentation:
+            self.observeSegmentation(segmentation)
+        self.ui.segmentEditorWidget.setSegmentationNode(segmentation)
+        self.ui.segmentEditorWidget.setSourceVolumeNode(parameterNode.swiVolume)
+        self.ui.show3DButton.setSegmentationNode(segmentation)
+        hasResult = segmentation is not None and parameterNode.swiVolume is not None
+        for button in (self.ui.deleteLesionButton, self.ui.switchClassButton, self.ui.exportButton):
+            button.enabled = hasResult
+
+    # --- model choice -------------------------------------------------------------------
+
+    def fillModelComboBox(self):
+        combo = self.ui.modelComboBox
+        combo.clear()
+        for entry in registry.read_registry():
+            label = f"{entry['id']} {entry['version']}" + (" (default)" if entry.get("default") else "")
+            combo.addItem(label, "default" if entry.get("default") else f"{entry['id']}@{entry['version']}")
+        combo.addItem("Load model file...", LOAD_MODEL_FILE)
+
+    def selectModelInComboBox(self, model):
+        combo = self.ui.modelComboBox
+        index = combo.findData(model)
+        if index < 0:  # a model file chosen earlier (e.g. saved in the scene)
+            combo.insertItem(combo.count - 1, Path(model).name, model)
+            index = combo.findData(model)
+        combo.setCurrentIndex(index)
+
+    def onModelChosen(self, index):
+        model = self.ui.modelComboBox.itemData(index)
+        if model == LOAD_MODEL_FILE:
+            model = qt.QFileDialog.getOpenFileName(slicer.util.mainWindow(), "Choose a DeepMIR model", "", "DeepMIR model card (*.json)")
+            if not model:
+                self.selectModelInComboBox(self._parameterNode.model)
+                return
+        self._parameterNode.model = model
+        self.selectModelInComboBox(model)
+
+    # --- detection in the background ----------------------------------------------------
+
+    def setRunning(self, running):
+        self.ui.runButton.text = "Cancel" if running else "Run"
+        for widget in (self.ui.swiSelector, self.ui.qsmSelector, self.ui.t2Selector, self.ui.modelComboBox,
+                       self.ui.deviceComboBox, self.ui.outputSegmentationSelector, self.ui.exportButton):
+            widget.enabled = not running
+        if not running:
+            self.ui.progressBar.value = 0
+
+    def onRunButton(self):
+        if self._worker is not None:
+            self.cancelWorker()
+            return
+        with slicer.util.tryWithErrorDisplay("DeepMIR could not start the detection.", waitCursor=True):
+            if not self.logic.ensureDependencies():
+                self.ui.statusLabel.text = "Not run: the Python packages DeepMIR needs are not installed."
+                return
+            self.ui.statusLabel.text = "Saving the input volumes for the background process..."
+            slicer.app.processEvents()
+            self._worker, self._runFolder = self.logic.startDetection(self._parameterNode)
+            self._runEvents = []
+            self.setRunning(True)
+            self.ui.statusLabel.text = "Started"
+            self.pollTimer.start()
+
+    def cancelWorker(self):
+        if self._worker is None:
+            return
+        self._worker.cancel()
+        self.ui.statusLabel.text = "Cancelling..."
+
+    def onPollWorker(self):
+        finished = self._worker.finished()
+        for event in self._worker.poll():
+            self._runEvents.append(event)
+            if event["event"] == "progress":
+                self.ui.progressBar.value = int(round(100 * event["fraction"]))
+                self.ui.statusLabel.text = event["stage"].capitalize()
+            elif event["event"] == "log":
+                logging.info("DeepMIR worker: %s", event["message"])
+        if finished:
+            self.onWorkerFinished()
+
+    def onWorkerFinished(self):
+        self.pollTimer.stop()
+        process, events, folder = self._worker, self._runEvents, self._runFolder
+        self._worker = None
+        self.setRunning(False)
+        self.onParameterNodeModified()
+        try:
+            done = [e for e in events if e["event"] == "done"]
+            errors = [e for e in events if e["event"] == "error"]
+            log = "\n".join(e["message"] for e in events if e["event"] in ("log", "error"))
+            if process.cancelled:
+                self.ui.statusLabel.text = "Cancelled."
+            elif done:
+                with slicer.util.tryWithErrorDisplay("DeepMIR could not load the result.", waitCursor=True):
+                    self.logic.loadResult(done[-1], self._parameterNode)
+                    self.refreshLesionTable()
+                    model = done[-1]["model"]
+                    self.ui.statusLabel.text = f"{len(self._lesionRows)} lesions found by {model['name']} {model['version']}."
+            else:
+                message = errors[-1]["message"] if errors else f"The background process stopped (exit status {process.returncode})."
+                self.ui.statusLabel.text = "Failed: " + message
+                slicer.util.errorDisplay("DeepMIR detection failed:\n" + message, detailedText=log)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # --- review ---------------------------------------------------------------------------
+
+    def observeSegmentation(self, segmentationNode):
+        if self._observedSegmentation is not None:
+            self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self.onSegmentationModified)
+        self._observedSegmentation = segmentationNode
+        if segmentationNode is not None:
+            self.addObserver(segmentationNode, vtk.vtkCommand.ModifiedEvent, self.onSegmentationModified)
+        self.refreshLesionTable()
+
+    def onSegmentationModified(self, caller=None, event=None):
+        self.tableRefreshTimer.start()
+
+    def refreshLesionTable(self):
+        """List the lesions of the segmentation as it is now (after deletions, relabelling, painting)."""
+        parameterNode = self._parameterNode
+        table = self.ui.lesionTableWidget
+        rows = []
+        if parameterNode is not None and parameterNode.outputSegmentation is not None and parameterNode.swiVolume is not None:
+            from DeepMIRLib import scene
+
+            rows = scene.lesion_rows(parameterNode.outputSegmentation, parameterNode.swiVolume)
+        self._lesionRows = rows
+        table.setRowCount(len(rows))
+        for index, row in enumerate(rows):
+            probability = row.get("probability")
+            cells = [
+                row["class"],
+                f"{row['mm3']:.1f}",
+                "{:.1f}, {:.1f}, {:.1f}".format(*row["centroid_ras"]),
+                "" if probability is None else f"{probability:.2f}",
+            ]
+            for column, text in enumerate(cells):
+                table.setItem(index, column, qt.QTableWidgetItem(text))
+
+    def selectedLesionRas(self):
+        selected = self.ui.lesionTableWidget.selectionModel().selectedRows()
+        if not selected or selected[0].row() >= len(self._lesionRows):
+            return None
+        return self._lesionRows[selected[0].row()]["centroid_ras"]
+
+    def onLesionSelected(self):
+        ras = self.selectedLesionRas()
+        if ras is not None:
+            from DeepMIRLib import scene
+
+            scene.centre_views_on(slicer.mrmlScene, ras)
+
+    def editSelectedLesion(self, edit, what):
+        ras = self.selectedLesionRas()
+        if ras is None:
+            slicer.util.warningDisplay(f"Select a lesion in the table to {what}.")
+            return
+        with slicer.util.tryWithErrorDisplay(f"DeepMIR could not {what} the lesion.", waitCursor=True):
+            if not edit(self._parameterNode.outputSegmentation, self._parameterNode.swiVolume, ras):
+                slicer.util.warningDisplay(f"No lesion at {ras}: the table may be out of date.")
+            self.refreshLesionTable()
+
+    def onDeleteLesion(self):
+        from DeepMIRLib import scene
+
+        self.editSelectedLesion(scene.delete_lesion_at, "delete")
+
+    def onSwitchClass(self):
+        from DeepMIRLib import scene
+
+        self.editSelectedLesion(scene.switch_lesion_class_at, "relabel")
+
+    # --- export ---------------------------------------------------------------------------
+
+    def onExport(self):
+        with slicer.util.tryWithErrorDisplay("DeepMIR could not export the annotation.", waitCursor=True):
+            entry = self.logic.export(self._parameterNode)
+            self.ui.statusLabel.text = f"Saved case {entry.get('case', self._parameterNode.caseId)} version {entry.get('version')} to {self._parameterNode.exportFolder}."
+
+
+#
+# Logic
+#
+
+
+class DeepMIRLogic(ScriptedLoadableModuleLogic):
+    """Glue between the parameter node and DeepMIRLib; usable from the Python console:
+
+        logic = slicer.util.getModuleLogic("DeepMIR")
+        parameterNode = logic.getParameterNode()
+        parameterNode.swiVolume = slicer.util.getNode("swi")
+        logic.process(parameterNode)  # blocking
+    """
+
+    def __init__(self):
+        ScriptedLoadableModuleLogic.__init__(self)
+        self.originalLabels = None  # the model's label map (Volume) of the last run: the datastore's 'original'
+        self.modelCard = None  # {"name", "version", "sha256", ...} of the model of the last run
+
+    def getParameterNode(self):
+        return DeepMIRParameterNode(super().getParameterNode())
+
+    def segmentEditorNode(self):
+        node = slicer.mrmlScene.GetSingletonNode("DeepMIR", "vtkMRMLSegmentEditorNode")
+        if node is None:
+            node = slicer.mrmlScene.CreateNodeByClass("vtkMRMLSegmentEditorNode")
+            node.UnRegister(None)
+            node.SetSingletonTag("DeepMIR")
+            node = slicer.mrmlScene.AddNode(node)
+        return node
+
+    def ensureDependencies(self):
+        """Install what is missing after one confirmation; False when the user declines."""
+        plan = dependencies.slicer_install_plan()
+        if plan.conflicts:
+            raise RuntimeError("DeepMIR cannot run with this Slicer's own packages:\n" + "\n".join(plan.conflicts))
+        if plan.empty:
+            return True
+        if not slicer.util.confirmOkCancelDisplay(
+            "DeepMIR needs these Python packages, which will now be downloaded and installed into Slicer's Python:\n\n"
+            + "\n".join(plan.describe()) + "\n\nSlicer's own numpy, scipy, SimpleITK and VTK are kept.",
+            "DeepMIR: install Python packages",
+        ):
+            return False
+        if plan.torch:
+            self.installTorch(plan.torch)
+        if plan.pip:
+            self.pipInstall(plan.pip, plan.constraints)
+        return True
+
+    @staticmethod
+    def installTorch(requirement):
+        try:
+            import PyTorchUtils
+        except ModuleNotFoundError:
+            raise RuntimeError("DeepMIR needs the PyTorch extension: install it in the Extensions Manager and restart Slicer.")
+        torchLogic = PyTorchUtils.PyTorchUtilsLogic()
+        version = requirement[len(dependencies.TORCH):]
+        if torchLogic.installTorch(askConfirmation=False, torchVersionRequirement=version) is None:
+            raise RuntimeError(f"PyTorch ({requirement}) could not be installed; try the PyTorch Utils module.")
+
+    @staticmethod
+    def pipInstall(requirements, constraints):
+        with tempfile.TemporaryDirectory(prefix="DeepMIR-") as folder:
+            constraintsFile = Path(folder) / "constraints.txt"
+            constraintsFile.write_text("\n".join(constraints) + "\n")
+            slicer.util.pip_install([*requirements, "--constraint", str(constraintsFile)])
+
+    def inputNodes(self, parameterNode):
+        if parameterNode.swiVolume is None:
+            raise ValueError("Choose an SWI volume.")
+        nodes = {m: getattr(parameterNode, f"{m}Volume") for m in MODALITIES}
+        return {m: node for m, node in nodes.items() if node is not None}
+
+    def startDetection(self, parameterNode):
+        """Save the inputs to a temporary folder and start the worker on them; returns the
+        running worker.WorkerProcess and the folder (the caller removes it when done)."""
+        from DeepMIRLib import scene
+        from DeepMIRLib.volumes import write_volume
+
+        inputs = self.inputNodes(parameterNode)
+        folder = Path(tempfile.mkdtemp(prefix="DeepMIR-"))
+        paths = {m: write_volume(scene.volume_from_node(node), folder / f"{m}.nii.gz") for m, node in inputs.items()}
+        command = worker.worker_command(
+            paths["swi"], folder / "result", parameterNode.model, parameterNode.device,
+            qsm=paths.get("qsm"), t2=paths.get("t2"), participant_id=parameterNode.caseId or None,
         )
-        label.wordWrap = True
-        self.layout.addWidget(label)
-        self.layout.addStretch(1)
+        process = worker.WorkerProcess(command)
+        process.start()
+        return process, folder
+
+    def loadResult(self, doneEvent, parameterNode):
+        """Show a finished worker's result as the segmentation and lesion table."""
+        from DeepMIRLib import scene
+
+        result = worker.read_result(doneEvent)
+        segmentation, table = scene.show_result(
+            slicer.mrmlScene, result.labels, result.lesions, parameterNode.swiVolume,
+            parameterNode.outputSegmentation, parameterNode.lesionTable,
+        )
+        self.originalLabels, self.modelCard = result.labels, result.model
+        parameterNode.outputSegmentation, parameterNode.lesionTable = segmentation, table
+
+    def process(self, parameterNode, progress=None, cancel=None):
+        """Blocking detection in Slicer's own Python (scripting and tests)."""
+        from DeepMIRLib import scene
+
+        result = scene.run_detection(slicer.mrmlScene, self.inputNodes(parameterNode), parameterNode.model, parameterNode.device, progress, cancel)
+        self.originalLabels, self.modelCard = result.prediction.labels, result.model_card
+        parameterNode.outputSegmentation, parameterNode.lesionTable = result.segmentation_node, result.table_node
+        return result
+
+    def export(self, parameterNode):
+        """Save images, the model's labels and the corrected labels as a new version of the case."""
+        from DeepMIRLib import scene
+
+        if not str(parameterNode.exportFolder) or str(parameterNode.exportFolder) == ".":
+            raise ValueError("Choose the training set folder to export to.")
+        if parameterNode.outputSegmentation is None:
+            raise ValueError("There is no segmentation to export: run DeepMIR first.")
+        return scene.export_to_datastore(
+            parameterNode.exportFolder, parameterNode.caseId, parameterNode.annotator, self.inputNodes(parameterNode),
+            parameterNode.outputSegmentation, self.originalLabels, self.modelCard,
+        )
+
+
+#
+# Test (runs inside desktop Slicer: Reload and Test, or Slicer --python-code)
+#
+
+
+class DeepMIRTest(ScriptedLoadableModuleTest):
+    """The reading workflow on a small simulated participant: load, run in the background,
+    edit, export, read back. The same flow runs on the slicer-core wheel in the pytest suite."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        self.setUp()
+        self.test_read_edit_export()
+
+    def test_read_edit_export(self):
+        import numpy as np
+
+        from DeepMIRLib import scene
+        from DeepMIRLib.datastore import Datastore
+        from DeepMIRLib.volumes import read_volume, same_grid
+
+        logic = DeepMIRLogic()
+        if not logic.ensureDependencies():
+            self.skipTest("the Python packages DeepMIR needs are not installed")
+        with tempfile.TemporaryDirectory(prefix="DeepMIRTest-") as tmp:
+            tmp = Path(tmp)
+            self.delayDisplay("Simulating a small participant")
+            participantFolder = self.simulateParticipant(tmp / "participant")
+            for modality in MODALITIES:
+                slicer.util.loadVolume(str(participantFolder / f"{modality}.nii.gz"))
+            parameterNode = logic.getParameterNode()
+            nodes = {node.GetName(): node for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")}
+            for modality, name in matchInputNames(list(nodes)).items():
+                setattr(parameterNode, f"{modality}Volume", nodes[name])
+            self.assertEqual(parameterNode.swiVolume.GetName(), "swi")
+
+            self.delayDisplay("Running DeepMIR in a background process")
+            process, runFolder = logic.startDetection(parameterNode)
+            self.assertEqual(process.wait(timeout=600), worker.EXIT_OK)
+            events = process.poll()
+            self.assertTrue(all(e["event"] != "log" for e in events), [e for e in events if e["event"] == "log"])
+            logic.loadResult(events[-1], parameterNode)
+            shutil.rmtree(runFolder)
+            segmentation, swi = parameterNode.outputSegmentation, parameterNode.swiVolume
+            rows = scene.lesion_rows(segmentation, swi)
+            self.assertGreater(len(rows), 1)
+
+            self.delayDisplay("Editing: delete one lesion, relabel another")
+            self.assertTrue(scene.delete_lesion_at(segmentation, swi, rows[0]["centroid_ras"]))
+            self.assertEqual(len(scene.lesion_rows(segmentation, swi)), len(rows) - 1)
+            self.assertTrue(scene.switch_lesion_class_at(segmentation, swi, rows[-1]["centroid_ras"]))
+
+            self.delayDisplay("Exporting twice to a new training set")
+            parameterNode.caseId, parameterNode.annotator = "selftest-01", "DeepMIRTest"
+            parameterNode.exportFolder = tmp / "trainingset"
+            logic.export(parameterNode)
+            logic.export(parameterNode)
+            store = Datastore(tmp / "trainingset")
+            self.assertEqual(len(store.entries("selftest-01")), 2)
+            final = read_volume(store.final_labels_path("selftest-01"), dtype=np.uint8)
+            edited = scene.labels_from_segmentation(segmentation, swi)
+            self.assertTrue(same_grid(final, scene.volume_from_node(swi)))
+            np.testing.assert_array_equal(final.array, edited.array)
+            self.delayDisplay("DeepMIR test passed")
+
+    @staticmethod
+    def simulateParticipant(folder):
+        from DeepMIRLib.simulation.phantom import Protocol, simulate_participant, write_participant
+        from DeepMIRLib.simulation.placement import LesionLoad
+
+        protocol = Protocol(slab_slices=12, swi_size=(96, 128, 104), swi_spacing=(2.0, 2.0, 1.5))
+        return write_participant(simulate_participant((41, 0), protocol, LesionLoad.named("dense")), folder)
