@@ -47,7 +47,6 @@ from DeepMIRLib import dependencies, registry, worker  # noqa: E402
 
 MODALITIES = ("swi", "qsm", "t2")
 LOAD_MODEL_FILE = "load-model-file"
-TORCH_REQUIREMENT = next(r for r in dependencies.REQUIREMENTS if r.startswith(dependencies.TORCH))
 
 
 class DeepMIR(ScriptedLoadableModule):

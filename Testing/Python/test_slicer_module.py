@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -211,6 +210,7 @@ def test_extension_metadata_is_complete():
 # --- dependencies in Slicer -----------------------------------------------------------------
 
 def test_requirements_are_pyprojects_dependencies():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert list(dependencies.REQUIREMENTS) == pyproject["project"]["dependencies"]
 
