@@ -475,7 +475,7 @@ def run_calibrate(args) -> int:
     for key, rows in result["tables"].items():
         print(f"{key}: min probability -> TP FP FN sensitivity precision F1")
         for row in rows:
-            print(f"  {row['min_probability']:.2f}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
+            print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
     print(f"chosen minimum lesion probability: {result['min_lesion_probability']}")
     print(f"model: {save_model(model.network, card, args.out)}")
     return 0
