@@ -143,7 +143,11 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self):
-        self.cancelWorker()
+        if self._worker is not None:
+            self._worker.cancel()
+            self.pollTimer.stop()
+            shutil.rmtree(self._runFolder, ignore_errors=True)
+            self._worker = None
         self.removeObservers()
 
     def enter(self):
