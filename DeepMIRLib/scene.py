@@ -1,0 +1,406 @@
+"""The scene layer: DeepMIR results as MRML nodes, and the reader's edits back as label maps.
+
+Works on any MRML scene: inside desktop Slicer (`slicer.mrmlScene`) and on the `slicer-core`
+wheel from PyPI (`new_scene()`), so it is tested without Qt. `slicer` and `vtk` are imported
+inside the functions, so importing this module costs nothing where they are absent.
+
+Geometry: MRML nodes are RAS, DeepMIRLib volumes LPS with arrays in (z, y, x) order; the
+conversion flips the first two axes of the IJK-to-physical matrix and is exact.
+
+Reading edited segments back (`labels_from_segmentation`), the rules:
+1. A segment's class comes from its DeepMIR terminology tag (set by `show_result`); a segment
+   without it (painted by the reader, or renamed) is classified by its name: containing
+   "microbleed" or "cmb" -> CMB; "iron" -> iron deposit (case-insensitive). Renaming a segment
+   therefore never changes its class unless its tag is gone.
+2. Segments that match neither are refused with an error naming them: silently dropping a
+   reader's annotation would lose work, and guessing its class would corrupt the training set.
+3. A deleted segment means no lesions of that class; several segments of one class are merged.
+4. Where a CMB and an iron segment overlap, the voxel is CMB: a bleed is the finding that
+   must not be lost, and the reader relabels by moving voxels, not by stacking segments.
+5. Every segment is resampled (nearest neighbour, by Slicer's segmentation logic) onto the
+   SWI node's grid, whatever the extent or geometry of its internal labelmap.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
+from .errors import InputError
+from .lesions import label_components
+from .volumes import Volume
+
+SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
+SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
+TERMINOLOGY_FILE = Path(__file__).resolve().parents[1] / "Resources" / "Terminology" / "DeepMIR.term.json"
+CLASS_TAG = "DeepMIR.Class"  # segment tag holding the label value, survives renaming
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def new_scene():
+    """An MRML scene with an application logic and the module logics DeepMIR uses (volumes,
+    segmentations, tables) registered on it, as trame-slicer sets up its core."""
+    import slicer
+
+    scene = slicer.vtkMRMLScene()
+    application_logic = slicer.vtkSlicerApplicationLogic()
+    application_logic.SetMRMLScene(scene)
+    for name, logic_class in (("Volumes", slicer.vtkSlicerVolumesLogic),
+                              ("Segmentations", slicer.vtkSlicerSegmentationsModuleLogic),
+                              ("Tables", slicer.vtkSlicerTablesLogic)):
+        logic = logic_class()
+        logic.SetMRMLApplicationLogic(application_logic)
+        logic.SetMRMLScene(scene)
+        application_logic.SetModuleLogic(name, logic)
+    scene._deepmir_application_logic = application_logic  # keep the logics alive with the scene
+    return scene
+
+
+def _volumes_logic(scene):
+    import slicer
+
+    logic = slicer.vtkSlicerVolumesLogic()
+    logic.SetMRMLScene(scene)
+    return logic
+
+
+def load_volume(scene, path, name: str | None = None):
+    """A scalar volume node read through MRML's archetype storage node (ITK readers)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    node = _volumes_logic(scene).AddArchetypeVolume(str(path), name or path.name.split(".")[0])
+    if node is None:
+        raise InputError(path, "could not be read as a volume")
+    return node
+
+
+def _ijk_to_ras(volume: Volume) -> np.ndarray:
+    matrix = np.eye(4)
+    direction = np.asarray(volume.direction, float).reshape(3, 3)
+    matrix[:3, :3] = LPS_TO_RAS @ direction @ np.diag(volume.spacing)
+    matrix[:3, 3] = LPS_TO_RAS @ np.asarray(volume.origin, float)
+    return matrix
+
+
+def volume_from_node(volume_node) -> Volume:
+    """The node's voxels (z, y, x) and geometry, in LPS."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    matrix = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASMatrix(matrix)
+    ijk_to_ras = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+    spacing = np.linalg.norm(ijk_to_ras[:3, :3], axis=0)
+    direction = LPS_TO_RAS @ ijk_to_ras[:3, :3] / spacing
+    image = volume_node.GetImageData()
+    x, y, z = image.GetDimensions()
+    array = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(z, y, x).copy()
+    return Volume(array, tuple(LPS_TO_RAS @ ijk_to_ras[:3, 3]), tuple(spacing), tuple(direction.ravel()), volume_node.GetName())
+
+
+def node_from_volume(scene, volume: Volume, name: str, labelmap: bool = False):
+    """A new scalar (or labelmap) volume node holding `volume` with its exact geometry."""
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk
+
+    node = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode" if labelmap else "vtkMRMLScalarVolumeNode", name)
+    _set_node_geometry(node, volume)
+    array = np.ascontiguousarray(volume.array)
+    image = vtk.vtkImageData()
+    image.SetDimensions(array.shape[2], array.shape[1], array.shape[0])
+    scalars = numpy_to_vtk(array.ravel(), deep=True)
+    image.GetPointData().SetScalars(scalars)
+    node.SetAndObserveImageData(image)
+    node.CreateDefaultDisplayNodes()
+    return node
+
+
+def _set_node_geometry(node, volume: Volume) -> None:
+    import vtk
+
+    matrix = vtk.vtkMatrix4x4()
+    for r, row in enumerate(_ijk_to_ras(volume)):
+        for c, value in enumerate(row):
+            matrix.SetElement(r, c, float(value))
+    node.SetIJKToRASMatrix(matrix)
+
+
+def _hex_rgb(color: str) -> tuple[float, float, float]:
+    return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def terminology_entry(label: int) -> str:
+    """Slicer's terminology string for a DeepMIR class, from Resources/Terminology."""
+    context = json.loads(TERMINOLOGY_FILE.read_text())
+    category = context["SegmentationCategoryTypeContextName"]
+    for cat in context["SegmentationCodes"]["Category"]:
+        for entry in cat["Type"]:
+            if entry.get("3dSlicerLabel") == SEGMENT_NAMES[label]:
+                return (f"{category}~{cat['CodingSchemeDesignator']}^{cat['CodeValue']}^{cat['CodeMeaning']}"
+                        f"~{entry['CodingSchemeDesignator']}^{entry['CodeValue']}^{entry['CodeMeaning']}~^^~~^^~^^")
+    raise KeyError(label)
+
+
+# --- results into the scene -----------------------------------------------------------------
+
+def show_result(scene, labels: Volume, lesions: list, reference_node, segmentation_node=None, table_node=None):
+    """One segmentation node with segments "Cerebral microbleed" (red) and "Iron deposit"
+    (green) on the reference (SWI) geometry, and a table node listing the lesions."""
+    if segmentation_node is None:
+        segmentation_node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "DeepMIR lesions")
+        segmentation_node.CreateDefaultDisplayNodes()
+    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(reference_node)
+    segmentation = segmentation_node.GetSegmentation()
+    segmentation.RemoveAllSegments()
+    for label in (CMB, IRON):
+        segment_id = segmentation.AddEmptySegment(SEGMENT_NAMES[label].replace(" ", "_"), SEGMENT_NAMES[label], _hex_rgb(SEGMENT_COLORS[label]))
+        segment = segmentation.GetSegment(segment_id)
+        segment.SetTag(CLASS_TAG, str(label))
+        segment.SetTag("TerminologyEntry", terminology_entry(label))
+    _write_segments(segmentation_node, reference_node, labels.array)
+    table_node = fill_lesion_table(scene, lesions, table_node)
+    return segmentation_node, table_node
+
+
+def fill_lesion_table(scene, lesions: list, table_node=None):
+    """A table node with one row per lesion: class, volume, centroid (RAS) and probability."""
+    import vtk
+
+    if table_node is None:
+        table_node = scene.AddNewNodeByClass("vtkMRMLTableNode", "DeepMIR lesion table")
+    table = table_node.GetTable()
+    table.Initialize()
+    columns = {"class": vtk.vtkStringArray(), "volume_mm3": vtk.vtkDoubleArray(), "R": vtk.vtkDoubleArray(),
+               "A": vtk.vtkDoubleArray(), "S": vtk.vtkDoubleArray(), "probability": vtk.vtkDoubleArray()}
+    for name, column in columns.items():
+        column.SetName(name)
+        table.AddColumn(column)
+    for lesion in lesions:
+        row = _row_values(lesion)
+        index = table.InsertNextBlankRow()
+        for column, value in enumerate(row):
+            table.SetValue(index, column, vtk.vtkVariant(value))
+    table_node.Modified()
+    return table_node
+
+
+def _row_values(lesion) -> list:
+    """(class, mm3, R, A, S, probability) of a Lesion or of a `lesion_rows` dict."""
+    if isinstance(lesion, dict):
+        r, a, s = lesion["centroid_ras"]
+        return [lesion["class"], lesion["volume_mm3"], r, a, s, lesion.get("probability", float("nan"))]
+    x, y, z = lesion.centroid_lps
+    return [lesion.class_name, float(lesion.volume_mm3), -x, -y, z, float(lesion.prob_max)]
+
+
+# --- segments <-> label maps ----------------------------------------------------------------
+
+def segment_tag(segment, key: str) -> str:
+    """A segment's tag value ("" when absent)."""
+    import vtk
+
+    value = vtk.reference("")
+    return str(value) if segment.GetTag(key, value) else ""
+
+
+def _segment_class(segment) -> int | None:
+    tag = segment_tag(segment, CLASS_TAG)
+    if tag.isdigit() and int(tag) in SEGMENT_NAMES:
+        return int(tag)
+    name = segment.GetName().lower()
+    if "microbleed" in name or "cmb" in name:
+        return CMB
+    if "iron" in name:
+        return IRON
+    return None
+
+
+def _segment_array(segmentation_node, segment_id: str, reference_node) -> np.ndarray:
+    """One segment as a 0/1 array on the reference node's grid."""
+    import slicer
+
+    scene = segmentation_node.GetScene()
+    labelmap = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "__deepmir_export__")
+    try:
+        ids = [segment_id]
+        ok = slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
+            segmentation_node, ids, labelmap, reference_node, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY)
+        if not ok:
+            raise RuntimeError(f"could not export segment {segment_id}")
+        return volume_from_node(labelmap).array > 0
+    finally:
+        scene.RemoveNode(labelmap)
+
+
+def labels_from_segmentation(segmentation_node, reference_node) -> Volume:
+    """The reader's segments as a 0/1/2 label map on the SWI grid (rules in the module docstring)."""
+    reference = volume_from_node(reference_node)
+    segmentation = segmentation_node.GetSegmentation()
+    masks = {CMB: np.zeros(reference.array.shape, bool), IRON: np.zeros(reference.array.shape, bool)}
+    unknown = []
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        label = _segment_class(segmentation.GetSegment(segment_id))
+        if label is None:
+            unknown.append(segmentation.GetSegment(segment_id).GetName())
+            continue
+        masks[label] |= _segment_array(segmentation_node, segment_id, reference_node)
+    if unknown:
+        raise InputError(segmentation_node.GetName(), f"segments {unknown} are neither microbleed nor iron deposit: "
+                         "rename them (a name with 'microbleed' or 'iron') or delete them")
+    labels = np.zeros(reference.array.shape, np.uint8)
+    labels[masks[IRON]] = IRON
+    labels[masks[CMB]] = CMB  # rule 4: CMB wins where both overlap
+    return reference.with_array(labels)
+
+
+def _class_segment_id(segmentation_node, label: int) -> str:
+    """The first segment of a class; a new one with DeepMIR's name, colour and tags if none."""
+    segmentation = segmentation_node.GetSegmentation()
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        if _segment_class(segmentation.GetSegment(segment_id)) == label:
+            return segment_id
+    segment_id = segmentation.AddEmptySegment(SEGMENT_NAMES[label].replace(" ", "_"), SEGMENT_NAMES[label], _hex_rgb(SEGMENT_COLORS[label]))
+    segmentation.GetSegment(segment_id).SetTag(CLASS_TAG, str(label))
+    segmentation.GetSegment(segment_id).SetTag("TerminologyEntry", terminology_entry(label))
+    return segment_id
+
+
+def _write_segments(segmentation_node, reference_node, labels: np.ndarray) -> None:
+    """Replace the contents of the CMB and iron segments by `labels` (0/1/2, reference grid);
+    other classes' extra segments are emptied so that the label map is the whole truth."""
+    import slicer
+
+    reference = volume_from_node(reference_node)
+    segmentation = segmentation_node.GetSegmentation()
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        label = _segment_class(segmentation.GetSegment(segment_id))
+        if label is not None and segment_id != _class_segment_id(segmentation_node, label):
+            segmentation.RemoveSegment(segment_id)
+    scene = segmentation_node.GetScene()
+    for label in (CMB, IRON):
+        segment_id = _class_segment_id(segmentation_node, label)
+        labelmap = node_from_volume(scene, reference.with_array((labels == label).astype(np.uint8)), "__deepmir_import__", labelmap=True)
+        try:
+            logic = slicer.vtkSlicerSegmentationsModuleLogic
+            image = logic.CreateOrientedImageDataFromVolumeNode(labelmap)
+            logic.SetBinaryLabelmapToSegment(image, segmentation_node, segment_id, logic.MODE_REPLACE)
+        finally:
+            scene.RemoveNode(labelmap)
+
+
+def lesion_rows(segmentation_node, reference_node) -> list[dict]:
+    """The lesions as the segments now are: one dict per 26-connected component of each
+    class (class name, voxels, mm3, centroid in RAS mm), CMB first."""
+    labels = labels_from_segmentation(segmentation_node, reference_node)
+    voxel_mm3 = float(np.prod(labels.spacing))
+    rows = []
+    for label in (CMB, IRON):
+        components, count = label_components(labels.array == label)
+        for k in range(1, count + 1):
+            zyx = np.argwhere(components == k)
+            centre_lps = labels.index_to_lps(zyx.mean(axis=0)[::-1])
+            rows.append({"label": label, "class": SEGMENT_NAMES[label], "voxels": len(zyx),
+                         "volume_mm3": round(len(zyx) * voxel_mm3, 3),
+                         "centroid_ras": tuple(float(v) for v in LPS_TO_RAS @ np.asarray(centre_lps, float)),
+                         "voxel_ijk": tuple(int(v) for v in zyx[len(zyx) // 2][::-1])})
+    return rows
+
+
+def _component_at(labels: Volume, ras) -> tuple[np.ndarray, int] | None:
+    """The mask and class of the lesion containing (or, within 2 voxels, nearest to) `ras`."""
+    index = np.asarray(labels.lps_to_index(LPS_TO_RAS @ np.asarray(ras, float)), float)[::-1]  # (z, y, x)
+    lesion = labels.array > 0
+    if not lesion.any():
+        return None
+    candidates = np.argwhere(lesion)
+    nearest = candidates[np.argmin(np.linalg.norm(candidates - index, axis=1))]
+    if np.linalg.norm(nearest - index) > 2.0:
+        return None
+    label = int(labels.array[tuple(nearest)])
+    components, _ = label_components(labels.array == label)
+    return components == components[tuple(nearest)], label
+
+
+def delete_lesion_at(segmentation_node, reference_node, ras) -> bool:
+    """Erase the lesion at `ras` (RAS mm) from its segment; False if there is none."""
+    labels = labels_from_segmentation(segmentation_node, reference_node)
+    found = _component_at(labels, ras)
+    if found is None:
+        return False
+    labels.array[found[0]] = 0
+    _write_segments(segmentation_node, reference_node, labels.array)
+    return True
+
+
+def switch_lesion_class_at(segmentation_node, reference_node, ras) -> bool:
+    """Move the lesion at `ras` from the CMB segment to the iron one or back."""
+    labels = labels_from_segmentation(segmentation_node, reference_node)
+    found = _component_at(labels, ras)
+    if found is None:
+        return False
+    mask, label = found
+    labels.array[mask] = IRON if label == CMB else CMB
+    _write_segments(segmentation_node, reference_node, labels.array)
+    return True
+
+
+def centre_views_on(scene, ras) -> None:
+    """Jump every slice view of the scene to `ras` (centred)."""
+    import slicer
+
+    r, a, s = (float(v) for v in ras)
+    slicer.vtkMRMLSliceNode.JumpAllSlices(scene, r, a, s, slicer.vtkMRMLSliceNode.CenteredJumpSlice)
+
+
+# --- detection and export -------------------------------------------------------------------
+
+@dataclass
+class DetectionResult:
+    segmentation_node: object
+    table_node: object
+    prediction: object
+    model_card: object
+
+
+def run_detection(scene, input_nodes: dict, model="default", device="auto", progress=None, cancel=None) -> DetectionResult:
+    """The blocking path (tests, scripting): nodes -> DeepMIRLib pipeline -> segmentation and
+    table nodes. The Slicer module runs the same pipeline in a background process instead."""
+    import tempfile
+
+    from .modelfile import load_model
+    from .pipeline import ParticipantInputs, predict_participant, prepare_participant
+    from .volumes import write_volume
+
+    loaded = load_model(model)
+    with tempfile.TemporaryDirectory(prefix="deepmir-") as folder:
+        paths = {name: write_volume(volume_from_node(node), Path(folder) / f"{name}.nii.gz")
+                 for name, node in input_nodes.items() if node is not None}
+        inputs = ParticipantInputs(input_nodes["swi"].GetName(), paths["swi"], paths.get("qsm"), paths.get("t2"), None)
+        loaded.card.check_inputs(inputs.modality_paths())
+        prepared = prepare_participant(inputs, loaded.card.inputs)
+    prediction = predict_participant(loaded, prepared, device, progress=progress, cancel=cancel)
+    segmentation_node, table_node = show_result(scene, prediction.labels, prediction.lesions, input_nodes["swi"])
+    return DetectionResult(segmentation_node, table_node, prediction, loaded.card)
+
+
+def export_to_datastore(datastore_root, case_id: str, annotator: str, input_nodes: dict, segmentation_node,
+                        original_labels: Volume | None, model_card=None) -> dict:
+    """Save the images, the model's original label and the reader's edited label as a new
+    version of `case_id` in the training set at `datastore_root` (created if needed)."""
+    from .datastore import Datastore
+
+    final = labels_from_segmentation(segmentation_node, input_nodes["swi"])
+    images = {name: volume_from_node(node) for name, node in input_nodes.items() if node is not None}
+    model = None
+    if model_card is not None:
+        model = {"name": model_card.name, "version": model_card.version, "sha256": model_card.weights_sha256}
+    store = Datastore(datastore_root, create=True)
+    return store.save_case(case_id, images, final, original_labels=original_labels, annotator=annotator, model=model)

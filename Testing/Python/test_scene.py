@@ -1,0 +1,176 @@
+"""The scene layer against the real slicer-core wheel (MRML, segmentations, volumes logic; no Qt):
+simulated participants loaded through MRML storage nodes, detection into segments, the
+reader's edits, and export into the training set read back with SimpleITK."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+slicer = pytest.importorskip("slicer", reason="the scene layer is tested on the slicer-core wheel (pip install slicer-core)")
+
+from DeepMIRLib import scene as deepmir_scene  # noqa: E402
+from DeepMIRLib.errors import InputError  # noqa: E402
+from DeepMIRLib.lesions import label_components  # noqa: E402
+from DeepMIRLib.volumes import read_volume  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def heavy_participant(slab_cohort):
+    """The simulated participant with the most microbleeds."""
+    folders = sorted(p for p in slab_cohort.iterdir() if p.is_dir())
+    return max(folders, key=lambda p: label_components(read_volume(p / "labels.nii.gz").array == 1)[1])
+
+
+@pytest.fixture()
+def loaded(heavy_participant):
+    scene = deepmir_scene.new_scene()
+    nodes = {m: deepmir_scene.load_volume(scene, heavy_participant / f"{m}.nii.gz", m) for m in ("swi", "qsm", "t2")}
+    return scene, nodes
+
+
+def _assert_same_geometry(a, b):
+    assert a.array.shape == b.array.shape
+    np.testing.assert_allclose(a.origin, b.origin, atol=1e-5)
+    np.testing.assert_allclose(a.spacing, b.spacing, atol=1e-6)
+    np.testing.assert_allclose(a.direction, b.direction, atol=1e-6)
+
+
+def test_volumes_through_storage_nodes_keep_exact_geometry(loaded, heavy_participant):
+    scene, nodes = loaded
+    swi = read_volume(heavy_participant / "swi.nii.gz")
+    from_node = deepmir_scene.volume_from_node(nodes["swi"])
+    _assert_same_geometry(from_node, swi)
+    np.testing.assert_array_equal(from_node.array, swi.array)
+    # an oblique, anisotropic volume into a node and back
+    angle = np.deg2rad(17)
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    oblique = swi.__class__(swi.array, (12.5, -3.0, 40.0), (0.9, 1.1, 2.5), tuple(rotation.ravel()))
+    back = deepmir_scene.volume_from_node(deepmir_scene.node_from_volume(scene, oblique, "oblique"))
+    _assert_same_geometry(back, oblique)
+    np.testing.assert_array_equal(back.array, oblique.array)
+
+
+def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(loaded):
+    scene, nodes = loaded
+    result = deepmir_scene.run_detection(scene, nodes, "default", "cpu")
+    segmentation = result.segmentation_node.GetSegmentation()
+    segments = [segmentation.GetSegment(segmentation.GetNthSegmentID(i)) for i in range(segmentation.GetNumberOfSegments())]
+    assert [s.GetName() for s in segments] == ["Cerebral microbleed", "Iron deposit"]
+    assert [tuple(round(c, 3) for c in s.GetColor()) for s in segments] == [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
+    assert "99DEEPMIR^CMB^Cerebral microbleed" in deepmir_scene.segment_tag(segments[0], "TerminologyEntry")
+    edited = deepmir_scene.labels_from_segmentation(result.segmentation_node, nodes["swi"])
+    np.testing.assert_array_equal(edited.array, result.prediction.labels.array)
+    assert result.table_node.GetTable().GetNumberOfRows() == len(result.prediction.lesions)
+    assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.prediction.lesions)
+
+
+def _paint_sphere(segmentation_node, segment_id, reference_node, centre_zyx, radius=1.5):
+    """What the Segment Editor's paint effect does: merge a small sphere into a segment."""
+    reference = deepmir_scene.volume_from_node(reference_node)
+    z, y, x = np.indices(reference.array.shape)
+    sphere = ((z - centre_zyx[0]) ** 2 + (y - centre_zyx[1]) ** 2 + (x - centre_zyx[2]) ** 2 <= radius**2).astype(np.uint8)
+    scene = segmentation_node.GetScene()
+    labelmap = deepmir_scene.node_from_volume(scene, reference.with_array(sphere), "paint", labelmap=True)
+    logic = slicer.vtkSlicerSegmentationsModuleLogic
+    logic.SetBinaryLabelmapToSegment(logic.CreateOrientedImageDataFromVolumeNode(labelmap), segmentation_node, segment_id, logic.MODE_MERGE_MAX)
+    scene.RemoveNode(labelmap)
+    return sphere.astype(bool)
+
+
+def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_path):
+    scene, nodes = loaded
+    swi = nodes["swi"]
+    original = read_volume(heavy_participant / "labels.nii.gz")
+    original = original.with_array(np.where(np.isin(original.array, (1, 2)), original.array, 0).astype(np.uint8))
+    segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
+    rows = deepmir_scene.lesion_rows(segmentation_node, swi)
+    cmb_rows = [r for r in rows if r["label"] == 1]
+    assert len(cmb_rows) >= 3
+    expected = original.array.copy()
+    components = {1: label_components(original.array == 1)[0]}
+
+    def component_of(row):
+        i, j, k = row["voxel_ijk"]
+        return components[1] == components[1][k, j, i]
+
+    # erase one microbleed, relabel another as iron, paint a new one far from the rest
+    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[0]["centroid_ras"])
+    expected[component_of(cmb_rows[0])] = 0
+    assert deepmir_scene.switch_lesion_class_at(segmentation_node, swi, cmb_rows[1]["centroid_ras"])
+    expected[component_of(cmb_rows[1])] = 2
+    free = np.argwhere((read_volume(heavy_participant / "brainmask.nii.gz").array > 0) & (label_components(original.array > 0)[0] == 0))
+    distances = np.min(np.linalg.norm(free[:, None, :] - np.argwhere(original.array > 0)[None, ::25, :], axis=2), axis=1)
+    centre = free[np.argmax(distances)]
+    cmb_segment = segmentation_node.GetSegmentation().GetNthSegmentID(0)
+    painted = _paint_sphere(segmentation_node, cmb_segment, swi, centre)
+    expected[painted] = 1
+    np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, expected)
+
+    store = tmp_path / "store"
+    from DeepMIRLib.modelfile import load_model
+
+    card = load_model("default").card
+    entry = deepmir_scene.export_to_datastore(store, "sub-01", "reader A", nodes, segmentation_node, original, card)
+    assert entry["model"] == {"name": card.name, "version": card.version, "sha256": card.weights_sha256}
+    final = sitk.ReadImage(str(store / "labels" / "final" / "sub-01.nii.gz"))
+    reference = sitk.ReadImage(str(heavy_participant / "swi.nii.gz"))
+    assert final.GetSize() == reference.GetSize()
+    np.testing.assert_allclose(final.GetOrigin(), reference.GetOrigin(), atol=1e-5)
+    np.testing.assert_allclose(final.GetSpacing(), reference.GetSpacing(), atol=1e-6)
+    np.testing.assert_allclose(final.GetDirection(), reference.GetDirection(), atol=1e-6)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(final), expected)
+    index = json.loads((store / "datastore.json").read_text())
+    assert entry["annotator"] == "reader A" and entry["version"] == 1
+    assert entry["changes"]["counts"]["deleted"] == 1 and entry["changes"]["counts"]["relabelled"] == 1
+    assert entry["changes"]["counts"]["added"] == 1
+    assert index["cases"]["sub-01"] == [entry]
+    assert entry["annotator"] and entry["time"] and entry["final"]["file"] and entry["original"]["file"]
+    # a second export keeps the first
+    deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[2]["centroid_ras"])
+    second = deepmir_scene.export_to_datastore(store, "sub-01", "reader B", nodes, segmentation_node, original)
+    assert second["version"] == 2
+    from DeepMIRLib.datastore import Datastore
+
+    versions = Datastore(store).entries("sub-01")
+    assert [v["annotator"] for v in versions] == ["reader A", "reader B"]
+    first_final = Datastore(store).final_labels_path("sub-01", version=1)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(first_final))), expected)
+
+
+def test_segment_rules_renamed_extra_and_overlapping(loaded, heavy_participant):
+    scene, nodes = loaded
+    swi = nodes["swi"]
+    original = read_volume(heavy_participant / "labels.nii.gz")
+    original = original.with_array(np.where(np.isin(original.array, (1, 2)), original.array, 0).astype(np.uint8))
+    segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
+    segmentation = segmentation_node.GetSegmentation()
+    cmb_id, iron_id = segmentation.GetNthSegmentID(0), segmentation.GetNthSegmentID(1)
+    segmentation.GetSegment(cmb_id).SetName("Segment A")  # renamed: the class tag still says CMB
+    np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, original.array)
+    # an iron voxel painted into the CMB segment too: CMB wins
+    iron_voxel = np.argwhere(original.array == 2)[0]
+    painted = _paint_sphere(segmentation_node, cmb_id, swi, iron_voxel, radius=0.5)
+    labels = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
+    assert labels[tuple(iron_voxel)] == 1 and painted.sum() == 1
+    # a segment the reader added without a class name is refused, naming it
+    segmentation.AddEmptySegment("extra", "Segment_1")
+    with pytest.raises(InputError, match="Segment_1"):
+        deepmir_scene.labels_from_segmentation(segmentation_node, swi)
+    segmentation.GetSegment("extra").SetName("possible microbleed")
+    assert deepmir_scene.labels_from_segmentation(segmentation_node, swi) is not None
+    # a deleted segment means no lesions of its class
+    segmentation.RemoveSegment(iron_id)
+    assert not (deepmir_scene.labels_from_segmentation(segmentation_node, swi).array == 2).any()
+
+
+def test_centre_views_on_moves_slice_nodes(loaded):
+    scene, _ = loaded
+    red = scene.AddNewNodeByClass("vtkMRMLSliceNode", "Red")
+    red.SetLayoutName("Red")
+    red.SetOrientationToAxial()
+    deepmir_scene.centre_views_on(scene, (10.0, -20.0, 30.0))
+    assert abs(red.GetSliceOffset() - 30.0) < 1e-6
