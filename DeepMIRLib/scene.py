@@ -394,13 +394,16 @@ def run_detection(scene, input_nodes: dict, model="default", device="auto", prog
 def export_to_datastore(datastore_root, case_id: str, annotator: str, input_nodes: dict, segmentation_node,
                         original_labels: Volume | None, model_card=None) -> dict:
     """Save the images, the model's original label and the reader's edited label as a new
-    version of `case_id` in the training set at `datastore_root` (created if needed)."""
+    version of `case_id` in the training set at `datastore_root` (created if needed).
+    `model_card`: the ModelCard, or the worker's model summary (a dict with name, version, sha256)."""
     from .datastore import Datastore
 
     final = labels_from_segmentation(segmentation_node, input_nodes["swi"])
     images = {name: volume_from_node(node) for name, node in input_nodes.items() if node is not None}
     model = None
-    if model_card is not None:
+    if isinstance(model_card, dict):
+        model = {key: model_card[key] for key in ("name", "version", "sha256") if key in model_card}
+    elif model_card is not None:
         model = {"name": model_card.name, "version": model_card.version, "sha256": model_card.weights_sha256}
     store = Datastore(datastore_root, create=True)
     return store.save_case(case_id, images, final, original_labels=original_labels, annotator=annotator, model=model)
