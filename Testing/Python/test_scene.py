@@ -174,3 +174,27 @@ def test_centre_views_on_moves_slice_nodes(loaded):
     red.SetOrientationToAxial()
     deepmir_scene.centre_views_on(scene, (10.0, -20.0, 30.0))
     assert abs(red.GetSliceOffset() - 30.0) < 1e-6
+
+
+def test_background_worker_result_shown_and_exported(loaded, heavy_participant, tmp_path):
+    """The module's Run path: the worker process writes the prediction, the scene shows it,
+    and the export records the worker's model summary."""
+    import subprocess
+    import sys
+
+    from DeepMIRLib import worker
+
+    scene, nodes = loaded
+    out = tmp_path / "result"
+    command = worker.worker_command(heavy_participant / "swi.nii.gz", out, "default", "cpu",
+                                    qsm=heavy_participant / "qsm.nii.gz", t2=heavy_participant / "t2.nii.gz", python=sys.executable)
+    run = subprocess.run(command, capture_output=True, text=True)
+    done = worker.parse_event(run.stdout.splitlines()[-1])
+    assert run.returncode == 0 and done["event"] == "done", run.stderr
+    result = worker.read_result(done)
+    segmentation_node, table_node = deepmir_scene.show_result(scene, result.labels, result.lesions, nodes["swi"])
+    np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, nodes["swi"]).array, result.labels.array)
+    assert table_node.GetTable().GetNumberOfRows() == len(result.lesions)
+    entry = deepmir_scene.export_to_datastore(tmp_path / "store", "sub-02", "reader", nodes, segmentation_node, result.labels, result.model)
+    assert entry["model"]["name"] == "deepmir-multiclass-sim" and entry["model"]["sha256"] == result.model["sha256"]
+    assert entry["changes"]["counts"]["deleted"] == entry["changes"]["counts"]["added"] == 0
