@@ -319,18 +319,14 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """List the lesions of the segmentation as it is now (after deletions, relabelling, painting)."""
         parameterNode = self._parameterNode
         table = self.ui.lesionTableWidget
-        rows = []
-        if parameterNode is not None and parameterNode.outputSegmentation is not None and parameterNode.swiVolume is not None:
-            from DeepMIRLib import scene
-
-            rows = scene.lesion_rows(parameterNode.outputSegmentation, parameterNode.swiVolume)
+        rows = self.logic.lesionRows(parameterNode) if parameterNode is not None else []
         self._lesionRows = rows
         table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             probability = row.get("probability")
             cells = [
                 row["class"],
-                f"{row['mm3']:.1f}",
+                f"{row['volume_mm3']:.1f}",
                 "{:.1f}, {:.1f}, {:.1f}".format(*row["centroid_ras"]),
                 "" if probability is None else f"{probability:.2f}",
             ]
@@ -395,6 +391,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
     def __init__(self):
         ScriptedLoadableModuleLogic.__init__(self)
         self.originalLabels = None  # the model's label map (Volume) of the last run: the datastore's 'original'
+        self.originalLesions = []  # the model's lesions (lesions.Lesion) of the last run, with probabilities
         self.modelCard = None  # {"name", "version", "sha256", ...} of the model of the last run
 
     def getParameterNode(self):
@@ -478,7 +475,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
             slicer.mrmlScene, result.labels, result.lesions, parameterNode.swiVolume,
             parameterNode.outputSegmentation, parameterNode.lesionTable,
         )
-        self.originalLabels, self.modelCard = result.labels, result.model
+        self.originalLabels, self.originalLesions, self.modelCard = result.labels, result.lesions, result.model
         parameterNode.outputSegmentation, parameterNode.lesionTable = segmentation, table
 
     def process(self, parameterNode, progress=None, cancel=None):
@@ -486,9 +483,34 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         from DeepMIRLib import scene
 
         result = scene.run_detection(slicer.mrmlScene, self.inputNodes(parameterNode), parameterNode.model, parameterNode.device, progress, cancel)
-        self.originalLabels, self.modelCard = result.prediction.labels, result.model_card
+        self.originalLabels, self.originalLesions, self.modelCard = result.prediction.labels, result.prediction.lesions, result.model_card
         parameterNode.outputSegmentation, parameterNode.lesionTable = result.segmentation_node, result.table_node
         return result
+
+    def lesionRows(self, parameterNode):
+        """The lesions of the segmentation as it is now, also written to the lesion table node.
+        A lesion the reader left as the model made it keeps the model's probability; edited,
+        painted or relabelled lesions have none."""
+        from DeepMIRLib import scene
+
+        if parameterNode.outputSegmentation is None or parameterNode.swiVolume is None:
+            return []
+        rows = scene.lesion_rows(parameterNode.outputSegmentation, parameterNode.swiVolume)
+        for row in rows:
+            probability = self.modelProbability(row)
+            if probability is not None:
+                row["probability"] = probability
+        parameterNode.lesionTable = scene.fill_lesion_table(slicer.mrmlScene, rows, parameterNode.lesionTable)
+        return rows
+
+    def modelProbability(self, row):
+        """prob_max of the model's lesion of the same class, size and centroid as `row`, if any."""
+        for lesion in self.originalLesions:
+            x, y, z = lesion.centroid_lps
+            same_place = max(abs(a - b) for a, b in zip((-x, -y, z), row["centroid_ras"])) < 1e-3
+            if same_place and lesion.class_name == row["class"] and lesion.voxels == row["voxels"]:
+                return lesion.prob_max
+        return None
 
     def export(self, parameterNode):
         """Save images, the model's labels and the corrected labels as a new version of the case."""
