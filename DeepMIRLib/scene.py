@@ -8,17 +8,22 @@ Geometry: MRML nodes are RAS, DeepMIRLib volumes LPS with arrays in (z, y, x) or
 conversion flips the first two axes of the IJK-to-physical matrix and is exact.
 
 Reading edited segments back (`labels_from_segmentation`), the rules:
-1. A segment's class comes from its DeepMIR terminology tag (set by `show_result`); a segment
-   without it (painted by the reader, or renamed) is classified by its name: containing
-   "microbleed" or "cmb" -> CMB; "iron" -> iron deposit (case-insensitive). Renaming a segment
-   therefore never changes its class unless its tag is gone.
-2. Segments that match neither are refused with an error naming them: silently dropping a
-   reader's annotation would lose work, and guessing its class would corrupt the training set.
+1. A segment's class is found, in this order, by
+   a. its terminology: a DeepMIR type from Resources/Terminology/DeepMIR.term.json (set by
+      `show_result`, kept when the reader renames the segment, and what the reader picks in
+      Slicer's terminology selector);
+   b. its colour, when it is exactly DeepMIR's red (CMB) or green (iron deposit);
+   c. its name: containing "microbleed" or "cmb" -> CMB, "iron" -> iron deposit
+      (case-insensitive), e.g. a "possible microbleed" segment the reader added.
+2. Segments that match none of these (e.g. the editor's "Segment_1") are refused with an
+   InputError naming them: silently dropping a reader's annotation would lose work, and
+   guessing its class would corrupt the training set.
 3. A deleted segment means no lesions of that class; several segments of one class are merged.
 4. Where a CMB and an iron segment overlap, the voxel is CMB: a bleed is the finding that
    must not be lost, and the reader relabels by moving voxels, not by stacking segments.
 5. Every segment is resampled (nearest neighbour, by Slicer's segmentation logic) onto the
-   SWI node's grid, whatever the extent or geometry of its internal labelmap.
+   SWI node's grid, whatever the extent or geometry of its internal labelmap; voxels outside
+   the SWI grid are dropped.
 """
 
 from __future__ import annotations
@@ -37,32 +42,58 @@ from .volumes import Volume
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
 SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
 TERMINOLOGY_FILE = Path(__file__).resolve().parents[1] / "Resources" / "Terminology" / "DeepMIR.term.json"
-CLASS_TAG = "DeepMIR.Class"  # segment tag holding the label value, survives renaming
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
 
 def new_scene():
     """An MRML scene with an application logic and the module logics DeepMIR uses (volumes,
-    segmentations, tables) registered on it, as trame-slicer sets up its core."""
+    segmentations, tables, terminologies with DeepMIR's context) registered on it, as
+    trame-slicer sets up its core. The application logic holds its module logics by weak
+    reference, so the scene keeps them alive; `module_logic(scene, name)` returns one."""
     import slicer
 
     scene = slicer.vtkMRMLScene()
     application_logic = slicer.vtkSlicerApplicationLogic()
     application_logic.SetMRMLScene(scene)
-    for name, logic_class in (("Volumes", slicer.vtkSlicerVolumesLogic),
-                              ("Segmentations", slicer.vtkSlicerSegmentationsModuleLogic),
-                              ("Tables", slicer.vtkSlicerTablesLogic)):
-        logic = logic_class()
+    color_logic = application_logic.GetColorLogic()  # label map colour tables, used by the volumes logic
+    color_logic.SetMRMLScene(scene)
+    color_logic.AddDefaultColorNodes()
+    application_logic.SetModuleLogic("Colors", color_logic)
+    slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene, True)
+    logics = {"Volumes": slicer.vtkSlicerVolumesLogic(), "Segmentations": slicer.vtkSlicerSegmentationsModuleLogic(),
+              "Tables": slicer.vtkSlicerTablesLogic(), "Terminologies": slicer.vtkSlicerTerminologiesModuleLogic()}
+    for name, logic in logics.items():
         logic.SetMRMLApplicationLogic(application_logic)
-        logic.SetMRMLScene(scene)
+        # Not for Terminologies: its SetMRMLScene loads Slicer's default terminology lists from
+        # a share folder the slicer-core wheel does not ship; loading contexts needs no scene.
+        if name != "Terminologies":
+            logic.SetMRMLScene(scene)
         application_logic.SetModuleLogic(name, logic)
-    scene._deepmir_application_logic = application_logic  # keep the logics alive with the scene
+    load_terminology(logics["Terminologies"])
+    scene._deepmir_logics = {"ApplicationLogic": application_logic, **logics}
     return scene
 
 
+def module_logic(scene, name: str):
+    """A logic `new_scene` registered: "Volumes", "Segmentations", "Tables", "Terminologies"."""
+    return scene._deepmir_logics[name]
+
+
+def load_terminology(terminologies_logic) -> str:
+    """Load DeepMIR's terminology context into Slicer's Terminologies logic (in desktop Slicer:
+    `slicer.modules.terminologies.logic()`), so the terminology selector offers its two types."""
+    name = terminologies_logic.LoadTerminologyFromFile(str(TERMINOLOGY_FILE))
+    if not name:
+        raise InputError(TERMINOLOGY_FILE, "Slicer could not load this terminology context")
+    return name
+
+
 def _volumes_logic(scene):
+    """The scene's volumes logic: new_scene's, or a fresh one for any other scene."""
     import slicer
 
+    if hasattr(scene, "_deepmir_logics"):
+        return module_logic(scene, "Volumes")
     logic = slicer.vtkSlicerVolumesLogic()
     logic.SetMRMLScene(scene)
     return logic
@@ -134,16 +165,31 @@ def _hex_rgb(color: str) -> tuple[float, float, float]:
     return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
 
+def _code(coded: dict) -> str:
+    return f"{coded['CodingSchemeDesignator']}^{coded['CodeValue']}^{coded['CodeMeaning']}"
+
+
 def terminology_entry(label: int) -> str:
-    """Slicer's terminology string for a DeepMIR class, from Resources/Terminology."""
+    """Slicer's serialized terminology entry (context~category~type~modifier~anatomy) for a
+    DeepMIR class, read from Resources/Terminology/DeepMIR.term.json."""
     context = json.loads(TERMINOLOGY_FILE.read_text())
-    category = context["SegmentationCategoryTypeContextName"]
-    for cat in context["SegmentationCodes"]["Category"]:
-        for entry in cat["Type"]:
+    for category in context["SegmentationCodes"]["Category"]:
+        for entry in category["Type"]:
             if entry.get("3dSlicerLabel") == SEGMENT_NAMES[label]:
-                return (f"{category}~{cat['CodingSchemeDesignator']}^{cat['CodeValue']}^{cat['CodeMeaning']}"
-                        f"~{entry['CodingSchemeDesignator']}^{entry['CodeValue']}^{entry['CodeMeaning']}~^^~~^^~^^")
+                return f"{context['SegmentationCategoryTypeContextName']}~{_code(category)}~{_code(entry)}~^^~~^^~^^"
     raise KeyError(label)
+
+
+def _label_from_terminology(terminology: str) -> int | None:
+    """The DeepMIR class whose terminology type (coding scheme and code) the entry names."""
+    parts = terminology.split("~")
+    if len(parts) < 3:
+        return None
+    scheme_and_code = parts[2].split("^")[:2]
+    for label in SEGMENT_NAMES:
+        if terminology_entry(label).split("~")[2].split("^")[:2] == scheme_and_code:
+            return label
+    return None
 
 
 # --- results into the scene -----------------------------------------------------------------
@@ -157,11 +203,6 @@ def show_result(scene, labels: Volume, lesions: list, reference_node, segmentati
     segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(reference_node)
     segmentation = segmentation_node.GetSegmentation()
     segmentation.RemoveAllSegments()
-    for label in (CMB, IRON):
-        segment_id = segmentation.AddEmptySegment(SEGMENT_NAMES[label].replace(" ", "_"), SEGMENT_NAMES[label], _hex_rgb(SEGMENT_COLORS[label]))
-        segment = segmentation.GetSegment(segment_id)
-        segment.SetTag(CLASS_TAG, str(label))
-        segment.SetTag("TerminologyEntry", terminology_entry(label))
     _write_segments(segmentation_node, reference_node, labels.array)
     table_node = fill_lesion_table(scene, lesions, table_node)
     return segmentation_node, table_node
@@ -200,18 +241,14 @@ def _row_values(lesion) -> list:
 
 # --- segments <-> label maps ----------------------------------------------------------------
 
-def segment_tag(segment, key: str) -> str:
-    """A segment's tag value ("" when absent)."""
-    import vtk
-
-    value = vtk.reference("")
-    return str(value) if segment.GetTag(key, value) else ""
-
-
 def _segment_class(segment) -> int | None:
-    tag = segment_tag(segment, CLASS_TAG)
-    if tag.isdigit() and int(tag) in SEGMENT_NAMES:
-        return int(tag)
+    """Rule 1 of the module docstring: terminology, then exact colour, then name."""
+    label = _label_from_terminology(segment.GetTerminology())
+    if label is not None:
+        return label
+    for label, color in SEGMENT_COLORS.items():
+        if np.allclose(segment.GetColor(), _hex_rgb(color), atol=0.5 / 255):
+            return label
     name = segment.GetName().lower()
     if "microbleed" in name or "cmb" in name:
         return CMB
@@ -267,8 +304,7 @@ def _class_segment_id(segmentation_node, label: int) -> str:
         if _segment_class(segmentation.GetSegment(segment_id)) == label:
             return segment_id
     segment_id = segmentation.AddEmptySegment(SEGMENT_NAMES[label].replace(" ", "_"), SEGMENT_NAMES[label], _hex_rgb(SEGMENT_COLORS[label]))
-    segmentation.GetSegment(segment_id).SetTag(CLASS_TAG, str(label))
-    segmentation.GetSegment(segment_id).SetTag("TerminologyEntry", terminology_entry(label))
+    segmentation.GetSegment(segment_id).SetTerminology(terminology_entry(label))
     return segment_id
 
 

@@ -9,13 +9,14 @@ import json
 import numpy as np
 import pytest
 import SimpleITK as sitk
+import vtk
 
 slicer = pytest.importorskip("slicer", reason="the scene layer is tested on the slicer-core wheel (pip install slicer-core)")
 
 from DeepMIRLib import scene as deepmir_scene  # noqa: E402
 from DeepMIRLib.errors import InputError  # noqa: E402
 from DeepMIRLib.lesions import label_components  # noqa: E402
-from DeepMIRLib.volumes import read_volume  # noqa: E402
+from DeepMIRLib.volumes import Volume, read_volume  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -61,24 +62,54 @@ def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(load
     segments = [segmentation.GetSegment(segmentation.GetNthSegmentID(i)) for i in range(segmentation.GetNumberOfSegments())]
     assert [s.GetName() for s in segments] == ["Cerebral microbleed", "Iron deposit"]
     assert [tuple(round(c, 3) for c in s.GetColor()) for s in segments] == [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
-    assert "99DEEPMIR^CMB^Cerebral microbleed" in deepmir_scene.segment_tag(segments[0], "TerminologyEntry")
+    assert [s.GetTerminology() for s in segments] == [deepmir_scene.terminology_entry(1), deepmir_scene.terminology_entry(2)]
     edited = deepmir_scene.labels_from_segmentation(result.segmentation_node, nodes["swi"])
     np.testing.assert_array_equal(edited.array, result.prediction.labels.array)
     assert result.table_node.GetTable().GetNumberOfRows() == len(result.prediction.lesions)
     assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.prediction.lesions)
 
 
-def _paint_sphere(segmentation_node, segment_id, reference_node, centre_zyx, radius=1.5):
-    """What the Segment Editor's paint effect does: merge a small sphere into a segment."""
+def test_terminology_context_loads_in_slicers_terminologies_logic():
+    """The .term.json is read by Slicer's own Terminologies logic, and the entries the
+    segments carry resolve in it to DeepMIR's types with their red and green."""
+    logic = deepmir_scene.module_logic(deepmir_scene.new_scene(), "Terminologies")
+    names = vtk.vtkStringArray()
+    logic.GetLoadedTerminologyNames(names)
+    assert [names.GetValue(i) for i in range(names.GetNumberOfValues())] == ["DeepMIR lesions"]
+    for label, rgb in ((1, (255, 0, 0)), (2, (0, 255, 0))):
+        entry = slicer.vtkSlicerTerminologyEntry()
+        assert logic.DeserializeTerminologyEntry(deepmir_scene.terminology_entry(label), entry)
+        assert logic.UpdateEntryFromLoadedTerminologies(entry, [], [])
+        assert entry.GetTypeObject().GetSlicerLabel() == deepmir_scene.SEGMENT_NAMES[label]
+        assert tuple(entry.GetTypeObject().GetRecommendedDisplayRGBValue()) == rgb
+        assert logic.SerializeTerminologyEntry(entry).split("~")[:3] == deepmir_scene.terminology_entry(label).split("~")[:3]
+
+
+def _paint_sphere(segmentation_node, segment_id, reference_node, centre_zyx, radius=1.5, margin=3):
+    """The Segment Editor's Paint effect: a small sphere, in a modifier labelmap cropped to a
+    box around it (its own origin and extent), added to a segment by Slicer's segment editor
+    logic with "allow overlap". Returns the painted voxels on the reference grid."""
     reference = deepmir_scene.volume_from_node(reference_node)
     z, y, x = np.indices(reference.array.shape)
-    sphere = ((z - centre_zyx[0]) ** 2 + (y - centre_zyx[1]) ** 2 + (x - centre_zyx[2]) ** 2 <= radius**2).astype(np.uint8)
+    sphere = (z - centre_zyx[0]) ** 2 + (y - centre_zyx[1]) ** 2 + (x - centre_zyx[2]) ** 2 <= radius**2
+    low = np.maximum(np.asarray(centre_zyx) - margin, 0)
+    high = np.asarray(centre_zyx) + margin + 1
+    box = sphere[low[0]:high[0], low[1]:high[1], low[2]:high[2]].astype(np.uint8)
     scene = segmentation_node.GetScene()
-    labelmap = deepmir_scene.node_from_volume(scene, reference.with_array(sphere), "paint", labelmap=True)
-    logic = slicer.vtkSlicerSegmentationsModuleLogic
-    logic.SetBinaryLabelmapToSegment(logic.CreateOrientedImageDataFromVolumeNode(labelmap), segmentation_node, segment_id, logic.MODE_MERGE_MAX)
-    scene.RemoveNode(labelmap)
-    return sphere.astype(bool)
+    modifier = deepmir_scene.node_from_volume(
+        scene, Volume(box, tuple(reference.index_to_lps(low[::-1])), reference.spacing, reference.direction), "paint", labelmap=True)
+    editor_node = scene.AddNewNodeByClass("vtkMRMLSegmentEditorNode")
+    editor_node.SetOverwriteMode(editor_node.OverwriteNone)
+    editor = slicer.vtkSlicerSegmentEditorLogic()
+    editor.SetMRMLScene(scene)
+    editor.SetSegmentEditorNode(editor_node)
+    editor.SetSegmentationNode(segmentation_node)
+    editor.SetSourceVolumeNode(reference_node)
+    labelmap = slicer.vtkSlicerSegmentationsModuleLogic.CreateOrientedImageDataFromVolumeNode(modifier)
+    editor.ModifySegmentByLabelmap(segmentation_node, segment_id, labelmap, editor.ModificationModeAdd, False, False)
+    scene.RemoveNode(modifier)
+    scene.RemoveNode(editor_node)
+    return sphere
 
 
 def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_path):
@@ -149,20 +180,32 @@ def test_segment_rules_renamed_extra_and_overlapping(loaded, heavy_participant):
     segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
     segmentation = segmentation_node.GetSegmentation()
     cmb_id, iron_id = segmentation.GetNthSegmentID(0), segmentation.GetNthSegmentID(1)
-    segmentation.GetSegment(cmb_id).SetName("Segment A")  # renamed: the class tag still says CMB
+    segmentation.GetSegment(cmb_id).SetName("Segment A")  # renamed: the terminology still says CMB
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, original.array)
-    # an iron voxel painted into the CMB segment too: CMB wins
+    segmentation.GetSegment(cmb_id).SetTerminology("")  # and without terminology: still DeepMIR's red
+    np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, original.array)
+    segmentation.GetSegment(iron_id).SetTerminology(deepmir_scene.terminology_entry(1))  # the reader re-typed iron as CMB
+    np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, (original.array > 0).astype(np.uint8))
+    segmentation.GetSegment(iron_id).SetTerminology(deepmir_scene.terminology_entry(2))
+    # an iron voxel painted into the CMB segment too (segments that overlap live in separate
+    # labelmap layers; with one shared layer the paint would overwrite the iron): CMB wins
     iron_voxel = np.argwhere(original.array == 2)[0]
+    segmentation.SeparateSegmentLabelmap(cmb_id)
     painted = _paint_sphere(segmentation_node, cmb_id, swi, iron_voxel, radius=0.5)
     labels = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
     assert labels[tuple(iron_voxel)] == 1 and painted.sum() == 1
     # a segment the reader added without a class name is refused, naming it
-    segmentation.AddEmptySegment("extra", "Segment_1")
+    segmentation.AddEmptySegment("extra", "Segment_1", (0.5, 0.68, 0.5))
+    _paint_sphere(segmentation_node, "extra", swi, np.argwhere(original.array == 0)[0], radius=0.5)
     with pytest.raises(InputError, match="Segment_1"):
         deepmir_scene.labels_from_segmentation(segmentation_node, swi)
-    segmentation.GetSegment("extra").SetName("possible microbleed")
-    assert deepmir_scene.labels_from_segmentation(segmentation_node, swi) is not None
+    segmentation.GetSegment("extra").SetName("possible microbleed")  # named so: counted as CMB
+    assert deepmir_scene.labels_from_segmentation(segmentation_node, swi).array[tuple(np.argwhere(original.array == 0)[0])] == 1
+    segmentation.GetSegment("extra").SetName("Segment_1")
+    segmentation.GetSegment("extra").SetColor(0.0, 1.0, 0.0)  # coloured DeepMIR's green: iron
+    assert deepmir_scene.labels_from_segmentation(segmentation_node, swi).array[tuple(np.argwhere(original.array == 0)[0])] == 2
     # a deleted segment means no lesions of its class
+    segmentation.RemoveSegment("extra")
     segmentation.RemoveSegment(iron_id)
     assert not (deepmir_scene.labels_from_segmentation(segmentation_node, swi).array == 2).any()
 
