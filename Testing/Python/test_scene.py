@@ -14,7 +14,7 @@ import vtk
 slicer = pytest.importorskip("slicer", reason="the scene layer is tested on the slicer-core wheel (pip install slicer-core)")
 
 from DeepMIRLib import scene as deepmir_scene  # noqa: E402
-from DeepMIRLib.errors import InputError  # noqa: E402
+from DeepMIRLib.errors import Cancelled, InputError  # noqa: E402
 from DeepMIRLib.lesions import label_components  # noqa: E402
 from DeepMIRLib.volumes import Volume, read_volume  # noqa: E402
 
@@ -57,7 +57,12 @@ def test_volumes_through_storage_nodes_keep_exact_geometry(loaded, heavy_partici
 
 def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(loaded):
     scene, nodes = loaded
-    result = deepmir_scene.run_detection(scene, nodes, "default", "cpu")
+    with pytest.raises(Cancelled):
+        deepmir_scene.run_detection(scene, nodes, "default", "cpu", cancel=lambda: True)
+    assert scene.GetNodesByClass("vtkMRMLSegmentationNode").GetNumberOfItems() == 0
+    steps = []
+    result = deepmir_scene.run_detection(scene, nodes, "default", "cpu", progress=lambda done, total: steps.append((done, total)))
+    assert steps and steps[-1][0] == steps[-1][1]
     segmentation = result.segmentation_node.GetSegmentation()
     segments = [segmentation.GetSegment(segmentation.GetNthSegmentID(i)) for i in range(segmentation.GetNumberOfSegments())]
     assert [s.GetName() for s in segments] == ["Cerebral microbleed", "Iron deposit"]
