@@ -239,6 +239,10 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
     group.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
     group.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
+    group.add_argument("--mimic-fraction", type=float, default=0.0,
+                       help="share of the lesion-free slices drawn around simulated mimics (veins, calcifications, "
+                            "perivascular spaces; needs mimics maps, i.e. simulated participants); 0 draws them at "
+                            "random as the paper did (default: 0)")
     group.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
     group.add_argument("--threads", type=int, default=0,
@@ -257,8 +261,11 @@ def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
         torch.set_num_threads(args.threads)
     if args.crop and args.crop % 32:
         raise InputError("--crop", f"{args.crop} is not a multiple of 32")
+    if not 0 <= args.mimic_fraction <= 1:
+        raise InputError("--mimic-fraction", f"{args.mimic_fraction} is not between 0 and 1")
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
-                          args.learning_rate, args.dice_weight, args.copies, args.seed, args.device)
+                          args.learning_rate, args.dice_weight, args.copies, args.seed, args.device,
+                          mimic_fraction=args.mimic_fraction)
 
 
 # --- predict --------------------------------------------------------------------------------

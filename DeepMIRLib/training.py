@@ -18,6 +18,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from .errors import InputError
 from .modelfile import ModelCard, save_model
 from .pipeline import MASK_STEM, ParticipantInputs, participant_from_folder, prepare_participant
 from .preprocessing import round_up, stack_modalities
+from .simulation.objects import MIMIC_LABELS
 from .unet import UNet2D
 from .volumes import find_image, read_volume, same_grid, to_canonical
 
@@ -41,6 +43,7 @@ class TrainingCase:
     case_id: str
     inputs: ParticipantInputs
     labels: Path
+    mimics: Path | None = None  # simulated participants: veins 1, calcifications 2, perivascular spaces 3
 
 
 def find_training_cases(folder) -> list[TrainingCase]:
@@ -67,7 +70,7 @@ def find_training_cases(folder) -> list[TrainingCase]:
         for sub in sorted(folder.iterdir()):
             labels = find_image(sub, "labels") if sub.is_dir() else None
             if labels is not None and find_image(sub, "swi") is not None:
-                cases.append(TrainingCase(sub.name, participant_from_folder(sub), labels))
+                cases.append(TrainingCase(sub.name, participant_from_folder(sub), labels, find_image(sub, "mimics")))
     if not cases:
         raise InputError(folder, "holds no training case (participant folders with swi and labels, or a datastore with labels/final)")
     return cases
@@ -79,6 +82,7 @@ class PreparedCase:
     stack: np.ndarray  # (C, Z, Y, X) normalised, canonical
     labels: np.ndarray  # (Z, Y, X) class indices 0..K (0 background), canonical
     mask: np.ndarray  # (Z, Y, X) brain
+    mimics: np.ndarray | None = None  # (Z, Y, X) mimic classes outside lesions, canonical
 
     @property
     def lesion_slices(self) -> np.ndarray:
@@ -87,6 +91,12 @@ class PreparedCase:
     @property
     def empty_slices(self) -> np.ndarray:
         return np.flatnonzero(~self.labels.any(axis=(1, 2)) & self.mask.any(axis=(1, 2)))
+
+    def mimic_slices(self, kind: int) -> np.ndarray:
+        """Lesion-free slices holding a mimic of this kind."""
+        if self.mimics is None:
+            return np.array([], int)
+        return np.flatnonzero(~self.labels.any(axis=(1, 2)) & (self.mimics == kind).any(axis=(1, 2)))
 
 
 def prepare_case(case: TrainingCase, inputs: list[str], task: str) -> PreparedCase:
@@ -102,7 +112,13 @@ def prepare_case(case: TrainingCase, inputs: list[str], task: str) -> PreparedCa
         indexed[reduced == lesion_class.label] = index
     canonical_labels = to_canonical(labels.with_array(indexed))[0].array
     stack = stack_modalities(prepared.canonical, inputs, prepared.mask)
-    return PreparedCase(case.case_id, stack, canonical_labels, prepared.mask)
+    mimics = None
+    if case.mimics is not None:
+        mimic_volume = read_volume(case.mimics, dtype=np.uint8)
+        if not same_grid(mimic_volume, prepared.swi):
+            raise InputError(case.mimics, "mimics are not on the SWI grid of their case")
+        mimics = to_canonical(mimic_volume.with_array(np.where(labels.array > 0, 0, mimic_volume.array)))[0].array
+    return PreparedCase(case.case_id, stack, canonical_labels, prepared.mask, mimics)
 
 
 def split_cases(case_ids: list[str], seed: int, validation_fraction: float = 0.25) -> tuple[list[str], list[str]]:
@@ -112,29 +128,59 @@ def split_cases(case_ids: list[str], seed: int, validation_fraction: float = 0.2
     return sorted(order[n_validation:]), sorted(order[:n_validation])
 
 
-def epoch_samples(cases: list[PreparedCase], rng: np.random.Generator, copies: int = 1) -> list[tuple[int, int]]:
-    """(case index, slice) pairs: every lesion slice `copies` times (each copy is augmented
-    differently, as the paper made several augmented copies per slice) plus as many random
-    lesion-free slices."""
-    lesion = [(c, int(z)) for c, case in enumerate(cases) for z in case.lesion_slices] * copies
-    empty = [(c, int(z)) for c, case in enumerate(cases) for z in case.empty_slices]
-    chosen = [empty[i] for i in rng.choice(len(empty), size=max(len(lesion), 1), replace=len(lesion) > len(empty))] if empty else []
-    samples = lesion + chosen
+class Sample(NamedTuple):
+    case: int  # index into the case list
+    z: int  # slice
+    mimic: int = 0  # centre the crop on a mimic of this kind (a hard negative); 0: none
+
+
+def epoch_samples(cases: list[PreparedCase], rng: np.random.Generator, copies: int = 1, mimic_fraction: float = 0.0) -> list[Sample]:
+    """Every lesion slice `copies` times (each copy is augmented differently, as the paper
+    made several augmented copies per slice) plus as many random lesion-free slices.
+
+    With `mimic_fraction` > 0 that share of the lesion-free slices is drawn from slices
+    holding a simulated mimic and cropped around it, the kinds (vein, calcification,
+    perivascular space) in equal shares: random crops rarely show the network the few
+    calcifications of a cohort, the mimic it most often mistook for a lesion."""
+    lesion = [Sample(c, int(z)) for c, case in enumerate(cases) for z in case.lesion_slices] * copies
+    n_free = max(len(lesion), 1)
+    pools = [[Sample(c, int(z), kind) for c, case in enumerate(cases) for z in case.mimic_slices(kind)] for kind in MIMIC_LABELS.values()]
+    pools = [pool for pool in pools if pool]
+    n_mimic = int(round(mimic_fraction * n_free)) if pools else 0
+    mimic = [sample for k, pool in enumerate(pools) for sample in _draw(pool, n_mimic // len(pools) + (k < n_mimic % len(pools)), rng)]
+    empty = [Sample(c, int(z)) for c, case in enumerate(cases) for z in case.empty_slices]
+    samples = lesion + mimic + _draw(empty, n_free - n_mimic, rng)
     return [samples[i] for i in rng.permutation(len(samples))]
 
 
-def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int | None, max_shift: int = 45, max_angle: int = 60):
-    """One augmented (C, H, W) slice and its labels (H, W), paper S3.2."""
+def _draw(pool: list[Sample], n: int, rng: np.random.Generator) -> list[Sample]:
+    """n samples from pool, without replacement while the pool lasts."""
+    if not pool or n <= 0:
+        return []
+    return [pool[i] for i in rng.choice(len(pool), size=n, replace=n > len(pool))]
+
+
+def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int | None, max_shift: int = 45, max_angle: int = 60, anchors: np.ndarray | None = None):
+    """One augmented (C, H, W) slice and its labels (H, W), paper S3.2.
+
+    A crop is centred on a random lesion voxel, or on a lesion-free slice on a random voxel
+    of `anchors` (the slice's brain mask, or a mimic), then shifted by up to max_shift:
+    centring lesion-free crops on the slice centre would never show the network the
+    cortex, where veins and calcifications lie."""
     if rng.random() < 0.5:
         image, labels = image[:, :, ::-1], labels[:, ::-1]  # left-right (x is left-right)
+        anchors = anchors[:, ::-1] if anchors is not None else None
     if rng.random() < 0.5:
         angle = float(rng.integers(1, max_angle + 1) * rng.choice([-1, 1]))
         image = ndimage.rotate(image, angle, axes=(1, 2), reshape=False, order=1, mode="nearest")
         labels = ndimage.rotate(labels, angle, axes=(0, 1), reshape=False, order=0, mode="nearest")
+        anchors = ndimage.rotate(anchors.astype(np.uint8), angle, axes=(0, 1), reshape=False, order=0) if anchors is not None else None
     height, width = labels.shape
     size = crop or round_up(max(height, width))
-    lesion = np.argwhere(labels > 0)
-    centre = lesion[rng.integers(len(lesion))] if len(lesion) else np.array([height // 2, width // 2])
+    points = np.argwhere(labels > 0)
+    if not len(points) and crop and anchors is not None:
+        points = np.argwhere(anchors)
+    centre = points[rng.integers(len(points))] if len(points) else np.array([height // 2, width // 2])
     centre = centre + rng.integers(-max_shift, max_shift + 1, 2)
     top, left = (int(c) - size // 2 for c in centre)
     return _window(image, top, left, size), _window(labels[None], top, left, size)[0]
@@ -186,6 +232,7 @@ class TrainingConfig:
     seed: int = 0
     device: str = "auto"
     validation_fraction: float = 0.25
+    mimic_fraction: float = 0.0  # share of lesion-free slices centred on a simulated mimic
 
 
 class Trainer:
@@ -215,12 +262,12 @@ class Trainer:
 
     def train_epoch(self, epoch: int, progress=None) -> float:
         rng = np.random.default_rng([self.config.seed, epoch])
-        samples = epoch_samples(self.train_cases, rng, self.config.copies)
+        samples = epoch_samples(self.train_cases, rng, self.config.copies, self.config.mimic_fraction)
         samples = samples[: len(samples) // self.world * self.world][self.rank :: self.world]  # equal shares: no rank waits
         self.model.train()
         losses = []
         for start in range(0, len(samples), self.config.batch_size):
-            batch = [augment(self.train_cases[c].stack[:, z], self.train_cases[c].labels[z], rng, self.config.crop) for c, z in samples[start : start + self.config.batch_size]]
+            batch = [self._augmented(sample, rng) for sample in samples[start : start + self.config.batch_size]]
             images = torch.from_numpy(np.stack([b[0] for b in batch])).to(self.device)
             target = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64)).to(self.device)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
@@ -235,6 +282,11 @@ class Trainer:
                 progress(min(start + self.config.batch_size, len(samples)), len(samples), float(np.mean(losses)))
         return float(np.mean(losses)) if losses else float("nan")
 
+    def _augmented(self, sample: Sample, rng: np.random.Generator):
+        case = self.train_cases[sample.case]
+        anchors = case.mimics[sample.z] == sample.mimic if sample.mimic else case.mask[sample.z]
+        return augment(case.stack[:, sample.z], case.labels[sample.z], rng, self.config.crop, anchors=anchors)
+
     def validation_iou(self) -> float:
         """Mean over lesion classes of intersection / union, summed over the validation
         cases' lesion slices and as many lesion-free ones (fixed choice), whole slices."""
@@ -248,8 +300,8 @@ class Trainer:
         with torch.inference_mode():
             for start in range(0, len(samples), self.config.batch_size):
                 chunk = samples[start : start + self.config.batch_size]
-                images = [self.validation_cases[c].stack[:, z] for c, z in chunk]
-                target = np.stack([self.validation_cases[c].labels[z] for c, z in chunk])
+                images = [self.validation_cases[c].stack[:, z] for c, z, _ in chunk]
+                target = np.stack([self.validation_cases[c].labels[z] for c, z, _ in chunk])
                 padded = _pad_to_multiple(np.stack(images), self.network.size_multiple)
                 prediction = predicted_classes(self.network, self.network(torch.from_numpy(padded).to(self.device))).cpu().numpy()
                 prediction = prediction[:, : target.shape[1], : target.shape[2]]
@@ -345,6 +397,8 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
     """Prepare the cases, split them, train, and write the best epoch as a model file
     (`out` is the model path without suffix). A checkpoint `<out>.checkpoint.*` is written
     after every epoch; `resume` continues from it."""
+    if config.mimic_fraction > 0 and not any(c.mimics for c in cases):
+        raise InputError("--mimic-fraction", "needs mimics maps (simulated participants); these training cases have none")
     train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
     prepared = {c.case_id: prepare_case(c, list(config.inputs), config.task) for c in cases}
     trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
@@ -371,7 +425,9 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
             "data": data_description,
             "training_cases": train_ids,
             "validation_cases": validation_ids,
-            "protocol": "paper S3.2 augmentation; lesion slices + equal lesion-free slices per epoch; best validation IoU epoch kept",
+            "protocol": "paper S3.2 augmentation; lesion slices + equal lesion-free slices per epoch"
+                        + (f" ({config.mimic_fraction:.0%} of them around simulated mimics)" if config.mimic_fraction else "")
+                        + "; best validation IoU epoch kept",
             "config": _config_dict(config),
             "best_epoch": trainer.best_epoch,
             "best_validation_iou": round(trainer.best_iou, 5),

@@ -41,12 +41,26 @@ def test_prepared_case_and_sampling(slab_cohort):
     assert case.stack.shape[0] == 2 and case.stack.shape[1:] == case.labels.shape
     assert set(np.unique(case.labels)) <= {0, 1, 2} and case.labels.any()
     samples = epoch_samples([case], np.random.default_rng(0), copies=3)
-    lesion = [z for _, z in samples if case.labels[z].any()]
+    lesion = [z for _, z, _ in samples if case.labels[z].any()]
     assert len(lesion) == 3 * len(case.lesion_slices)
     assert len(samples) == 2 * len(lesion)  # as many lesion-free slices as lesion slices
     train, validation = split_cases([f"c{i}" for i in range(8)], seed=0)
     assert len(validation) == 2 and not set(train) & set(validation)
 
+
+
+def test_mimic_fraction_draws_hard_negatives_around_each_kind_of_mimic(slab_cohort):
+    cases = [prepare_case(c, ["swi"], "multiclass") for c in find_training_cases(slab_cohort)]
+    assert all(c.mimics is not None and not (c.mimics[c.labels > 0]).any() for c in cases)
+    random_only = epoch_samples(cases, np.random.default_rng(0), copies=2)
+    assert not any(s.mimic for s in random_only)
+    samples = epoch_samples(cases, np.random.default_rng(0), copies=2, mimic_fraction=0.5)
+    n_lesion = sum(1 for s in samples if cases[s.case].labels[s.z].any())
+    on_mimic = [s for s in samples if s.mimic]
+    assert len(samples) == 2 * n_lesion and len(on_mimic) == round(0.5 * n_lesion)
+    kinds_in_cohort = {k for c in cases for k in (1, 2, 3) if len(c.mimic_slices(k))}
+    assert {s.mimic for s in on_mimic} == kinds_in_cohort and 2 in kinds_in_cohort  # calcifications are drawn
+    assert all((cases[s.case].mimics[s.z] == s.mimic).any() and not cases[s.case].labels[s.z].any() for s in on_mimic)
 
 def test_augmentation_keeps_image_and_labels_together():
     rng = np.random.default_rng(3)
@@ -62,6 +76,19 @@ def test_augmentation_keeps_image_and_labels_together():
         if (out_labels > 0).any():
             assert out_image[0][out_labels > 0].mean() > 0.5
 
+
+
+def test_lesion_free_crops_land_anywhere_in_the_brain():
+    """A lesion-free crop is centred on a random brain voxel, not the slice centre: here the
+    only brain is a corner far from the centre, which a centred crop (+-45 px) never reaches."""
+    brain = np.zeros((256, 192), bool)
+    brain[5:30, 5:30] = True
+    image = np.stack([brain.astype(np.float32)])
+    labels = np.zeros(brain.shape, np.uint8)
+    rng = np.random.default_rng(4)
+    with_brain = [augment(image, labels, rng, crop=64, anchors=brain)[0][0].any() for _ in range(40)]
+    centred = [augment(image, labels, rng, crop=64)[0][0].any() for _ in range(40)]
+    assert np.mean(with_brain) > 0.5 and not any(centred)  # the +-45 px shift can still move a crop off
 
 def _config(**changes):
     values = dict(inputs=("swi", "qsm", "t2"), task="multiclass", base_width=4, epochs=2, batch_size=8, crop=64, copies=1, seed=5, device="cpu")
