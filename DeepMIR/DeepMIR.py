@@ -393,6 +393,15 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         self.originalLabels = None  # the model's label map (Volume) of the last run: the datastore's 'original'
         self.originalLesions = []  # the model's lesions (lesions.Lesion) of the last run, with probabilities
         self.modelCard = None  # {"name", "version", "sha256", ...} of the model of the last run
+        self.terminologyLoaded = False
+
+    def loadTerminology(self):
+        """Give Slicer's terminology selector DeepMIR's two segment types (once per session)."""
+        from DeepMIRLib import scene
+
+        if not self.terminologyLoaded:
+            scene.load_terminology(slicer.modules.terminologies.logic())
+            self.terminologyLoaded = True
 
     def getParameterNode(self):
         return DeepMIRParameterNode(super().getParameterNode())
@@ -471,6 +480,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         from DeepMIRLib import scene
 
         result = worker.read_result(doneEvent)
+        self.loadTerminology()
         segmentation, table = scene.show_result(
             slicer.mrmlScene, result.labels, result.lesions, parameterNode.swiVolume,
             parameterNode.outputSegmentation, parameterNode.lesionTable,
@@ -482,6 +492,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         """Blocking detection in Slicer's own Python (scripting and tests)."""
         from DeepMIRLib import scene
 
+        self.loadTerminology()
         result = scene.run_detection(slicer.mrmlScene, self.inputNodes(parameterNode), parameterNode.model, parameterNode.device, progress, cancel)
         self.originalLabels, self.originalLesions, self.modelCard = result.prediction.labels, result.prediction.lesions, result.model_card
         parameterNode.outputSegmentation, parameterNode.lesionTable = result.segmentation_node, result.table_node
