@@ -5,31 +5,44 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from .classes import CMB, IRON
+from .lesions import label_components
 
 CLASS_COLOURS = {CMB: "red", IRON: "lime"}
 
 
-def _lesion_slices(labels: np.ndarray, most: int) -> list[int]:
-    """Slices holding the most lesion voxels, at most `most`, in order."""
-    per_slice = (labels > 0).sum(axis=(1, 2))
-    chosen = [int(z) for z in np.argsort(per_slice)[::-1][:most] if per_slice[z] > 0]
-    return sorted(chosen)
+def lesion_slices(prediction: np.ndarray, reference: np.ndarray | None, most: int) -> list[int]:
+    """At most `most` slices, in order, chosen so that every lesion is seen while there is
+    room: one slice per detected lesion first, then per missed reference lesion, each
+    lesion's slice being the one where it has the most voxels. Choosing the slices with the
+    most lesion voxels instead would show large iron deposits and hide small microbleeds."""
+    missed = None if reference is None else (reference > 0) & ~ndimage.binary_dilation(prediction > 0, iterations=2)
+    chosen: list[int] = []
+    for volume in (prediction, missed):
+        if volume is None:
+            continue
+        components, count = label_components(volume)
+        for index in range(1, count + 1):
+            per_slice = (components == index).sum(axis=(1, 2))
+            z = int(np.argmax(per_slice))
+            if z not in chosen:
+                chosen.append(z)
+    return sorted(chosen[:most])
 
 
-def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.ndarray, path, reference: np.ndarray | None = None, most_slices: int = 4, title: str = "") -> Path:
+def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.ndarray, path, reference: np.ndarray | None = None, most_slices: int = 6, title: str = "") -> Path:
     """Axial slices (canonical orientation: anterior up, patient right on the left) of each
-    image through the detected lesions, predicted lesions outlined (red CMB, green iron);
-    reference lesions, when given, as dashed outlines. Slices with no lesion at all: the
+    image through the detected and the missed lesions (`lesion_slices`), predicted lesions
+    outlined (red CMB, green iron); reference lesions, when given, as dashed outlines. Slices with no lesion at all: the
     middle of the brain."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    union = prediction if reference is None else np.maximum(prediction > 0, reference > 0)
-    slices = _lesion_slices(union, most_slices) or [int(np.flatnonzero(mask.any(axis=(1, 2))).mean())]
+    slices = lesion_slices(prediction, reference, most_slices) or [int(np.flatnonzero(mask.any(axis=(1, 2))).mean())]
     rows = np.flatnonzero(mask.any(axis=(0, 2)))
     cols = np.flatnonzero(mask.any(axis=(0, 1)))
     crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
