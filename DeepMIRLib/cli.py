@@ -237,6 +237,9 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int, default=16, help="slices per batch (default: 16)")
     group.add_argument("--crop", type=int, default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
     group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    group.add_argument("--cosine", action="store_true",
+                       help="decay the learning rate along half a cosine to 1/20 of it by the last epoch "
+                            "(default: constant, as in the paper)")
     group.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
     group.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
     group.add_argument("--mimic-fraction", type=float, default=0.0,
@@ -265,7 +268,7 @@ def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
         raise InputError("--mimic-fraction", f"{args.mimic_fraction} is not between 0 and 1")
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
                           args.learning_rate, args.dice_weight, args.copies, args.seed, args.device,
-                          mimic_fraction=args.mimic_fraction)
+                          mimic_fraction=args.mimic_fraction, cosine_schedule=args.cosine)
 
 
 # --- predict --------------------------------------------------------------------------------

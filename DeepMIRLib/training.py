@@ -233,6 +233,7 @@ class TrainingConfig:
     device: str = "auto"
     validation_fraction: float = 0.25
     mimic_fraction: float = 0.0  # share of lesion-free slices centred on a simulated mimic
+    cosine_schedule: bool = False  # learning rate decayed along half a cosine over the epochs
 
 
 class Trainer:
@@ -260,8 +261,20 @@ class Trainer:
         self.best_epoch = -1
         self.best_state = None
 
+    def learning_rate(self, epoch: int) -> float:
+        """The epoch's learning rate: constant, or with `cosine_schedule` from the configured
+        rate down to 1/20 of it by the last epoch (a function of the epoch alone, so a
+        resumed run needs no scheduler state)."""
+        rate = self.config.learning_rate
+        if not self.config.cosine_schedule or self.config.epochs < 2:
+            return rate
+        floor = rate / 20
+        return floor + (rate - floor) * 0.5 * (1 + math.cos(math.pi * epoch / (self.config.epochs - 1)))
+
     def train_epoch(self, epoch: int, progress=None) -> float:
         rng = np.random.default_rng([self.config.seed, epoch])
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate(epoch)
         samples = epoch_samples(self.train_cases, rng, self.config.copies, self.config.mimic_fraction)
         samples = samples[: len(samples) // self.world * self.world][self.rank :: self.world]  # equal shares: no rank waits
         self.model.train()

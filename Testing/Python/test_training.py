@@ -18,7 +18,7 @@ from DeepMIRLib.demo import run_demo
 from DeepMIRLib.errors import InputError
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.simulation.phantom import Protocol
-from DeepMIRLib.training import TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
+from DeepMIRLib.training import Trainer, TrainingConfig, augment, epoch_samples, find_training_cases, prepare_case, split_cases, train_model
 
 
 def test_cases_from_simulator_and_datastore_layouts(slab_cohort, tmp_path):
@@ -183,3 +183,12 @@ def test_outlier_cases_counts_microbleeds_in_the_label_files(slab_cohort):
     assert outlier_cases(repeated) == []  # each count three times: nobody stands out
     others = [TrainingCase(f"{c.case_id}-{k}", c.inputs, c.labels) for k in range(4) for i, c in enumerate(cases) if i != heavy]
     assert outlier_cases(others + [cases[heavy]]) == [cases[heavy].case_id]
+
+
+def test_cosine_schedule_decays_to_a_twentieth_and_constant_stays():
+    cosine = Trainer(_config(epochs=5, cosine_schedule=True, base_width=2), [], [])
+    rates = [cosine.learning_rate(e) for e in range(5)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(5e-5)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    constant = Trainer(_config(epochs=5, base_width=2), [], [])
+    assert {constant.learning_rate(e) for e in range(5)} == {1e-3}
