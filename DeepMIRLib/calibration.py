@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .classes import TOLERANCE_VOXELS, reference_for_task
-from .lesions import component_centroids, label_components
+from .lesions import component_centroids, label_components, labelled_centroids
 from .metrics import match_lesions
 from .modelfile import LoadedModel
 from .pipeline import predict_participant, prepare_participant
@@ -74,7 +74,7 @@ def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, 
     for labels, probabilities, reference in predictions:
         components, count = label_components(labels.array == label)
         peaks = np.asarray(ndimage.maximum(probabilities[label], components, np.arange(1, count + 1))) if count else np.zeros(0)
-        predicted = component_centroids(labels.array == label)[:, ::-1]  # (x, y, z) voxel index, as evaluate_participant
+        predicted = labelled_centroids(components, count)[:, ::-1]  # (x, y, z) voxel index, as evaluate_participant
         participants.append((peaks, predicted, component_centroids(reference.array == label)[:, ::-1]))
     rows = []
     for threshold in (0.0, *candidates):

@@ -46,7 +46,11 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
 def component_centroids(mask: np.ndarray) -> np.ndarray:
     """Unweighted centroids (z, y, x, array order) of the 26-connected components of
     `mask`, shape (n, 3), in the order of the component labels."""
-    labelled, count = label_components(mask)
+    return labelled_centroids(*label_components(mask))
+
+
+def labelled_centroids(labelled: np.ndarray, count: int) -> np.ndarray:
+    """component_centroids of components already labelled 1..count."""
     if count == 0:
         return np.zeros((0, 3))
     return np.array(ndimage.center_of_mass(np.ones(labelled.shape), labelled, range(1, count + 1)), dtype=float)

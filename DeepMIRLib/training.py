@@ -296,9 +296,11 @@ class Trainer:
         return float(np.mean(losses)) if losses else float("nan")
 
     def _augmented(self, sample: Sample, rng: np.random.Generator):
-        case = self.train_cases[sample.case]
-        anchors = case.mimics[sample.z] == sample.mimic if sample.mimic else case.mask[sample.z]
-        return augment(case.stack[:, sample.z], case.labels[sample.z], rng, self.config.crop, anchors=anchors)
+        case, z = self.train_cases[sample.case], sample.z
+        anchors = None  # lesion slices are cropped around their lesions: no anchors to transform
+        if self.config.crop and not case.labels[z].any():
+            anchors = case.mimics[z] == sample.mimic if sample.mimic else case.mask[z]
+        return augment(case.stack[:, z], case.labels[z], rng, self.config.crop, anchors=anchors)
 
     def validation_iou(self) -> float:
         """Mean over lesion classes of intersection / union, summed over the validation
