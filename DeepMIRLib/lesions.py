@@ -56,40 +56,41 @@ def labelled_centroids(labelled: np.ndarray, count: int) -> np.ndarray:
     return np.array(ndimage.center_of_mass(np.ones(labelled.shape), labelled, range(1, count + 1)), dtype=float)
 
 
-def remove_small_lesions(labels: np.ndarray, min_voxels: int) -> np.ndarray:
-    """A new label map without the components smaller than `min_voxels`.
+def remove_lesions(labels: np.ndarray, min_voxels: int = 1, probabilities: dict[int, np.ndarray] | None = None,
+                   min_probability: dict[int, float] | None = None) -> np.ndarray:
+    """A new label map without the components smaller than `min_voxels` and those whose
+    highest probability of their own class (label value -> probability map) is below that
+    class's `min_probability`; each class's components are labelled once for both rules.
 
     Components are taken per label value (1 CMB and 2 iron separately), so a small CMB
-    touching a large iron deposit is still small."""
+    touching a large iron deposit is still small. The network's arg-max keeps every
+    component where a lesion class beats background by a hair; a component that never gets
+    more confident than that is most often a mimic."""
     labels = np.asarray(labels)
-    if min_voxels <= 1:
-        return labels.copy()
+    probabilities, min_probability = probabilities or {}, min_probability or {}
     kept = np.zeros_like(labels)
     for value in np.unique(labels[labels > 0]):
+        threshold = min_probability.get(int(value), 0) if int(value) in probabilities else 0
+        if min_voxels <= 1 and threshold <= 0:
+            kept[labels == value] = value
+            continue
         labelled, count = label_components(labels == value)
-        sizes = np.bincount(labelled.ravel(), minlength=count + 1)
-        large = np.flatnonzero(sizes >= min_voxels)
-        large = large[large > 0]  # 0 is the background of `labelled`
-        kept[np.isin(labelled, large)] = value
+        keep = np.bincount(labelled.ravel(), minlength=count + 1)[1:] >= min_voxels
+        if threshold > 0 and count:
+            keep &= np.asarray(ndimage.maximum(probabilities[int(value)], labelled, index=np.arange(1, count + 1))) >= threshold
+        kept[np.isin(labelled, 1 + np.flatnonzero(keep))] = value
     return kept
+
+
+def remove_small_lesions(labels: np.ndarray, min_voxels: int) -> np.ndarray:
+    """A new label map without the components smaller than `min_voxels` (`remove_lesions`)."""
+    return remove_lesions(labels, min_voxels)
 
 
 def remove_unlikely_lesions(labels: np.ndarray, probabilities: dict[int, np.ndarray], min_probability: dict[int, float]) -> np.ndarray:
-    """A new label map without the components whose highest probability of their own class
-    (label value -> probability map) is below that class's `min_probability`.
-
-    The network's arg-max keeps every component where a lesion class beats background by a
-    hair; a component that never gets more confident than that is most often a mimic."""
-    kept = np.asarray(labels).copy()
-    for value, threshold in min_probability.items():
-        if threshold <= 0 or value not in probabilities:
-            continue
-        labelled, count = label_components(kept == value)
-        if count == 0:
-            continue
-        peak = ndimage.maximum(probabilities[value], labelled, index=np.arange(1, count + 1))
-        kept[np.isin(labelled, 1 + np.flatnonzero(np.asarray(peak) < threshold))] = 0
-    return kept
+    """A new label map without the components below their class's `min_probability`
+    (`remove_lesions`)."""
+    return remove_lesions(labels, 1, probabilities, min_probability)
 
 
 @dataclass
@@ -200,7 +201,7 @@ def _class_lesions(labels: Volume, lesion_class: LesionClass, probability, min_v
     """The lesions of one label value, sorted by centroid (z, y, x); id and hemisphere unset."""
     labelled, _ = label_components(labels.array == lesion_class.label)
     found = []
-    for _, voxels_zyx in _component_voxels(labelled):
+    for _, voxels_zyx in component_voxels(labelled):
         if len(voxels_zyx) >= min_voxels:
             found.append(_lesion(labels, lesion_class, voxels_zyx, probability))
     found.sort(key=lambda lesion: lesion.centroid_index[::-1])
@@ -308,7 +309,7 @@ def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[Lesion
         value = lesion_class.label
         labelled, count = label_components(final == value)
         overlaps_own = _components_touching(labelled, count, original == value)
-        for number, voxels in _component_voxels(labelled):
+        for number, voxels in component_voxels(labelled):
             item = _change_item(lesion_class, voxels)
             if overlaps_own[number - 1]:
                 changes["kept"].append(item)
@@ -322,7 +323,7 @@ def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[Lesion
                 changes["added"].append(item)
         labelled, count = label_components(original == value)
         survives = _components_touching(labelled, count, final_lesion)
-        changes["deleted"] += [_change_item(lesion_class, voxels) for number, voxels in _component_voxels(labelled) if not survives[number - 1]]
+        changes["deleted"] += [_change_item(lesion_class, voxels) for number, voxels in component_voxels(labelled) if not survives[number - 1]]
     for kind in CHANGE_KINDS:
         changes[kind].sort(key=lambda item: (item["label"], item["centroid_index"][::-1]))
     return {
@@ -337,7 +338,7 @@ def _components_touching(labelled: np.ndarray, count: int, mask: np.ndarray) -> 
     return np.bincount(labelled[mask], minlength=count + 1)[1:] > 0
 
 
-def _component_voxels(labelled: np.ndarray):
+def component_voxels(labelled: np.ndarray):
     """(component number, its voxels as (z, y, x) rows) for every component of `labelled`."""
     for number, box in enumerate(ndimage.find_objects(labelled), start=1):
         if box is not None:

@@ -18,7 +18,7 @@ from .atomic import atomic_directory, write_text_atomic
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .errors import InputError
 from .inference import labels_from_probabilities, predict_probabilities
-from .lesions import find_lesions, remove_small_lesions, remove_unlikely_lesions, write_lesion_table
+from .lesions import find_lesions, remove_lesions, write_lesion_table
 from .modelfile import MODALITIES, LoadedModel
 from .preprocessing import stack_modalities
 from .volumes import (
@@ -179,8 +179,8 @@ def predict_participant(
         for k, c in enumerate(card.classes)
     }
     by_label = {c["label"]: probabilities[c["key"]].array for c in card.classes}
-    labels = remove_small_lesions(prepared.reorientation.restore(canonical_labels), min_voxels)
-    labels = swi.with_array(remove_unlikely_lesions(labels, by_label, _min_probability_by_label(card, min_probability)))
+    labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_voxels, by_label,
+                                           _min_probability_by_label(card, min_probability)))
     lesions = find_lesions(labels, by_label, min_voxels, brain_midline_x(prepared.mask_volume), card.lesion_classes)
     return Prediction(labels, probabilities, lesions, list(prepared.notes))
 
