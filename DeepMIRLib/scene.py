@@ -28,6 +28,7 @@ Reading edited segments back (`labels_from_segmentation`), the rules:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ import numpy as np
 
 from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
 from .errors import InputError
-from .lesions import label_components
+from .lesions import component_voxels, label_components
 from .volumes import Volume
 
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
@@ -169,6 +170,7 @@ def _code(coded: dict) -> str:
     return f"{coded['CodingSchemeDesignator']}^{coded['CodeValue']}^{coded['CodeMeaning']}"
 
 
+@functools.lru_cache(maxsize=None)
 def terminology_entry(label: int) -> str:
     """Slicer's serialized terminology entry (context~category~type~modifier~anatomy) for a
     DeepMIR class, read from Resources/Terminology/DeepMIR.term.json."""
@@ -315,14 +317,12 @@ def _write_segments(segmentation_node, reference_node, labels: np.ndarray) -> No
 
     reference = volume_from_node(reference_node)
     segmentation = segmentation_node.GetSegmentation()
-    for index in range(segmentation.GetNumberOfSegments()):
-        segment_id = segmentation.GetNthSegmentID(index)
-        label = _segment_class(segmentation.GetSegment(segment_id))
-        if label is not None and segment_id != _class_segment_id(segmentation_node, label):
+    class_segment_ids = {label: _class_segment_id(segmentation_node, label) for label in (CMB, IRON)}
+    for segment_id in [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]:
+        if segment_id not in class_segment_ids.values() and _segment_class(segmentation.GetSegment(segment_id)) is not None:
             segmentation.RemoveSegment(segment_id)
     scene = segmentation_node.GetScene()
-    for label in (CMB, IRON):
-        segment_id = _class_segment_id(segmentation_node, label)
+    for label, segment_id in class_segment_ids.items():
         labelmap = node_from_volume(scene, reference.with_array((labels == label).astype(np.uint8)), "__deepmir_import__", labelmap=True)
         try:
             logic = slicer.vtkSlicerSegmentationsModuleLogic
@@ -336,15 +336,13 @@ def lesion_rows(segmentation_node, reference_node) -> list[dict]:
     """The lesions as the segments now are: one dict per 26-connected component of each
     class (class name, voxels, mm3, centroid in RAS mm), CMB first."""
     labels = labels_from_segmentation(segmentation_node, reference_node)
-    voxel_mm3 = float(np.prod(labels.spacing))
     rows = []
     for label in (CMB, IRON):
-        components, count = label_components(labels.array == label)
-        for k in range(1, count + 1):
-            zyx = np.argwhere(components == k)
+        components, _ = label_components(labels.array == label)
+        for _, zyx in component_voxels(components):
             centre_lps = labels.index_to_lps(zyx.mean(axis=0)[::-1])
             rows.append({"label": label, "class": SEGMENT_NAMES[label], "voxels": len(zyx),
-                         "volume_mm3": round(len(zyx) * voxel_mm3, 3),
+                         "volume_mm3": round(len(zyx) * labels.voxel_volume_mm3, 3),
                          "centroid_ras": tuple(float(v) for v in LPS_TO_RAS @ np.asarray(centre_lps, float)),
                          "voxel_ijk": tuple(int(v) for v in zyx[len(zyx) // 2][::-1])})
     return rows

@@ -215,6 +215,28 @@ def test_segment_rules_renamed_extra_and_overlapping(loaded, heavy_participant):
     assert not (deepmir_scene.labels_from_segmentation(segmentation_node, swi).array == 2).any()
 
 
+
+def test_an_edit_merges_several_extra_segments_of_a_class_into_its_segment(loaded, heavy_participant):
+    scene, nodes = loaded
+    swi = nodes["swi"]
+    original = read_volume(heavy_participant / "labels.nii.gz")
+    original = original.with_array(np.where(np.isin(original.array, (1, 2)), original.array, 0).astype(np.uint8))
+    segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
+    segmentation = segmentation_node.GetSegmentation()
+    background = np.argwhere(original.array == 0)
+    for name, voxel in (("possible microbleed", background[0]), ("another microbleed", background[-1])):
+        segmentation.AddEmptySegment(name, name, (0.5, 0.68, 0.5))
+        _paint_sphere(segmentation_node, name, swi, voxel, radius=0.5)
+    before = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
+    assert before[tuple(background[0])] == 1 and before[tuple(background[-1])] == 1
+    rows = deepmir_scene.lesion_rows(segmentation_node, swi)
+    iron = next(row for row in rows if row["label"] == 2)
+    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, iron["centroid_ras"])
+    assert segmentation.GetNumberOfSegments() == 2  # both extra CMB segments merged into the CMB one
+    after = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
+    assert after[tuple(background[0])] == 1 and after[tuple(background[-1])] == 1
+    assert (after == 2).sum() == (before == 2).sum() - iron["voxels"] and (after == 1).sum() == (before == 1).sum()
+
 def test_centre_views_on_moves_slice_nodes(loaded):
     scene, _ = loaded
     red = scene.AddNewNodeByClass("vtkMRMLSliceNode", "Red")
