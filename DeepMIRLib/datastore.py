@@ -46,7 +46,7 @@ from .atomic import atomic_directory, atomic_write, write_json_atomic
 from .classes import BACKGROUND, CMB_CLASS, IRON_CLASS
 from .errors import InputError
 from .lesions import label_changes, label_components
-from .volumes import Volume, read_volume, same_grid, write_volume
+from .volumes import Volume, check_finite, read_volume, same_grid, write_volume
 
 INDEX_NAME = "datastore.json"
 LOCK_NAME = "datastore.lock"
@@ -291,8 +291,7 @@ class Datastore:
         for name, volume in images.items():
             if volume.array.ndim != 3:
                 raise InputError(f"{case_id}: {name}", f"is a {volume.array.ndim}-D array; a 3-D volume is required")
-            if np.issubdtype(volume.array.dtype, np.floating) and not np.isfinite(volume.array).all():
-                raise InputError(f"{case_id}: {name}", "contains NaN or infinite voxels")
+            check_finite(volume.array, f"{case_id}: {name}")
         return images["swi"]
 
     @staticmethod

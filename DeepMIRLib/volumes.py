@@ -124,14 +124,14 @@ def _read_dicom_series(folder: Path) -> sitk.Image:
 def read_volume(path, dtype=np.float32) -> Volume:
     """Read a 3-D scalar volume and check that every voxel is a finite number."""
     volume = Volume.from_image(read_image(path), source=path)
-    _check_finite(volume.array, path)
+    check_finite(volume.array, path)
     if str(path).endswith((".nii", ".nii.gz")):
         _check_finite_nifti(path)
     volume.array = volume.array.astype(dtype, copy=False)
     return volume
 
 
-def _check_finite(array: np.ndarray, path) -> None:
+def check_finite(array: np.ndarray, path) -> None:
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         bad = int(np.size(array) - np.isfinite(array).sum())
         raise InputError(path, f"contains {bad} NaN or infinite voxels")
@@ -143,7 +143,7 @@ def _check_finite_nifti(path) -> None:
 
     image = nibabel.load(str(path))
     if np.issubdtype(image.get_data_dtype(), np.floating):
-        _check_finite(np.asanyarray(image.dataobj), path)
+        check_finite(np.asanyarray(image.dataobj), path)
 
 
 def write_volume(volume: Volume | sitk.Image, path, compress: bool = True) -> Path:
