@@ -304,12 +304,22 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # --- review ---------------------------------------------------------------------------
 
+    # Painting and erasing change a segment's labelmap without a ModifiedEvent on the node;
+    # the node forwards these events of its vtkSegmentation instead.
+    SEGMENTATION_EVENTS = (
+        slicer.vtkSegmentation.SourceRepresentationModified,
+        slicer.vtkSegmentation.SegmentAdded,
+        slicer.vtkSegmentation.SegmentRemoved,
+        slicer.vtkSegmentation.SegmentModified,
+    )
+
     def observeSegmentation(self, segmentationNode):
-        if self._observedSegmentation is not None:
-            self.removeObserver(self._observedSegmentation, vtk.vtkCommand.ModifiedEvent, self.onSegmentationModified)
+        for event in self.SEGMENTATION_EVENTS:
+            if self._observedSegmentation is not None:
+                self.removeObserver(self._observedSegmentation, event, self.onSegmentationModified)
+            if segmentationNode is not None:
+                self.addObserver(segmentationNode, event, self.onSegmentationModified)
         self._observedSegmentation = segmentationNode
-        if segmentationNode is not None:
-            self.addObserver(segmentationNode, vtk.vtkCommand.ModifiedEvent, self.onSegmentationModified)
         self.refreshLesionTable()
 
     def onSegmentationModified(self, caller=None, event=None):
@@ -486,7 +496,8 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
             parameterNode.outputSegmentation, parameterNode.lesionTable,
         )
         self.originalLabels, self.originalLesions, self.modelCard = result.labels, result.lesions, result.model
-        parameterNode.outputSegmentation, parameterNode.lesionTable = segmentation, table
+        # the table first: setting the segmentation refreshes the table, which would otherwise make a second one
+        parameterNode.lesionTable, parameterNode.outputSegmentation = table, segmentation
 
     def process(self, parameterNode, progress=None, cancel=None):
         """Blocking detection in Slicer's own Python (scripting and tests)."""
@@ -495,7 +506,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         self.loadTerminology()
         result = scene.run_detection(slicer.mrmlScene, self.inputNodes(parameterNode), parameterNode.model, parameterNode.device, progress, cancel)
         self.originalLabels, self.originalLesions, self.modelCard = result.prediction.labels, result.prediction.lesions, result.model_card
-        parameterNode.outputSegmentation, parameterNode.lesionTable = result.segmentation_node, result.table_node
+        parameterNode.lesionTable, parameterNode.outputSegmentation = result.table_node, result.segmentation_node
         return result
 
     def lesionRows(self, parameterNode):
