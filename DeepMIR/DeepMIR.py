@@ -8,6 +8,7 @@ edits them, `datastore` (through scene.export_to_datastore) keeps the training s
 """
 
 import logging
+import math
 import shutil
 import sys
 import tempfile
@@ -332,13 +333,12 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         rows = self.logic.lesionRows(parameterNode) if parameterNode is not None else []
         self._lesionRows = rows
         table.setRowCount(len(rows))
-        for index, row in enumerate(rows):
-            probability = row.get("probability")
+        for index, lesion in enumerate(rows):
             cells = [
-                row["class"],
-                f"{row['volume_mm3']:.1f}",
-                "{:.1f}, {:.1f}, {:.1f}".format(*row["centroid_ras"]),
-                "" if probability is None else f"{probability:.2f}",
+                lesion.class_name,
+                f"{lesion.volume_mm3:.1f}",
+                "{:.1f}, {:.1f}, {:.1f}".format(*lesion.centroid_ras),
+                "" if math.isnan(lesion.prob_max) else f"{lesion.prob_max:.2f}",
             ]
             for column, text in enumerate(cells):
                 table.setItem(index, column, qt.QTableWidgetItem(text))
@@ -347,7 +347,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         selected = self.ui.lesionTableWidget.selectionModel().selectedRows()
         if not selected or selected[0].row() >= len(self._lesionRows):
             return None
-        return self._lesionRows[selected[0].row()]["centroid_ras"]
+        return self._lesionRows[selected[0].row()].centroid_ras
 
     def onLesionSelected(self):
         ras = self.selectedLesionRas()
@@ -402,7 +402,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self.originalLabels = None  # the model's label map (Volume) of the last run: the datastore's 'original'
         self.originalLesions = []  # the model's lesions (lesions.Lesion) of the last run, with probabilities
-        self.modelCard = None  # {"name", "version", "sha256", ...} of the model of the last run
+        self.model = None  # results.ModelSummary of the model of the last run
         self.terminologyLoaded = False
 
     def loadTerminology(self):
@@ -489,13 +489,13 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         """Show a finished worker's result as the segmentation and lesion table."""
         from DeepMIRLib import scene
 
-        result = worker.read_result(doneEvent)
+        detection = worker.read_result(doneEvent)
         self.loadTerminology()
         segmentation, table = scene.show_result(
-            slicer.mrmlScene, result.labels, result.lesions, parameterNode.swiVolume,
+            slicer.mrmlScene, detection.labels, detection.lesions, parameterNode.swiVolume,
             parameterNode.outputSegmentation, parameterNode.lesionTable,
         )
-        self.originalLabels, self.originalLesions, self.modelCard = result.labels, result.lesions, result.model
+        self.originalLabels, self.originalLesions, self.model = detection.labels, detection.lesions, detection.model
         # the table first: setting the segmentation refreshes the table, which would otherwise make a second one
         parameterNode.lesionTable, parameterNode.outputSegmentation = table, segmentation
 
@@ -505,7 +505,8 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
 
         self.loadTerminology()
         result = scene.run_detection(slicer.mrmlScene, self.inputNodes(parameterNode), parameterNode.model, parameterNode.device, progress, cancel)
-        self.originalLabels, self.originalLesions, self.modelCard = result.prediction.labels, result.prediction.lesions, result.model_card
+        detection = result.detection
+        self.originalLabels, self.originalLesions, self.model = detection.labels, detection.lesions, detection.model
         parameterNode.lesionTable, parameterNode.outputSegmentation = result.table_node, result.segmentation_node
         return result
 
@@ -517,22 +518,19 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
 
         if parameterNode.outputSegmentation is None or parameterNode.swiVolume is None:
             return []
-        rows = scene.lesion_rows(parameterNode.outputSegmentation, parameterNode.swiVolume)
-        for row in rows:
-            probability = self.modelProbability(row)
-            if probability is not None:
-                row["probability"] = probability
-        parameterNode.lesionTable = scene.fill_lesion_table(slicer.mrmlScene, rows, parameterNode.lesionTable)
-        return rows
+        lesions = scene.lesion_rows(parameterNode.outputSegmentation, parameterNode.swiVolume)
+        for lesion in lesions:
+            lesion.prob_max = self.modelProbability(lesion)
+        parameterNode.lesionTable = scene.fill_lesion_table(slicer.mrmlScene, lesions, parameterNode.lesionTable)
+        return lesions
 
-    def modelProbability(self, row):
-        """prob_max of the model's lesion of the same class, size and centroid as `row`, if any."""
-        for lesion in self.originalLesions:
-            x, y, z = lesion.centroid_lps
-            same_place = max(abs(a - b) for a, b in zip((-x, -y, z), row["centroid_ras"])) < 1e-3
-            if same_place and lesion.class_name == row["class"] and lesion.voxels == row["voxels"]:
-                return lesion.prob_max
-        return None
+    def modelProbability(self, lesion):
+        """prob_max of the model's lesion of the same class, size and centroid, or NaN."""
+        for original in self.originalLesions:
+            same_place = max(abs(a - b) for a, b in zip(original.centroid_lps, lesion.centroid_lps)) < 1e-3
+            if same_place and original.label == lesion.label and original.voxels == lesion.voxels:
+                return original.prob_max
+        return float("nan")
 
     def export(self, parameterNode):
         """Save images, the model's labels and the corrected labels as a new version of the case."""
@@ -544,7 +542,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
             raise ValueError("There is no segmentation to export: run DeepMIR first.")
         return scene.export_to_datastore(
             parameterNode.exportFolder, parameterNode.caseId, parameterNode.annotator, self.inputNodes(parameterNode),
-            parameterNode.outputSegmentation, self.originalLabels, self.modelCard,
+            parameterNode.outputSegmentation, self.originalLabels, self.model,
         )
 
 
@@ -598,9 +596,9 @@ class DeepMIRTest(ScriptedLoadableModuleTest):
             self.assertGreater(len(rows), 1)
 
             self.delayDisplay("Editing: delete one lesion, relabel another")
-            self.assertTrue(scene.delete_lesion_at(segmentation, swi, rows[0]["centroid_ras"]))
+            self.assertTrue(scene.delete_lesion_at(segmentation, swi, rows[0].centroid_ras))
             self.assertEqual(len(scene.lesion_rows(segmentation, swi)), len(rows) - 1)
-            self.assertTrue(scene.switch_lesion_class_at(segmentation, swi, rows[-1]["centroid_ras"]))
+            self.assertTrue(scene.switch_lesion_class_at(segmentation, swi, rows[-1].centroid_ras))
 
             self.delayDisplay("Exporting twice to a new training set")
             parameterNode.caseId, parameterNode.annotator = "selftest-01", "DeepMIRTest"

@@ -21,7 +21,7 @@ from .classes import TOLERANCE_VOXELS, reference_for_task
 from .lesions import component_centroids, label_components, labelled_centroids
 from .metrics import match_lesions
 from .modelfile import LoadedModel
-from .pipeline import predict_participant, prepare_participant
+from .pipeline import detect
 from .training import TrainingCase
 from .volumes import Volume, read_volume
 
@@ -51,10 +51,10 @@ def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], devic
     """(unfiltered label map, label value -> probability array, reference) per case."""
     results = []
     for index, case in enumerate(cases):
-        prediction = predict_participant(model, prepare_participant(case.inputs, model.card.inputs), device, min_probability=0)
+        prediction = detect(case.inputs, model, device=device, min_probability=0)
         reference = read_volume(case.labels, dtype=np.uint8)
         reference.array = reference_for_task(reference.array, model.card.task)
-        by_label = {c["label"]: prediction.probabilities[c["key"]].array for c in model.card.classes}
+        by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
         results.append((prediction.labels, by_label, reference))
         if progress is not None:
             progress(index + 1, len(cases))

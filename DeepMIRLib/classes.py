@@ -1,4 +1,5 @@
-"""Label values, class names and colours, and the label tasks a model can be trained for.
+"""Label values, class names and colours, the label tasks a model can be trained for, and the
+input modalities.
 
 Label values everywhere (the paper's annotation protocol, S1.1): 0 background,
 1 cerebral microbleed (CMB), 2 non-hemorrhage iron deposit.
@@ -13,6 +14,8 @@ import numpy as np
 BACKGROUND = 0
 CMB = 1
 IRON = 2
+
+MODALITIES = ("swi", "qsm", "t2")  # the inputs a model can take; SWI always, first
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ TASK_CLASSES = {
     "union": (UNION_CLASS,),
     "multiclass": (CMB_CLASS, IRON_CLASS),
 }
+TASKS = tuple(TASK_CLASSES)
 
 TOLERANCE_VOXELS = {CMB: 3.0, IRON: 5.0}  # centroid matching tolerance, paper section 2.5
 

@@ -302,8 +302,8 @@ def _participants_from_args(args):
 
 def run_predict(args) -> int:
     from .modelfile import load_model
-    from .pipeline import predict_participant, prepare_participant, write_prediction
-    from .lesions import lesion_counts
+    from .pipeline import check_detection_options, detect
+    from .results import write_detection
 
     canvas = _parse_canvas(args.canvas)
     participants, cohort_mode = _participants_from_args(args)
@@ -314,21 +314,21 @@ def run_predict(args) -> int:
     for participant in participants:
         out_dir = args.out / participant.participant_id if cohort_mode else args.out
         try:
-            prepared = prepare_participant(participant, model.card.inputs, args.register, args.n4)
             with tqdm(desc=participant.participant_id, unit="slice", leave=False) as bar:
                 def progress(done, total):
                     bar.total = total
                     bar.n = done
+    check_detection_options(args.batch_size, args.threshold, args.min_size, args.min_probability)
                     bar.refresh()
 
-                prediction = predict_participant(
-                    model, prepared, args.device, args.batch_size, canvas, args.threshold, args.min_size, progress,
-                    min_probability=args.min_probability,
+                detection = detect(
+                    participant, model, device=args.device, batch_size=args.batch_size, canvas=canvas, threshold=args.threshold,
+                    min_size=args.min_size, min_probability=args.min_probability, register=args.register, n4=args.n4, progress=progress,
                 )
-            write_prediction(prediction, out_dir, participant.participant_id, model, overwrite=args.overwrite)
-            counts = lesion_counts(prediction.lesions, model.card.lesion_classes)
-            rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(prediction.notes)})
-            for note in prediction.notes:
+            write_detection(detection, out_dir, overwrite=args.overwrite)
+            counts = detection.lesion_counts()
+            rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(detection.notes)})
+            for note in detection.notes:
                 tqdm.write(f"{participant.participant_id}: {note}")
             tqdm.write(f"{participant.participant_id}: {_describe_counts(counts)} -> {out_dir}")
         except InputError as err:

@@ -12,7 +12,8 @@ from .classes import CMB_CLASS, IRON_CLASS
 from .figures import qc_figure
 from .metrics import evaluate_participant
 from .modelfile import load_model
-from .pipeline import participant_from_folder, predict_participant, prepare_participant, write_prediction
+from .pipeline import detect, participant_from_folder
+from .results import LABELS_FILE, LESION_TABLE_FILE, write_detection
 from .simulation.phantom import simulate_participant, write_participant
 from .simulation.placement import LesionLoad
 from .volumes import read_volume, to_canonical
@@ -30,17 +31,19 @@ def run_demo(out, seed: int, model_name: str = "default", device: str = "auto", 
         write_participant(participant, staging)
     log(f"simulated participant (seed {seed}): {participant.info['counts']['cmb']} microbleeds, {participant.info['counts']['iron']} iron deposits, "
         f"{participant.info['counts']['vein']} veins, {participant.info['counts']['calcification']} calcifications, {participant.info['counts']['epvs']} perivascular spaces -> {folder}")
-    prepared = prepare_participant(participant_from_folder(folder), model.card.inputs)
-    prediction = predict_participant(model, prepared, device)
-    write_prediction(prediction, out / "prediction", participant.info["participant"], model, overwrite=True)
-    truth = read_volume(folder / "labels.nii.gz", dtype=np.uint8)
-    results = evaluate_participant(prediction.labels, truth, classes=[c["label"] for c in model.card.classes])
+    inputs = participant_from_folder(folder)
+    inputs.participant_id = participant.info["participant"]
+    detection = detect(inputs, model, device=device)
+    write_detection(detection, out / "prediction", overwrite=True)
+    truth = read_volume(folder / LABELS_FILE, dtype=np.uint8)
+    results = evaluate_participant(detection.labels, truth, classes=[c.label for c in model.card.lesion_classes])
+    prepared = detection.prepared
     canonical = {name.upper(): prepared.canonical[name] for name in model.card.inputs}
     figure = qc_figure(
-        canonical, prepared.mask, to_canonical(prediction.labels)[0].array, out / "qc.png", to_canonical(truth)[0].array,
+        canonical, prepared.mask, to_canonical(detection.labels)[0].array, out / "qc.png", to_canonical(truth)[0].array,
         title=f"DeepMIR demo on a simulated participant (seed {seed}); model trained on simulated data only",
     )
-    log(f"lesion table: {out / 'prediction' / 'lesions.tsv'}; label map: {out / 'prediction' / 'labels.nii.gz'}; QC figure: {figure}")
+    log(f"lesion table: {out / 'prediction' / LESION_TABLE_FILE}; label map: {out / 'prediction' / LABELS_FILE}; QC figure: {figure}")
     for lesion_class in (CMB_CLASS, IRON_CLASS):
         r = results.get(lesion_class.label)
         if r is not None:

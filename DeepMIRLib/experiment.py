@@ -22,7 +22,7 @@ from .errors import InputError
 from .lesions import label_components
 from .metrics import evaluate_participant, rank_sum_test, summarize_class, table3_markdown
 from .modelfile import load_model
-from .pipeline import predict_participant, prepare_participant
+from .pipeline import detect
 from .training import TrainingCase, TrainingConfig, train_model
 from .volumes import read_volume
 
@@ -99,7 +99,7 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
 
 
 def _test_participant(model, case: TrainingCase, task: str, device: str) -> dict:
-    prediction = predict_participant(model, prepare_participant(case.inputs, model.card.inputs), device)
+    prediction = detect(case.inputs, model, device=device)
     reference = read_volume(case.labels, dtype=np.uint8)
     reference.array = reference_for_task(reference.array, task)
     labels = [c.label for c in classes_for_task(task)]

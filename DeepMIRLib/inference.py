@@ -31,7 +31,7 @@ def choose_device(requested: str = "auto") -> torch.device:
     return device
 
 
-def _is_cancelled(cancel) -> bool:
+def is_cancelled(cancel) -> bool:
     if cancel is None:
         return False
     if isinstance(cancel, threading.Event):
@@ -65,7 +65,7 @@ def predict_probabilities(
     autocast = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
     with torch.inference_mode(), autocast:
         for start in range(0, total, batch_size):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 raise Cancelled("inference cancelled")
             indices = plan.slices[start : start + batch_size]
             batch = torch.from_numpy(cut_slices(stack, plan, indices)).to(device, memory_format=torch.channels_last)

@@ -125,6 +125,35 @@ class Lesion:
             "hemisphere": self.hemisphere,
         }
 
+    @property
+    def centroid_ras(self) -> tuple[float, float, float]:
+        """The centroid in RAS mm (Slicer's patient coordinates)."""
+        x, y, z = self.centroid_lps
+        return (-x, -y, z)
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Lesion":
+        """The lesion a table row describes (values as `row()` writes them, or as the strings
+        a CSV reader returns); the inverse of `row()` up to its rounding."""
+        def number(name: str) -> float:
+            value = row[name]
+            return float("nan") if value in ("", None) else float(value)
+
+        return cls(
+            id=int(row["lesion_id"]),
+            label=int(row["label"]),
+            class_name=str(row["class"]),
+            voxels=int(row["voxels"]),
+            volume_mm3=number("volume_mm3"),
+            centroid_index=tuple(number(f"centroid_{a}") for a in "ijk"),
+            centroid_lps=tuple(number(f"centroid_lps_{a}") for a in "xyz"),
+            prob_max=number("prob_max"),
+            prob_mean=number("prob_mean"),
+            bbox_index_min=tuple(int(row[f"bbox_{a}_min"]) for a in "ijk"),
+            bbox_index_max=tuple(int(row[f"bbox_{a}_max"]) for a in "ijk"),
+            hemisphere=str(row["hemisphere"]),
+        )
+
 
 def _rounded(value: float, decimals: int):
     return "" if math.isnan(value) else round(float(value), decimals)
@@ -264,6 +293,11 @@ def read_lesion_table(path) -> list[dict]:
     """The rows of a lesion table as dicts of strings."""
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter=_delimiter(path)))
+
+
+def read_lesions(path) -> list[Lesion]:
+    """The lesions of a lesion table written by `write_lesion_table`."""
+    return [Lesion.from_row(row) for row in read_lesion_table(path)]
 
 
 def lesion_counts(lesions: list[Lesion], classes: tuple[LesionClass, ...] = DEFAULT_CLASSES) -> dict:

@@ -20,15 +20,15 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from .atomic import atomic_write, write_text_atomic
-from .classes import TASK_CLASSES, LesionClass, classes_for_task
+from .classes import MODALITIES, TASK_CLASSES, LesionClass, classes_for_task
 from .errors import InputError
 from .preprocessing import NORMALISATION
 from .registry import REGISTRY_PATH, read_registry
+from .results import ModelSummary
 from .unet import UNet2D
 
 CARD_FORMAT = "deepmir-model-card"
 CARD_FORMAT_VERSION = 1
-MODALITIES = ("swi", "qsm", "t2")
 
 
 @dataclass
@@ -98,6 +98,10 @@ class ModelCard:
         expected = len(classes_for_task(self.task))
         if self.architecture.get("num_classes") != expected or len(self.classes) != expected:
             raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.get('num_classes')}")
+
+    def summary(self) -> ModelSummary:
+        """What a result and the datastore record about this model."""
+        return ModelSummary(self.name, self.version, self.weights_sha256, self.task, tuple(self.inputs))
 
     @property
     def lesion_classes(self) -> tuple[LesionClass, ...]:

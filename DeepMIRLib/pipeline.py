@@ -1,26 +1,29 @@
-"""One participant from files to outputs: find the inputs, bring every modality onto the SWI
-grid, preprocess, run the U-Net, map the result back onto the SWI grid, extract lesions,
-and write everything atomically.
+"""One participant from images to a `Detection`: read the inputs (files or in-memory volumes),
+bring every modality onto the SWI grid, preprocess, run the U-Net, map the result back onto
+the SWI grid exactly, and extract lesions.
+
+`detect` is the one entry point: the command line, the Slicer worker, the scene layer, the
+demo, calibration and the experiments all call it, and write its result with
+`results.write_detection`.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
 
-from . import __version__
-from .atomic import atomic_directory, write_text_atomic
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .errors import InputError
-from .inference import labels_from_probabilities, predict_probabilities
-from .lesions import find_lesions, remove_lesions, write_lesion_table
-from .modelfile import MODALITIES, LoadedModel
+from .classes import MODALITIES
+from .errors import Cancelled, InputError
+from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, predict_probabilities
+from .lesions import find_lesions, remove_lesions
+from .modelfile import LoadedModel, ModelCard, load_model
 from .preprocessing import stack_modalities
+from .results import Detection
 from .volumes import (
     Reorientation,
     Volume,
@@ -30,13 +33,10 @@ from .volumes import (
     resample_onto,
     same_grid,
     to_canonical,
-    write_volume,
 )
 
 MASK_STEM = "brainmask"
-LABELS_FILE = "labels.nii.gz"
-LESION_TABLE_FILE = "lesions.tsv"
-REPORT_FILE = "prediction.json"
+StageCallback = Callable[[str], None]  # called with the name of each stage as it starts
 
 
 @dataclass
@@ -51,6 +51,39 @@ class ParticipantInputs:
 
     def modality_paths(self) -> dict[str, Path]:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
+
+    def read(self, needed: list[str]) -> "ParticipantVolumes":
+        """The modalities in `needed` and the brain mask, read from their files."""
+        check_modalities(self.modality_paths(), needed, self.participant_id, self.swi.parent)
+        volumes = {m: read_volume(path) for m, path in self.modality_paths().items() if m in needed}
+        mask = read_volume(self.mask) if self.mask is not None else None
+        return ParticipantVolumes(self.participant_id, volumes["swi"], volumes.get("qsm"), volumes.get("t2"), mask)
+
+
+@dataclass
+class ParticipantVolumes:
+    """One participant's images in memory (the scene layer's nodes, or files already read);
+    qsm, t2 and mask are optional. Each Volume's `source` names it in error messages."""
+
+    participant_id: str
+    swi: Volume
+    qsm: Volume | None = None
+    t2: Volume | None = None
+    mask: Volume | None = None
+
+    def modalities(self) -> dict[str, Volume]:
+        return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
+
+
+def check_modalities(available, needed: list[str], participant_id: str, source) -> None:
+    """Raise InputError naming what is missing when `available` lacks a modality in `needed`."""
+    missing = [m for m in needed if m not in available]
+    if missing:
+        raise InputError(
+            source,
+            f"participant {participant_id}: the model needs {', '.join(m.upper() for m in needed)}, "
+            f"but no {', '.join(m.upper() for m in missing)} was given",
+        )
 
 
 def participant_from_folder(folder) -> ParticipantInputs:
@@ -88,8 +121,7 @@ class PreparedParticipant:
     notes: list[str] = field(default_factory=list)
 
 
-def _onto_swi_grid(name: str, path: Path, swi: Volume, mask: Volume, register: str, n4: bool, notes: list[str]) -> Volume:
-    volume = read_volume(path)
+def _onto_swi_grid(name: str, volume: Volume, swi: Volume, register: str, n4: bool, notes: list[str]) -> Volume:
     if n4 and name == "t2":
         volume = n4_bias_correct(volume)
         notes.append("T2: N4 bias correction applied")
@@ -98,7 +130,7 @@ def _onto_swi_grid(name: str, path: Path, swi: Volume, mask: Volume, register: s
         check_overlap(volume, swi)
     if name == "qsm":
         if not on_grid:
-            notes.append(f"QSM {path} is not on the SWI grid: resampled onto it (linear), without registration")
+            notes.append(f"QSM {volume.source or ''}".rstrip() + " is not on the SWI grid: resampled onto it (linear), without registration")
             return resample_onto(volume, swi)
         return volume
     if register == "always" or (register == "auto" and not on_grid):
@@ -111,86 +143,109 @@ def _onto_swi_grid(name: str, path: Path, swi: Volume, mask: Volume, register: s
     return volume
 
 
-def prepare_participant(inputs: ParticipantInputs, needed: list[str], register: str = "auto", n4: bool = False) -> PreparedParticipant:
-    """Read and align the modalities a model needs (`needed`, SWI first)."""
-    available = inputs.modality_paths()
-    missing = [m for m in needed if m not in available]
-    if missing:
-        raise InputError(
-            inputs.swi.parent,
-            f"participant {inputs.participant_id}: the model needs {', '.join(m.upper() for m in needed)}, but no {', '.join(m.upper() for m in missing)} was given",
-        )
-    notes: list[str] = []
-    swi = read_volume(inputs.swi)
-    if inputs.mask is not None:
-        mask = read_volume(inputs.mask)
-        if not same_grid(mask, swi):
-            check_overlap(mask, swi)
-            mask = resample_onto(mask, swi, interpolator=sitk.sitkNearestNeighbor)
-            notes.append("brain mask not on the SWI grid: resampled onto it (nearest neighbour)")
-        mask = mask.with_array((mask.array > 0.5).astype(np.uint8))
-        if not mask.array.any():
-            raise InputError(inputs.mask, "brain mask is empty")
-    else:
-        mask = compute_brain_mask(swi)
+def _brain_mask(participant: ParticipantVolumes, notes: list[str]) -> Volume:
+    swi = participant.swi
+    if participant.mask is None:
         notes.append("brain mask computed from SWI (no brain mask given)")
+        return compute_brain_mask(swi)
+    mask = participant.mask
+    if not same_grid(mask, swi):
+        check_overlap(mask, swi)
+        mask = resample_onto(mask, swi, interpolator=sitk.sitkNearestNeighbor)
+        notes.append("brain mask not on the SWI grid: resampled onto it (nearest neighbour)")
+    mask = mask.with_array((mask.array > 0.5).astype(np.uint8))
+    if not mask.array.any():
+        raise InputError(participant.mask.source, "brain mask is empty")
+    return mask
+
+
+def prepare_participant(participant: ParticipantInputs | ParticipantVolumes, needed: list[str], register: str = "auto", n4: bool = False) -> PreparedParticipant:
+    """Align the modalities a model needs (`needed`, SWI first) and turn them canonical."""
+    if isinstance(participant, ParticipantInputs):
+        participant = participant.read(needed)
+    available = participant.modalities()
+    check_modalities(available, needed, participant.participant_id, participant.swi.source)
+    notes: list[str] = []
+    swi = participant.swi
+    mask = _brain_mask(participant, notes)
     volumes = {"swi": swi}
     for name in needed[1:]:
-        volumes[name] = _onto_swi_grid(name, available[name], swi, mask, register, n4, notes)
+        volumes[name] = _onto_swi_grid(name, available[name], swi, register, n4, notes)
     canonical_mask, reorientation = to_canonical(mask)
     canonical = {name: to_canonical(volume)[0].array for name, volume in volumes.items()}
     return PreparedParticipant(swi, canonical, canonical_mask.array, reorientation, mask, notes)
 
 
-@dataclass
-class Prediction:
-    labels: Volume  # 0/1/2 on the SWI grid
-    probabilities: dict[str, Volume]  # class key -> probability map on the SWI grid
-    lesions: list
-    notes: list[str]
+def check_detection_options(batch_size: int, threshold: float, min_size: int, min_probability) -> None:
+    """Refuse option values that would run and give wrong or empty output."""
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise InputError("--batch-size", f"{batch_size} is not a number of slices (at least 1)")
+    if not 0 < threshold <= 1:
+        raise InputError("--threshold", f"{threshold} is not a probability in (0, 1]")
+    if not (isinstance(min_size, int) and min_size >= 1):
+        raise InputError("--min-size", f"{min_size} is not a number of voxels (at least 1)")
+    values = min_probability.values() if isinstance(min_probability, dict) else [min_probability]
+    for value in values:
+        if value is not None and not 0 <= value <= 1:
+            raise InputError("--min-probability", f"{value} is not a probability in [0, 1]")
 
 
-def predict_participant(
-    model: LoadedModel,
-    prepared: PreparedParticipant,
+def detect(
+    participant: ParticipantInputs | ParticipantVolumes,
+    model: LoadedModel | str | Path = "default",
+    *,
     device="auto",
     batch_size: int = 8,
     canvas="auto",
     threshold: float = 0.5,
-    min_voxels: int = 1,
-    progress=None,
-    cancel=None,
+    min_size: int = 1,
     min_probability: float | dict[str, float] | None = None,
-) -> Prediction:
-    """Run the model on a prepared participant; results on the SWI grid.
+    register: str = "auto",
+    n4: bool = False,
+    progress: ProgressCallback | None = None,
+    stage: StageCallback | None = None,
+    cancel=None,
+) -> Detection:
+    """Detect microbleeds and iron deposits in one participant (files or in-memory volumes).
 
-    `min_probability`: drop lesions whose highest probability stays below this (one value,
-    or per class key such as {"cmb": 0.7}); None takes the model card's
-    postprocessing["min_lesion_probability"] (chosen on validation data by `deepmir
-    calibrate`), 0 keeps every lesion of the arg-max."""
-    card = model.card
+    `model`: a loaded model, a model file or a registry id. `min_probability`: drop lesions
+    whose highest probability stays below this (one value, or per class key such as
+    {"cmb": 0.7}); None takes the model card's postprocessing["min_lesion_probability"]
+    (chosen on validation data by `deepmir calibrate`), 0 keeps every lesion of the arg-max.
+    `progress(done, total)` follows the network over slices, `stage(name)` marks "loading
+    model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
+    callable returning True) stops the work with errors.Cancelled."""
+    check_detection_options(batch_size, threshold, min_size, min_probability)
+    report = stage or (lambda name: None)
+    report("loading model")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    available = participant.modality_paths() if isinstance(participant, ParticipantInputs) else participant.modalities()
+    loaded.card.check_inputs(available, source=participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source)
+    report("reading and aligning images")
+    prepared = prepare_participant(participant, loaded.card.inputs, register, n4)
+    if is_cancelled(cancel):
+        raise Cancelled("detection cancelled")
+    report("inference")
+    card = loaded.card
     stack = stack_modalities(prepared.canonical, card.inputs, prepared.mask)
-    canonical_probabilities = predict_probabilities(model, stack, prepared.mask, device, batch_size, canvas, progress, cancel)
-    class_labels = [c["label"] for c in card.classes]
-    canonical_labels = labels_from_probabilities(canonical_probabilities, class_labels, threshold)
+    canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel)
+    canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     swi = prepared.swi
-    probabilities = {
-        c["key"]: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
-        for k, c in enumerate(card.classes)
-    }
-    by_label = {c["label"]: probabilities[c["key"]].array for c in card.classes}
-    labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_voxels, by_label,
+    probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
+                     for k, c in enumerate(card.lesion_classes)}
+    by_label = {c.label: probabilities[c.key].array for c in card.lesion_classes}
+    labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
                                            _min_probability_by_label(card, min_probability)))
-    lesions = find_lesions(labels, by_label, min_voxels, brain_midline_x(prepared.mask_volume), card.lesion_classes)
-    return Prediction(labels, probabilities, lesions, list(prepared.notes))
+    lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
+    return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared)
 
 
-def _min_probability_by_label(card, min_probability) -> dict[int, float]:
+def _min_probability_by_label(card: ModelCard, min_probability) -> dict[int, float]:
     if min_probability is None:
         min_probability = card.postprocessing.get("min_lesion_probability", {})
     if not isinstance(min_probability, dict):
-        min_probability = {c["key"]: float(min_probability) for c in card.classes}
-    return {c["label"]: float(min_probability.get(c["key"], 0.0)) for c in card.classes}
+        min_probability = {c.key: float(min_probability) for c in card.lesion_classes}
+    return {c.label: float(min_probability.get(c.key, 0.0)) for c in card.lesion_classes}
 
 
 def brain_midline_x(mask: Volume) -> float:
@@ -198,25 +253,3 @@ def brain_midline_x(mask: Volume) -> float:
     z, y, x = np.nonzero(mask.array)
     centroid = mask.index_to_lps(np.array([x.mean(), y.mean(), z.mean()]))
     return float(centroid[0])
-
-
-def write_prediction(prediction: Prediction, out_dir, participant_id: str, model: LoadedModel, overwrite: bool = False) -> Path:
-    """Write label map, probability maps, lesion table and a JSON report into `out_dir`,
-    all or nothing: everything goes to a hidden temporary folder that is renamed at the end."""
-    out_dir = Path(out_dir)
-    with atomic_directory(out_dir, overwrite) as staging:
-        write_volume(prediction.labels.with_array(prediction.labels.array.astype(np.uint8)), staging / LABELS_FILE)
-        for key, volume in prediction.probabilities.items():
-            write_volume(volume.with_array(volume.array.astype(np.float32)), staging / f"prob_{key}.nii.gz")
-        write_lesion_table(prediction.lesions, staging / LESION_TABLE_FILE, participant=participant_id)
-        report = {
-            "participant": participant_id,
-            "model": {"name": model.card.name, "version": model.card.version, "task": model.card.task, "inputs": model.card.inputs},
-            "deepmir_version": __version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "notes": prediction.notes,
-            "lesions": len(prediction.lesions),
-            "coordinates": "centroids in voxel indices (i, j, k) of the SWI file and in LPS millimetres",
-        }
-        write_text_atomic(staging / REPORT_FILE, json.dumps(report, indent=2) + "\n")
-    return out_dir

@@ -37,7 +37,8 @@ import numpy as np
 
 from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
 from .errors import InputError
-from .lesions import component_voxels, label_components
+from .lesions import Lesion, find_lesions, label_components
+from .results import Detection, ModelSummary
 from .volumes import Volume
 
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
@@ -196,7 +197,7 @@ def _label_from_terminology(terminology: str) -> int | None:
 
 # --- results into the scene -----------------------------------------------------------------
 
-def show_result(scene, labels: Volume, lesions: list, reference_node, segmentation_node=None, table_node=None):
+def show_result(scene, labels: Volume, lesions: list[Lesion], reference_node, segmentation_node=None, table_node=None):
     """One segmentation node with segments "Cerebral microbleed" (red) and "Iron deposit"
     (green) on the reference (SWI) geometry, and a table node listing the lesions."""
     if segmentation_node is None:
@@ -210,7 +211,7 @@ def show_result(scene, labels: Volume, lesions: list, reference_node, segmentati
     return segmentation_node, table_node
 
 
-def fill_lesion_table(scene, lesions: list, table_node=None):
+def fill_lesion_table(scene, lesions: list[Lesion], table_node=None):
     """A table node with one row per lesion: class, volume, centroid (RAS) and probability."""
     import vtk
 
@@ -232,13 +233,9 @@ def fill_lesion_table(scene, lesions: list, table_node=None):
     return table_node
 
 
-def _row_values(lesion) -> list:
-    """(class, mm3, R, A, S, probability) of a Lesion or of a `lesion_rows` dict."""
-    if isinstance(lesion, dict):
-        r, a, s = lesion["centroid_ras"]
-        return [lesion["class"], lesion["volume_mm3"], r, a, s, lesion.get("probability", float("nan"))]
-    x, y, z = lesion.centroid_lps
-    return [lesion.class_name, float(lesion.volume_mm3), -x, -y, z, float(lesion.prob_max)]
+def _row_values(lesion: Lesion) -> list:
+    """(class, mm3, R, A, S, highest probability) of a lesion."""
+    return [lesion.class_name, float(lesion.volume_mm3), *lesion.centroid_ras, float(lesion.prob_max)]
 
 
 # --- segments <-> label maps ----------------------------------------------------------------
@@ -332,20 +329,10 @@ def _write_segments(segmentation_node, reference_node, labels: np.ndarray) -> No
             scene.RemoveNode(labelmap)
 
 
-def lesion_rows(segmentation_node, reference_node) -> list[dict]:
-    """The lesions as the segments now are: one dict per 26-connected component of each
-    class (class name, voxels, mm3, centroid in RAS mm), CMB first."""
-    labels = labels_from_segmentation(segmentation_node, reference_node)
-    rows = []
-    for label in (CMB, IRON):
-        components, _ = label_components(labels.array == label)
-        for _, zyx in component_voxels(components):
-            centre_lps = labels.index_to_lps(zyx.mean(axis=0)[::-1])
-            rows.append({"label": label, "class": SEGMENT_NAMES[label], "voxels": len(zyx),
-                         "volume_mm3": round(len(zyx) * labels.voxel_volume_mm3, 3),
-                         "centroid_ras": tuple(float(v) for v in LPS_TO_RAS @ np.asarray(centre_lps, float)),
-                         "voxel_ijk": tuple(int(v) for v in zyx[len(zyx) // 2][::-1])})
-    return rows
+def lesion_rows(segmentation_node, reference_node) -> list[Lesion]:
+    """The lesions as the segments now are: 26-connected components of each class, CMB
+    first (lesions.find_lesions on the edited label map; no probabilities)."""
+    return find_lesions(labels_from_segmentation(segmentation_node, reference_node))
 
 
 def _component_at(labels: Volume, ras) -> tuple[np.ndarray, int] | None:
@@ -400,44 +387,32 @@ def centre_views_on(scene, ras) -> None:
 class DetectionResult:
     segmentation_node: object
     table_node: object
-    prediction: object
-    model_card: object
+    detection: Detection
 
 
 def run_detection(scene, input_nodes: dict, model="default", device="auto", progress=None, cancel=None) -> DetectionResult:
-    """The blocking path (tests, scripting): nodes -> DeepMIRLib pipeline -> segmentation and
-    table nodes. The Slicer module runs the same pipeline in a background process instead."""
-    import tempfile
+    """The blocking path (tests, scripting): the nodes' volumes, in memory, through
+    pipeline.detect into segmentation and table nodes. The Slicer module runs the same entry
+    point in a background process instead."""
+    from .pipeline import ParticipantVolumes, detect
 
-    from .modelfile import load_model
-    from .pipeline import ParticipantInputs, predict_participant, prepare_participant
-    from .volumes import write_volume
-
-    loaded = load_model(model)
-    with tempfile.TemporaryDirectory(prefix="deepmir-") as folder:
-        paths = {name: write_volume(volume_from_node(node), Path(folder) / f"{name}.nii.gz")
-                 for name, node in input_nodes.items() if node is not None}
-        inputs = ParticipantInputs(input_nodes["swi"].GetName(), paths["swi"], paths.get("qsm"), paths.get("t2"), None)
-        loaded.card.check_inputs(inputs.modality_paths())
-        prepared = prepare_participant(inputs, loaded.card.inputs)
-    prediction = predict_participant(loaded, prepared, device, progress=progress, cancel=cancel)
-    segmentation_node, table_node = show_result(scene, prediction.labels, prediction.lesions, input_nodes["swi"])
-    return DetectionResult(segmentation_node, table_node, prediction, loaded.card)
+    volumes = {name: volume_from_node(node) for name, node in input_nodes.items() if node is not None}
+    participant = ParticipantVolumes(input_nodes["swi"].GetName(), volumes["swi"], volumes.get("qsm"), volumes.get("t2"))
+    detection = detect(participant, model, device=device, progress=progress, cancel=cancel)
+    segmentation_node, table_node = show_result(scene, detection.labels, detection.lesions, input_nodes["swi"])
+    return DetectionResult(segmentation_node, table_node, detection)
 
 
 def export_to_datastore(datastore_root, case_id: str, annotator: str, input_nodes: dict, segmentation_node,
-                        original_labels: Volume | None, model_card=None) -> dict:
+                        original_labels: Volume | None, model: ModelSummary | None = None) -> dict:
     """Save the images, the model's original label and the reader's edited label as a new
     version of `case_id` in the training set at `datastore_root` (created if needed).
-    `model_card`: the ModelCard, or the worker's model summary (a dict with name, version, sha256)."""
+    `model`: the summary of the model that made `original_labels` (Detection.model)."""
     from .datastore import Datastore
 
     final = labels_from_segmentation(segmentation_node, input_nodes["swi"])
     images = {name: volume_from_node(node) for name, node in input_nodes.items() if node is not None}
-    model = None
-    if isinstance(model_card, dict):
-        model = {key: model_card[key] for key in ("name", "version", "sha256") if key in model_card}
-    elif model_card is not None:
-        model = {"name": model_card.name, "version": model_card.version, "sha256": model_card.weights_sha256}
+    if model is not None:
+        model = {"name": model.name, "version": model.version, "sha256": model.sha256}
     store = Datastore(datastore_root, create=True)
     return store.save_case(case_id, images, final, original_labels=original_labels, annotator=annotator, model=model)

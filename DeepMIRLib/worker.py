@@ -6,11 +6,11 @@ with PythonSlicer, so that inference never freezes the application:
     python -m DeepMIRLib.worker --swi swi.nii.gz [--qsm qsm.nii.gz] [--t2 t2.nii.gz]
         --model <registry id | model file> --device auto --out <folder>
 
-It runs the same pipeline as `deepmir predict` (prepare_participant, predict_participant,
-write_prediction) and reports on stdout, one JSON object per line:
+It calls the same entry point as `deepmir predict` (pipeline.detect, then
+results.write_detection) and reports on stdout, one JSON object per line:
 
     {"event": "progress", "fraction": 0.4, "stage": "inference"}
-    {"event": "done", "out": "...", "lesions": 3, "model": {...}, ...}   exit status 0
+    {"event": "done", "out": "...", "lesions": [<lesion table rows>], "model": {...}, ...}   exit status 0
     {"event": "error", "message": "...", "kind": "input"}                 exit status 2 (bad input)
     {"event": "error", "message": "...", "kind": "internal"}              exit status 1
 
@@ -30,7 +30,6 @@ import subprocess
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
@@ -64,22 +63,18 @@ def emit(event: str, stream=None, **fields) -> None:
     stream.flush()
 
 
-def model_summary(model) -> dict:
-    """What the datastore records about the model that made a label."""
-    card = model.card
-    return {"name": card.name, "version": card.version, "sha256": card.weights_sha256, "task": card.task, "inputs": list(card.inputs)}
-
-
 def run_detection_job(args, report=emit) -> dict:
-    """Detect lesions for the parsed arguments; returns the fields of the 'done' event."""
-    from .modelfile import load_model
-    from .pipeline import ParticipantInputs, brain_midline_x, predict_participant, prepare_participant, write_prediction
+    """Detect lesions for the parsed arguments, write them to args.out; returns the fields of
+    the 'done' event (the lesions as lesion-table rows, the model summary, the notes)."""
+    from .pipeline import ParticipantInputs, detect
+    from .results import write_detection
 
     for path in (args.swi, args.qsm, args.t2, args.mask):
         if path is not None and not path.exists():
             raise InputError(path, "file not found")
     if args.out.exists():
         raise InputError(args.out, "output folder already exists (the worker writes a new folder)")
+
     def stage(name: str) -> None:
         report("progress", fraction=STAGE_START[name], stage=name)
 
@@ -87,23 +82,16 @@ def run_detection_job(args, report=emit) -> dict:
         start, end = STAGE_START["inference"], STAGE_START["writing results"]
         report("progress", fraction=round(start + (end - start) * done / max(total, 1), 4), stage="inference", slices_done=done, slices=total)
 
-    stage("loading model")
-    model = load_model(args.model)
     inputs = ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask)
-    model.card.check_inputs(inputs.modality_paths(), source=args.swi)
-    stage("reading and aligning images")
-    prepared = prepare_participant(inputs, model.card.inputs)
-    stage("inference")
-    prediction = predict_participant(model, prepared, args.device, progress=progress)
+    detection = detect(inputs, args.model, device=args.device, progress=progress, stage=stage)
     stage("writing results")
-    write_prediction(prediction, args.out, inputs.participant_id, model)
+    write_detection(detection, args.out)
     return {
         "out": str(args.out),
-        "participant": inputs.participant_id,
-        "lesions": len(prediction.lesions),
-        "model": model_summary(model),
-        "midline_x_lps": brain_midline_x(prepared.mask_volume),
-        "notes": prediction.notes,
+        "participant": detection.participant_id,
+        "lesions": [lesion.row() for lesion in detection.lesions],
+        "model": detection.model.to_dict(),
+        "notes": detection.notes,
     }
 
 
@@ -229,29 +217,20 @@ def kill_process_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
-@dataclass
-class WorkerResult:
-    labels: object  # Volume, 0/1/2 on the SWI grid
-    lesions: list  # lesions.Lesion, as in the worker's lesions.tsv
-    model: dict  # model_summary of the model that made the labels
-    notes: list
-
-
-def read_result(done_event: dict) -> WorkerResult:
-    """Labels and lesions of a finished run, read back from the folder its 'done' event names."""
+def read_result(done_event: dict):
+    """The `results.Detection` of a finished run: its label map read from the folder the
+    'done' event names, its lesions and model from the event itself (the rows of the lesion
+    table the worker wrote). Imports neither torch nor the network code."""
     import numpy as np
 
-    from .classes import classes_for_task
-    from .lesions import find_lesions
-    from .pipeline import LABELS_FILE
+    from .lesions import Lesion
+    from .results import LABELS_FILE, Detection, ModelSummary
     from .volumes import read_volume
 
     out = Path(done_event["out"])
     labels = read_volume(out / LABELS_FILE, dtype=np.uint8)
-    classes = classes_for_task(done_event["model"]["task"])
-    probabilities = {c.label: read_volume(out / f"prob_{c.key}.nii.gz").array for c in classes if (out / f"prob_{c.key}.nii.gz").exists()}
-    lesions = find_lesions(labels, probabilities, 1, done_event.get("midline_x_lps"), classes)
-    return WorkerResult(labels, lesions, done_event["model"], list(done_event.get("notes", [])))
+    lesions = [Lesion.from_row(row) for row in done_event["lesions"]]
+    return Detection(done_event["participant"], labels, {}, lesions, ModelSummary.from_dict(done_event["model"]), list(done_event.get("notes", [])))
 
 
 if __name__ == "__main__":

@@ -69,9 +69,9 @@ def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(load
     assert [tuple(round(c, 3) for c in s.GetColor()) for s in segments] == [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
     assert [s.GetTerminology() for s in segments] == [deepmir_scene.terminology_entry(1), deepmir_scene.terminology_entry(2)]
     edited = deepmir_scene.labels_from_segmentation(result.segmentation_node, nodes["swi"])
-    np.testing.assert_array_equal(edited.array, result.prediction.labels.array)
-    assert result.table_node.GetTable().GetNumberOfRows() == len(result.prediction.lesions)
-    assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.prediction.lesions)
+    np.testing.assert_array_equal(edited.array, result.detection.labels.array)
+    assert result.table_node.GetTable().GetNumberOfRows() == len(result.detection.lesions)
+    assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.detection.lesions)
 
 
 def test_terminology_context_loads_in_slicers_terminologies_logic():
@@ -124,19 +124,19 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
     original = original.with_array(np.where(np.isin(original.array, (1, 2)), original.array, 0).astype(np.uint8))
     segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
     rows = deepmir_scene.lesion_rows(segmentation_node, swi)
-    cmb_rows = [r for r in rows if r["label"] == 1]
+    cmb_rows = [r for r in rows if r.label == 1]
     assert len(cmb_rows) >= 3
     expected = original.array.copy()
     components = {1: label_components(original.array == 1)[0]}
 
     def component_of(row):
-        i, j, k = row["voxel_ijk"]
+        i, j, k = (int(round(v)) for v in row.centroid_index)  # microbleeds are round: the centroid is inside
         return components[1] == components[1][k, j, i]
 
     # erase one microbleed, relabel another as iron, paint a new one far from the rest
-    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[0]["centroid_ras"])
+    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[0].centroid_ras)
     expected[component_of(cmb_rows[0])] = 0
-    assert deepmir_scene.switch_lesion_class_at(segmentation_node, swi, cmb_rows[1]["centroid_ras"])
+    assert deepmir_scene.switch_lesion_class_at(segmentation_node, swi, cmb_rows[1].centroid_ras)
     expected[component_of(cmb_rows[1])] = 2
     free = np.argwhere((read_volume(heavy_participant / "brainmask.nii.gz").array > 0) & (label_components(original.array > 0)[0] == 0))
     distances = np.min(np.linalg.norm(free[:, None, :] - np.argwhere(original.array > 0)[None, ::25, :], axis=2), axis=1)
@@ -150,7 +150,7 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
     from DeepMIRLib.modelfile import load_model
 
     card = load_model("default").card
-    entry = deepmir_scene.export_to_datastore(store, "sub-01", "reader A", nodes, segmentation_node, original, card)
+    entry = deepmir_scene.export_to_datastore(store, "sub-01", "reader A", nodes, segmentation_node, original, card.summary())
     assert entry["model"] == {"name": card.name, "version": card.version, "sha256": card.weights_sha256}
     final = sitk.ReadImage(str(store / "labels" / "final" / "sub-01.nii.gz"))
     reference = sitk.ReadImage(str(heavy_participant / "swi.nii.gz"))
@@ -166,7 +166,7 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
     assert index["cases"]["sub-01"] == [entry]
     assert entry["annotator"] and entry["time"] and entry["final"]["file"] and entry["original"]["file"]
     # a second export keeps the first
-    deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[2]["centroid_ras"])
+    deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[2].centroid_ras)
     second = deepmir_scene.export_to_datastore(store, "sub-01", "reader B", nodes, segmentation_node, original)
     assert second["version"] == 2
     from DeepMIRLib.datastore import Datastore
@@ -230,12 +230,12 @@ def test_an_edit_merges_several_extra_segments_of_a_class_into_its_segment(loade
     before = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
     assert before[tuple(background[0])] == 1 and before[tuple(background[-1])] == 1
     rows = deepmir_scene.lesion_rows(segmentation_node, swi)
-    iron = next(row for row in rows if row["label"] == 2)
-    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, iron["centroid_ras"])
+    iron = next(row for row in rows if row.label == 2)
+    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, iron.centroid_ras)
     assert segmentation.GetNumberOfSegments() == 2  # both extra CMB segments merged into the CMB one
     after = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
     assert after[tuple(background[0])] == 1 and after[tuple(background[-1])] == 1
-    assert (after == 2).sum() == (before == 2).sum() - iron["voxels"] and (after == 1).sum() == (before == 1).sum()
+    assert (after == 2).sum() == (before == 2).sum() - iron.voxels and (after == 1).sum() == (before == 1).sum()
 
 def test_centre_views_on_moves_slice_nodes(loaded):
     scene, _ = loaded
@@ -266,5 +266,5 @@ def test_background_worker_result_shown_and_exported(loaded, heavy_participant, 
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, nodes["swi"]).array, result.labels.array)
     assert table_node.GetTable().GetNumberOfRows() == len(result.lesions)
     entry = deepmir_scene.export_to_datastore(tmp_path / "store", "sub-02", "reader", nodes, segmentation_node, result.labels, result.model)
-    assert entry["model"]["name"] == "deepmir-multiclass-sim" and entry["model"]["sha256"] == result.model["sha256"]
+    assert entry["model"]["name"] == "deepmir-multiclass-sim" and entry["model"]["sha256"] == result.model.sha256
     assert entry["changes"]["counts"]["deleted"] == entry["changes"]["counts"]["added"] == 0
