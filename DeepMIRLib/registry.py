@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-REGISTRY_PATH = Path(__file__).resolve().parent.parent / "Resources" / "models" / "registry.json"
+from .bundled import bundled_file
+
+REGISTRY_PATH = bundled_file("models", "registry.json")
 
 
 def read_registry(path=REGISTRY_PATH) -> list[dict]:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bundled import bundled_file
 from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
 from .errors import InputError
 from .lesions import Lesion, find_lesions, label_components
@@ -43,7 +44,7 @@ from .volumes import Volume
 
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
 SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
-TERMINOLOGY_FILE = Path(__file__).resolve().parents[1] / "Resources" / "Terminology" / "DeepMIR.term.json"
+TERMINOLOGY_FILE = bundled_file("Terminology", "DeepMIR.term.json")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
 

@@ -138,16 +138,15 @@ def module_files_listed() -> set[Path]:
     return {(MODULE_CMAKE.parent / e.replace("${MODULE_NAME}", name)).resolve() for e in entries}
 
 
-def module_files_in_tree() -> set[Path]:
-    """What the module needs: its Python and resources, all of DeepMIRLib, the extension's Resources."""
-    found = set(MODULE_CMAKE.parent.glob("*.py")) | set((ROOT / "DeepMIRLib").rglob("*.py"))
-    for folder in (MODULE_CMAKE.parent / "Resources", ROOT / "Resources"):
-        found |= {p for p in folder.rglob("*") if p.is_file()}
-    return {p.resolve() for p in found if "__pycache__" not in p.parts and not p.name.startswith(".")}
+def files_in(folder: Path, pattern: str = "*") -> set[Path]:
+    """Files under folder matching pattern, without caches and hidden files."""
+    return {p.resolve() for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")}
 
 
 def test_cmake_lists_every_module_file_and_only_existing_ones():
-    listed, present = module_files_listed(), module_files_in_tree()
+    """The module's own Python and resources (the library is found by CMake itself)."""
+    listed, present = module_files_listed(), set(MODULE_CMAKE.parent.glob("*.py")) | files_in(MODULE_CMAKE.parent / "Resources")
+    present = {p.resolve() for p in present}
     unlisted = sorted(str(p.relative_to(ROOT)) for p in present - listed)
     absent = sorted(str(p.relative_to(ROOT)) for p in listed - present)
     assert not unlisted, f"files the module needs but {MODULE_CMAKE.relative_to(ROOT)} does not list: {unlisted}"
@@ -164,30 +163,64 @@ macro(ctkMacroCompilePythonScript)
   message("library ${MY_TARGET_NAME} source=${MY_SOURCE_DIR} destination=${MY_DESTINATION_DIR} scripts=${MY_SCRIPTS} resources=${MY_RESOURCES}")
 endmacro()
 set(CMAKE_CURRENT_SOURCE_DIR "@SOURCE@")
-set(CMAKE_BINARY_DIR "/build")
+set(CMAKE_BINARY_DIR "@BUILD@")
 set(Slicer_QTSCRIPTEDMODULES_LIB_DIR "lib/Slicer-5.8/qt-scripted-modules")
 include("@SOURCE@/CMakeLists.txt")
 """
 
 
-@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
-def test_cmake_places_the_library_inside_the_installed_scripted_modules_folder(tmp_path):
-    """Run the module's CMakeLists with the two Slicer macros stubbed: the library and the
-    extension resources go to the scripted-modules folder keeping their layout (DeepMIRLib/,
-    Resources/models/), the module's own files to the module macro, and nothing is lost."""
-    script = tmp_path / "configure.cmake"
-    script.write_text(STUBS.replace("@SOURCE@", MODULE_CMAKE.parent.as_posix()))
+@pytest.fixture(scope="module")
+def cmake_build(tmp_path_factory) -> tuple[dict[str, dict[str, str]], Path]:
+    """Run the module's CMakeLists with the two Slicer macros stubbed (they report what they
+    are given; CMake's own commands run for real): ({'module': fields, 'library': fields},
+    the build tree's scripted modules folder)."""
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake not installed")
+    build = tmp_path_factory.mktemp("build")
+    script = build / "configure.cmake"
+    script.write_text(STUBS.replace("@SOURCE@", MODULE_CMAKE.parent.as_posix()).replace("@BUILD@", build.as_posix()))
     run = subprocess.run(["cmake", "-P", str(script)], capture_output=True, text=True, check=True)
     lines = {line.split(" ", 1)[0]: line for line in run.stderr.splitlines() if line.startswith(("module", "library"))}
     fields = {kind: dict(part.split("=", 1) for part in line.split(" ")[2:]) for kind, line in lines.items()}
+    return fields, build / "lib/Slicer-5.8/qt-scripted-modules"
+
+
+def test_cmake_places_the_module_and_every_library_file(cmake_build):
+    """The module's files go to the module macro; every Python file of DeepMIRLib (found by
+    CMake, not listed) to the scripted modules folder, keeping its path (DeepMIRLib/...)."""
+    fields, scripted_modules = cmake_build
     module, library = fields["module"], fields["library"]
-    assert Path(library["source"]).resolve() == ROOT
-    assert library["destination"] == "/build/lib/Slicer-5.8/qt-scripted-modules"
-    placed = {ROOT / f for f in library["scripts"].split(";") + library["resources"].split(";")}
-    placed |= {MODULE_CMAKE.parent / f.replace("${MODULE_NAME}", "DeepMIR") for f in module["scripts"].split(";") + module["resources"].split(";")}
+    placed = {MODULE_CMAKE.parent / f.replace("${MODULE_NAME}", "DeepMIR") for f in module["scripts"].split(";") + module["resources"].split(";")}
     assert {p.resolve() for p in placed} == module_files_listed()
-    assert all(not f.startswith("..") for f in library["scripts"].split(";"))
-    assert "DeepMIRLib/worker.py" in library["scripts"].split(";") and "Resources/models/registry.json" in library["resources"].split(";")
+    assert Path(library["source"]).resolve() == ROOT
+    assert Path(library["destination"]) == scripted_modules
+    scripts = library["scripts"].split(";")
+    assert {(ROOT / f).resolve() for f in scripts} == files_in(ROOT / "DeepMIRLib", "*.py")
+    assert all(f.startswith("DeepMIRLib/") for f in scripts) and "DeepMIRLib/simulation/phantom.py" in scripts
+
+
+def test_cmake_puts_the_resources_inside_the_library_where_it_finds_them(cmake_build):
+    """Resources/ is copied to DeepMIRLib/Resources/ (as in the wheel), whole and unchanged,
+    and DeepMIRLib run from the built folder (as Slicer and its worker run it) finds its
+    registry, the default model's card and weights and the terminology there."""
+    fields, scripted_modules = cmake_build
+    copied = scripted_modules / "DeepMIRLib" / "Resources"
+    assert {p.relative_to(copied) for p in files_in(copied)} == {p.relative_to(ROOT / "Resources") for p in files_in(ROOT / "Resources")}
+    for path in files_in(ROOT / "Resources"):
+        assert (copied / path.relative_to(ROOT / "Resources")).read_bytes() == path.read_bytes()
+    for script in fields["library"]["scripts"].split(";"):  # what ctkMacroCompilePythonScript copies
+        (scripted_modules / script).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / script, scripted_modules / script)
+    probe = ("import DeepMIRLib, json; from DeepMIRLib import registry, scene; "
+             "entry = [e for e in registry.read_registry() if e.get('default')][0]; "
+             "print(json.dumps([DeepMIRLib.__file__, str(registry.REGISTRY_PATH.parent / entry['file']), str(scene.TERMINOLOGY_FILE)]))")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=scripted_modules.parent, capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": str(scripted_modules)})
+    assert run.returncode == 0, run.stderr
+    package, card, terminology = (Path(p) for p in json.loads(run.stdout))
+    assert package == scripted_modules / "DeepMIRLib" / "__init__.py"
+    assert card.parent == copied / "models" and card.is_file() and card.with_suffix(".safetensors").is_file()
+    assert terminology == copied / "Terminology" / "DeepMIR.term.json" and terminology.is_file()
 
 
 def cmake_settings(text: str) -> dict[str, str]:
