@@ -18,11 +18,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .atomic import write_json_atomic, write_text_atomic
+from .atomic import write_text_atomic
 from .errors import Cancelled, DeepMIRError, InputError
 
 EXIT_INPUT = 2
@@ -362,98 +361,24 @@ def _cohort_table(rows: list[dict]) -> str:
 
 # --- evaluate -------------------------------------------------------------------------------
 
-def _label_files(folder: Path) -> dict[str, Path]:
-    """participant -> label map, for <folder>/<participant>/labels.<ext> (prediction and
-    simulator layout) or <folder>/<participant>.<ext> (datastore labels/final layout)."""
-    from .volumes import IMAGE_SUFFIXES, find_image
-
-    if not folder.is_dir():
-        raise InputError(folder, "folder not found")
-    found = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            path = find_image(entry, "labels")
-            if path is not None:
-                found[entry.name] = path
-            continue
-        suffix = next((s for s in IMAGE_SUFFIXES if entry.name.endswith(s)), None)
-        if suffix is not None:
-            found[entry.name[: -len(suffix)]] = entry
-    if not found:
-        raise InputError(folder, "holds no label maps (<participant>/labels.nii.gz or <participant>.nii.gz)")
-    return found
-
-
-def _evaluate_folder(prediction_folder: Path, references: dict[str, Path], args) -> tuple[dict, dict]:
-    """participant -> {label: ClassResult} for every reference participant, and, where a
-    simulated `mimics` map lies beside the reference labels, participant -> false
-    positives on each kind of mimic."""
-    from .classes import classes_for_task, reference_for_task
-    from .metrics import evaluate_participant, false_positives_on_mimics
-    from .simulation.objects import MIMIC_LABELS
-    from .volumes import find_image, read_volume
-
-    predictions = _label_files(prediction_folder)
-    missing = sorted(set(references) - set(predictions))
-    if missing:
-        raise InputError(prediction_folder, f"no prediction for {len(missing)} reference participant(s): {', '.join(missing[:5])}")
-    labels = [c.label for c in classes_for_task(args.task)]
-    tolerance = {1: args.tolerance_cmb, 2: args.tolerance_iron}
-    if args.task == "union":
-        tolerance = {1: args.tolerance_cmb}
-    tolerance = {k: v for k, v in tolerance.items() if v is not None} or None
-    results, on_mimics = {}, {}
-    mimic_names = {value: name for name, value in MIMIC_LABELS.items()}
-    for participant in tqdm(sorted(references), desc="evaluate", unit="participant", leave=False):
-        prediction = read_volume(predictions[participant], dtype=np.uint8)
-        reference = read_volume(references[participant], dtype=np.uint8)
-        prediction.array = reference_for_task(prediction.array, args.task)
-        reference.array = reference_for_task(reference.array, args.task)
-        results[participant] = evaluate_participant(prediction, reference, classes=labels, tolerance=tolerance, unit=args.unit)
-        mimics_path = find_image(references[participant].parent, "mimics") if references[participant].name.startswith("labels") else None
-        if mimics_path is not None:
-            mimics = read_volume(mimics_path, dtype=np.uint8)
-            on_mimics[participant] = false_positives_on_mimics(prediction, reference, mimics, mimic_names, labels, tolerance, args.unit)
-    return results, on_mimics
-
-
 def run_evaluate(args) -> int:
-    from .classes import classes_for_task
-    from .metrics import rank_sum_test, summarize_class, table3_markdown, write_per_participant_csv
+    from .evaluation import evaluate_cohort, task_tolerances
 
-    references = _label_files(args.reference)
-    results, on_mimics = _evaluate_folder(args.prediction, references, args)
-    baseline = _evaluate_folder(args.baseline, references, args)[0] if args.baseline else None
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_per_participant_csv(results, args.out / "per_participant.csv")
-    rows, summaries = [], {}
-    for lesion_class in classes_for_task(args.task):
-        per_participant = [results[p][lesion_class.label] for p in sorted(results)]
-        summary = summarize_class(per_participant)
-        row = {"labels": lesion_class.name, "modalities": args.label or args.prediction.name, "summary": summary}
-        if baseline is not None:
-            base = [baseline[p][lesion_class.label] for p in sorted(baseline)]
-            row["p_values"] = {
-                measure: rank_sum_test([getattr(r, measure) for r in per_participant], [getattr(r, measure) for r in base])
-                for measure in ("sensitivity", "precision", "magnitude")
-            }
-        rows.append(row)
-        summaries[lesion_class.key] = {"summary": summary, "p_values": row.get("p_values")}
-    if on_mimics:
-        per_participant = [sum(counts.values()) for counts in on_mimics.values()]
-        by_kind = {kind: sum(c[kind] for c in on_mimics.values()) for kind in next(iter(on_mimics.values()))}
-        summaries["false_positives_on_mimics"] = {"per_participant": float(np.mean(per_participant)), "participants": len(per_participant), "total_by_kind": by_kind, "by_participant": on_mimics}
-    table = table3_markdown(rows)
-    write_text_atomic(args.out / "summary.md", table + "\n")
-    write_json_atomic(args.out / "summary.json", summaries)
-    print(table)
-    if on_mimics:
-        mimic_summary = summaries["false_positives_on_mimics"]
-        kinds = ", ".join(f"{n} on {kind}" for kind, n in mimic_summary["total_by_kind"].items())
-        print(f"false positives on mimics: {mimic_summary['per_participant']:.2f} per participant ({kinds})")
-    print(f"{len(results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
+    with tqdm(desc="evaluate", unit="participant", leave=False) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        evaluation = evaluate_cohort(
+            args.prediction, args.reference, args.task, task_tolerances(args.task, args.tolerance_cmb, args.tolerance_iron),
+            args.unit, args.baseline, args.label, progress,
+        )
+    evaluation.write(args.out)
+    print(evaluation.table())
+    if evaluation.mimics is not None:
+        print(evaluation.mimics.text())
+    print(f"{len(evaluation.results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
     return 0
 
 

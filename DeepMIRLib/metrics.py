@@ -36,7 +36,8 @@ import csv
 import io
 import math
 import numbers
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ from scipy import optimize, stats
 from .atomic import atomic_write
 from .classes import TOLERANCE_VOXELS
 from .errors import InputError
-from .lesions import component_centroids, label_components
+from .lesions import label_components, labelled_centroids
 from .volumes import Volume, same_grid
 
 SIGNIFICANCE = 0.05
@@ -91,13 +92,20 @@ def _ratio(numerator: int, denominator: int) -> float:
 @dataclass
 class ClassResult:
     """Detection counts and rates of one class in one participant (rates NaN when
-    undefined, see the module docstring)."""
+    undefined, see the module docstring).
+
+    `unmatched`: which predicted lesions are the false positives (indices into the
+    predicted centroids, i.e. component number - 1); `on_mimics`: the false positives by
+    the kind of mimic they lie on, where the mimics are known (simulated data), else None.
+    Neither takes part in comparisons: two results are equal when their counts are."""
 
     tp: int
     fp: int
     fn: int
     n_pred: int
     n_ref: int
+    unmatched: tuple[int, ...] = field(default=(), repr=False, compare=False)
+    on_mimics: dict[str, int] | None = field(default=None, compare=False)
 
     @property
     def sensitivity(self) -> float:
@@ -114,11 +122,36 @@ class ClassResult:
         return float("nan") if math.isnan(s) or math.isnan(p) else math.hypot(s, p)
 
 
-def _centroids(volume: Volume, label: int, unit: str) -> np.ndarray:
-    """Component centroids of one label: (x, y, z) continuous voxel index for 'voxel',
+def match_class(pred_centroids, ref_centroids, tolerance: float) -> ClassResult:
+    """The counts of one class from one matching (`match_lesions`) of its predicted and
+    reference centroids, keeping which predictions matched nothing."""
+    pred = np.asarray(pred_centroids, dtype=float).reshape(-1, 3)
+    ref = np.asarray(ref_centroids, dtype=float).reshape(-1, 3)
+    matched = {p for p, _, _ in match_lesions(pred, ref, tolerance)}
+    unmatched = tuple(p for p in range(len(pred)) if p not in matched)
+    tp = len(matched)
+    return ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref), unmatched=unmatched)
+
+
+def class_components(volume: Volume, label: int, unit: str = "voxel") -> tuple[np.ndarray, np.ndarray]:
+    """The 3-D connected components of one label value, numbered 1..n, and their unweighted
+    centroids, row k for component k + 1: (x, y, z) continuous voxel index for 'voxel',
     LPS mm for 'mm'."""
-    index_xyz = component_centroids(volume.array == label)[:, ::-1]
-    return index_xyz if unit == "voxel" else volume.index_to_lps(index_xyz).reshape(-1, 3)
+    components, count = label_components(volume.array == label)
+    index_xyz = labelled_centroids(components, count)[:, ::-1]
+    return components, index_xyz if unit == "voxel" else volume.index_to_lps(index_xyz).reshape(-1, 3)
+
+
+def _mimics_under(components: np.ndarray, numbers: Iterable[int], mimics: np.ndarray, mimic_names: Mapping[int, str]) -> dict[str, int]:
+    """How many of the given components touch a mimic, by the mimic's name; a component
+    touching several kinds counts for the one it overlaps most."""
+    counts = {name: 0 for name in mimic_names.values()}
+    for number in numbers:
+        under = mimics[components == number]
+        under = under[under > 0]
+        if under.size:
+            counts[mimic_names[int(np.bincount(under).argmax())]] += 1
+    return counts
 
 
 def _tolerances(tolerance, classes, unit: str) -> dict[int, float]:
@@ -144,13 +177,19 @@ def evaluate_participant(
     classes=(1, 2),
     tolerance: float | dict[int, float] | None = None,
     unit: str = "voxel",
+    mimics: Volume | None = None,
+    mimic_names: Mapping[int, str] | None = None,
 ) -> dict[int, ClassResult]:
     """TP/FP/FN of each class (label value) of one participant.
 
     unit 'voxel': centroid distances in continuous voxel indices, tolerance in voxels
     (default the paper's 3 for CMB, 5 for iron); 'mm': distances in LPS millimetres,
     tolerance in mm (required, as the paper gives none). On anisotropic voxels the two
-    differ: one slice of 2.5 mm is 1 voxel but 2.5 mm."""
+    differ: one slice of 2.5 mm is 1 voxel but 2.5 mm.
+
+    With a `mimics` map (simulated data: mimic kind per voxel, `mimic_names` kind -> name)
+    each result also counts its false positives by the mimic they lie on (`on_mimics`),
+    from the same components and matching as the counts."""
     if unit not in ("voxel", "mm"):
         raise ValueError(f"unit must be 'voxel' or 'mm', not {unit!r}")
     if not same_grid(prediction, reference):
@@ -159,34 +198,37 @@ def evaluate_participant(
             f"prediction is not on the grid of the reference {reference.source or ''}".rstrip()
             + f" (shape {prediction.shape} vs {reference.shape}, spacing {tuple(prediction.spacing)} vs {tuple(reference.spacing)})",
         )
+    if mimics is not None and mimic_names is None:
+        raise ValueError("give mimic_names (kind -> name) with a mimics map")
+    if mimics is not None and not same_grid(mimics, reference):
+        raise InputError(mimics.source, f"mimics are not on the grid of the reference {reference.source or ''}".rstrip())
     tolerances = _tolerances(tolerance, classes, unit)
     results = {}
     for label in classes:
-        pred = _centroids(prediction, label, unit)
-        ref = _centroids(reference, label, unit)
-        tp = len(match_lesions(pred, ref, tolerances[label]))
-        results[label] = ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref))
+        components, predicted = class_components(prediction, label, unit)
+        result = match_class(predicted, class_components(reference, label, unit)[1], tolerances[label])
+        if mimics is not None:
+            result.on_mimics = _mimics_under(components, (p + 1 for p in result.unmatched), mimics.array, mimic_names)
+        results[label] = result
     return results
 
 
-def false_positives_on_mimics(prediction: Volume, reference: Volume, mimics: Volume, mimic_names: dict[int, str], classes=(1, 2), tolerance=None, unit: str = "voxel") -> dict[str, int]:
+def mimic_counts(results: Mapping[int, ClassResult]) -> dict[str, int] | None:
+    """The false positives on mimics of one participant, summed over its classes (None
+    where its results carry no mimic counts)."""
+    counted = [r.on_mimics for r in results.values() if r.on_mimics is not None]
+    if not counted:
+        return None
+    return {name: sum(c[name] for c in counted) for name in counted[0]}
+
+
+def false_positives_on_mimics(prediction: Volume, reference: Volume, mimics: Volume, mimic_names: Mapping[int, str], classes=(1, 2),
+                              tolerance: float | dict[int, float] | None = None, unit: str = "voxel") -> dict[str, int]:
     """False positives (predicted lesions matched to no reference lesion) that touch a mimic,
     counted by the mimic's name (simulated data, where the mimics are known); a false positive
     touching several kinds counts for the one it overlaps most."""
-    tolerances = _tolerances(tolerance, classes, unit)
-    counts = {name: 0 for name in mimic_names.values()}
-    for label in classes:
-        labelled, n = label_components(prediction.array == label)
-        pred = _centroids(prediction, label, unit)
-        matched = {p for p, _, _ in match_lesions(pred, _centroids(reference, label, unit), tolerances[label])}
-        for component in range(1, n + 1):
-            if component - 1 in matched:
-                continue
-            under = mimics.array[labelled == component]
-            under = under[under > 0]
-            if under.size:
-                counts[mimic_names[int(np.bincount(under).argmax())]] += 1
-    return counts
+    results = evaluate_participant(prediction, reference, classes, tolerance, unit, mimics=mimics, mimic_names=mimic_names)
+    return mimic_counts(results) or {name: 0 for name in mimic_names.values()}
 
 
 # --- cohort -----------------------------------------------------------------------------
@@ -266,24 +308,39 @@ def _marked(summary: Summary, p_value: float | None) -> str:
     return summary.text() + ("*" if significant else "")
 
 
-def table3_markdown(rows: list[dict]) -> str:
-    """A Markdown table laid out like the paper's Table 3.
+RANK_SUM_MEASURES = ("sensitivity", "precision", "magnitude")
 
-    Each row: 'labels', 'modalities', 'summary' (from summarize_class) and optionally
-    'p_values' {'sensitivity', 'precision', 'magnitude'} against the baseline (the SWI-only
-    model in the paper); a value is marked * where p < 0.05. The false positives column is
+
+@dataclass
+class Table3Row:
+    """One row of the paper's Table 3: one class of one model over the participants.
+
+    `summary`: summarize_class of its per-participant results; `p_values`: rank-sum test
+    p-value of each of RANK_SUM_MEASURES against a baseline model (the SWI-only model in the
+    paper), None without one."""
+
+    labels: str
+    modalities: str
+    summary: dict
+    p_values: dict[str, float] | None = None
+
+
+def table3_markdown(rows: list[Table3Row | dict]) -> str:
+    """A Markdown table laid out like the paper's Table 3, one line per Table3Row (or dict
+    with its fields); a value is marked * where p < 0.05. The false positives column is
     the mean per participant, as in the paper."""
     lines = [
-        "| Labels | Modalities | Avg Sensitivity ± SEM [95 % CI] | Avg Precision ± SEM [95 % CI] "
-        "| Avg Magnitude Accuracy ± SEM [95 % CI] | False Positives per Participant |",
+        ("| Labels | Modalities | Avg Sensitivity ± SEM [95 % CI] | Avg Precision ± SEM [95 % CI] "
+         "| Avg Magnitude Accuracy ± SEM [95 % CI] | False Positives per Participant |"),
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        summary, p = row["summary"], row.get("p_values") or {}
+        row = row if isinstance(row, Table3Row) else Table3Row(**row)
+        summary, p = row.summary, row.p_values or {}
         false_positives = summary["false_positives_per_participant"]
         cells = [
-            str(row["labels"]),
-            str(row["modalities"]),
+            str(row.labels),
+            str(row.modalities),
             _marked(summary["sensitivity"], p.get("sensitivity")),
             _marked(summary["precision"], p.get("precision")),
             _marked(summary["magnitude"], p.get("magnitude")),
