@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .classes import TOLERANCE_VOXELS, reference_for_task
-from .lesions import component_centroids, label_components, labelled_centroids
-from .metrics import match_lesions
+from .classes import TOLERANCE_VOXELS
+from .evaluation import read_reference
+from .metrics import class_components, match_class
 from .modelfile import LoadedModel
 from .pipeline import detect
 from .training import TrainingCase
-from .volumes import Volume, read_volume
+from .volumes import Volume
 
 # 0.5 ... 0.95, then finer towards 1, where the softmax of confident lesions lies
 CANDIDATE_PROBABILITIES = tuple(round(0.5 + 0.05 * k, 2) for k in range(10)) + (0.97, 0.98, 0.99, 0.995)
@@ -52,8 +52,7 @@ def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], devic
     results = []
     for index, case in enumerate(cases):
         prediction = detect(case.inputs, model, device=device, min_probability=0)
-        reference = read_volume(case.labels, dtype=np.uint8)
-        reference.array = reference_for_task(reference.array, model.card.task)
+        reference = read_reference(case.labels, model.card.task)
         by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
         results.append((prediction.labels, by_label, reference))
         if progress is not None:
@@ -72,17 +71,16 @@ def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, 
     tolerance = TOLERANCE_VOXELS[label]
     participants = []
     for labels, probabilities, reference in predictions:
-        components, count = label_components(labels.array == label)
+        components, predicted = class_components(labels, label)  # centroids as evaluate_participant finds them
+        count = len(predicted)
         peaks = np.asarray(ndimage.maximum(probabilities[label], components, np.arange(1, count + 1))) if count else np.zeros(0)
-        predicted = labelled_centroids(components, count)[:, ::-1]  # (x, y, z) voxel index, as evaluate_participant
-        participants.append((peaks, predicted, component_centroids(reference.array == label)[:, ::-1]))
+        participants.append((peaks, predicted, class_components(reference, label)[1]))
     rows = []
     for threshold in (0.0, *candidates):
         tp = fp = fn = 0
         for peaks, predicted, expected in participants:
-            kept = predicted[peaks >= threshold]
-            matched = len(match_lesions(kept, expected, tolerance))
-            tp, fp, fn = tp + matched, fp + len(kept) - matched, fn + len(expected) - matched
+            result = match_class(predicted[peaks >= threshold], expected, tolerance)
+            tp, fp, fn = tp + result.tp, fp + result.fp, fn + result.fn
         rows.append(ThresholdRow(threshold, tp, fp, fn))
     return rows
 
