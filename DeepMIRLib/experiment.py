@@ -17,10 +17,11 @@ import numpy as np
 from scipy import stats
 
 from .atomic import write_json_atomic, write_text_atomic
-from .classes import classes_for_task, reference_for_task
+from .classes import classes_for_task
 from .errors import InputError
+from .evaluation import read_reference, table3_row
 from .lesions import label_components
-from .metrics import evaluate_participant, rank_sum_test, summarize_class, table3_markdown
+from .metrics import evaluate_participant, table3_markdown
 from .modelfile import load_model
 from .pipeline import detect
 from .training import TrainingCase, TrainingConfig, train_model
@@ -100,8 +101,7 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
 
 def _test_participant(model, case: TrainingCase, task: str, device: str) -> dict:
     prediction = detect(case.inputs, model, device=device)
-    reference = read_volume(case.labels, dtype=np.uint8)
-    reference.array = reference_for_task(reference.array, task)
+    reference = read_reference(case.labels, task)
     labels = [c.label for c in classes_for_task(task)]
     return evaluate_participant(prediction.labels, reference, classes=labels)
 
@@ -121,16 +121,13 @@ def write_results(results: dict, out: Path) -> None:
             for (t, inputs), per_participant in results.items():
                 if t != task:
                     continue
-                values = [per_participant[p][lesion_class.label] for p in sorted(per_participant)]
-                row = {"labels": f"{TASK_TITLES[task]}: {lesion_class.name}", "modalities": modality_name(inputs), "summary": summarize_class(values)}
-                if baseline is not None and inputs != ("swi",):
-                    base_values = [baseline[p][lesion_class.label] for p in sorted(baseline)]
-                    row["p_values"] = {m: rank_sum_test([getattr(v, m) for v in values], [getattr(v, m) for v in base_values]) for m in ("sensitivity", "precision", "magnitude")}
+                against = baseline if inputs != ("swi",) else None
+                row = table3_row(f"{TASK_TITLES[task]}: {lesion_class.name}", modality_name(inputs), per_participant, lesion_class.label, against)
                 table_rows.append(row)
                 summary[f"{task}|{modality_name(inputs)}|{lesion_class.key}"] = {
-                    "sensitivity": row["summary"]["sensitivity"].mean, "precision": row["summary"]["precision"].mean,
-                    "magnitude_accuracy": row["summary"]["magnitude_accuracy"], "false_positives_per_participant": row["summary"]["false_positives_per_participant"].mean,
-                    "p_values": row.get("p_values"),
+                    "sensitivity": row.summary["sensitivity"].mean, "precision": row.summary["precision"].mean,
+                    "magnitude_accuracy": row.summary["magnitude_accuracy"], "false_positives_per_participant": row.summary["false_positives_per_participant"].mean,
+                    "p_values": row.p_values,
                 }
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, list(rows[0]) if rows else ["task"], lineterminator="\n")
