@@ -381,7 +381,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onExport(self):
         with slicer.util.tryWithErrorDisplay("DeepMIR could not export the annotation.", waitCursor=True):
             entry = self.logic.export(self._parameterNode)
-            self.ui.statusLabel.text = f"Saved case {entry.get('case', self._parameterNode.caseId)} version {entry.get('version')} to {self._parameterNode.exportFolder}."
+            self.ui.statusLabel.text = f"Saved case {entry.case} version {entry.version} to {self._parameterNode.exportFolder}."
 
 
 #

@@ -16,6 +16,7 @@ CMB = 1
 IRON = 2
 
 MODALITIES = ("swi", "qsm", "t2")  # the inputs a model can take; SWI always, first
+BRAIN_MASK = "brainmask"  # file stem of a participant's optional brain mask
 
 
 @dataclass(frozen=True)

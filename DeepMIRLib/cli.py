@@ -457,7 +457,8 @@ def run_train(args) -> int:
         bar.refresh()
 
     print(f"training on {len(cases)} cases from {args.data}")
-    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress, tqdm.write)
+    cache = _case_cache(args, default_cache_folder(), log=tqdm.write)
+    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress, tqdm.write, cache)
     bar.close()
     print(f"model: {card_path}")
     return 0
@@ -502,7 +503,7 @@ def run_datastore(args) -> int:
 
     rows = Datastore(args.root).summary()
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
         return 0
     if not rows:
         print(f"{args.root}: no cases yet")
@@ -510,19 +511,19 @@ def run_datastore(args) -> int:
     header = ["case", "status", "versions", "training", "annotator", "time", "model", "kept", "relabelled", "added", "deleted"]
     table = [header]
     for row in rows:
-        model = row["model"] or {}
-        changes = row["changes"] or {}
+        model = row.model or {}
+        changes = row.changes or {}
         table.append([
-            row["case"], row["status"], str(row["versions"]),
-            f"v{row['training_version']}" if row["training_version"] else "-",
-            row["annotator"] or "-", row["time"],
+            row.case, row.status, str(row.versions),
+            f"v{row.training_version}" if row.training_version else "-",
+            row.annotator or "-", row.time,
             " ".join(str(model[key]) for key in ("name", "version") if model.get(key)) or "-",
             *(str(changes[kind]) if kind in changes else "-" for kind in header[-4:]),
         ])
     widths = [max(len(line[column]) for line in table) for column in range(len(header))]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-    training = sum(1 for row in rows if row["training_version"])
+    training = sum(1 for row in rows if row.training_version)
     print(f"{len(rows)} case{'s' if len(rows) != 1 else ''}, {training} with an approved label (read by deepmir train)")
     return 0
 
@@ -542,8 +543,8 @@ def run_info(args) -> int:
         f"{card.name} {card.version}  ({path})",
         f"  task:          {card.task}",
         f"  inputs:        {', '.join(m.upper() for m in card.inputs)}",
-        "  classes:       " + ", ".join(f"{c['label']} {c['name']} ({c['color']})" for c in card.classes),
-        f"  architecture:  {a['name']}, {a['levels']} levels, base width {a['base_width']}, {a['head']} head",
+        "  classes:       " + ", ".join(f"{c.label} {c.name} ({c.color})" for c in card.classes),
+        f"  architecture:  {a.name}, {a.levels} levels, base width {a.base_width}, {a.head} head",
         f"  normalisation: {json.dumps(card.normalisation)}",
         f"  training:      {json.dumps(card.training) if card.training else 'not recorded'}",
         f"  metrics:       {json.dumps(card.metrics) if card.metrics else 'none recorded'}",

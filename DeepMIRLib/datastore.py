@@ -37,13 +37,14 @@ import re
 import shutil
 import time
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .atomic import atomic_directory, atomic_write, write_json_atomic
-from .classes import BACKGROUND, CMB_CLASS, IRON_CLASS
+from .classes import BACKGROUND, BRAIN_MASK, CMB_CLASS, IRON_CLASS, MODALITIES
 from .errors import InputError
 from .lesions import label_changes, label_components
 from .volumes import Volume, check_finite, read_volume, same_grid, write_volume
@@ -57,8 +58,7 @@ SUFFIX = ".nii.gz"
 STATUSES = ("approved", "draft")  # only 'approved' labels are trained on
 LESION_CLASSES = (CMB_CLASS, IRON_CLASS)
 LABEL_VALUES = (BACKGROUND, CMB_CLASS.label, IRON_CLASS.label)
-# modelfile.MODALITIES plus the brain mask; not imported from modelfile, which needs torch
-IMAGE_NAMES = ("swi", "qsm", "t2", "brainmask")
+IMAGE_NAMES = (*MODALITIES, BRAIN_MASK)
 CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -120,6 +120,58 @@ def exclusive_lock(path):
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True)
+class LabelRecord:
+    """A saved label file: path relative to the datastore root, and its content sha256."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DatastoreEntry:
+    """One save of a case, as the index records it (see the module docstring)."""
+
+    case: str
+    version: int
+    status: str  # 'approved' or 'draft'
+    annotator: str
+    time: str  # UTC, ISO 8601
+    model: dict | None  # name, version, sha256 of the model that made the original label
+    images_version: int  # the version whose save wrote the images this entry uses
+    images: dict[str, str]  # image name -> content sha256
+    final: LabelRecord
+    original: LabelRecord | None
+    label_info: dict  # lesions.label_info of the final label
+    changes: dict | None  # what the reader changed (lesions.label_changes, kept lesions counted only)
+    deepmir_version: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DatastoreEntry":
+        original = data.get("original")
+        return cls(**{**data, "final": LabelRecord(**data["final"]), "original": LabelRecord(**original) if original else None})
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One case in listings (`deepmir datastore`)."""
+
+    case: str
+    status: str  # of the newest save
+    versions: int
+    training_version: int | None  # the version training reads; None for drafts only
+    annotator: str
+    time: str
+    model: dict | None
+    changes: dict | None  # counts of kept, relabelled, added, deleted lesions
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 class Datastore:
     """A DeepMIR training set on disk (layout and rules: see the module docstring)."""
 
@@ -139,34 +191,34 @@ class Datastore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def cases(self) -> list[dict]:
+    def cases(self) -> list[DatastoreEntry]:
         """The newest entry of every case, sorted by case id."""
         return [entries[-1] for _, entries in sorted(self._read_index().items())]
 
-    def entries(self, case_id: str) -> list[dict]:
+    def entries(self, case_id: str) -> list[DatastoreEntry]:
         """Every saved version of a case, oldest first."""
         entries = self._read_index().get(validate_case_id(case_id))
         if not entries:
             raise InputError(self.root, f"holds no case {case_id!r}")
         return entries
 
-    def approved(self) -> list[dict]:
+    def approved(self) -> list[DatastoreEntry]:
         """The newest approved entry of every case that has one, sorted by case id: what
         training reads (a case whose saves are all drafts is left out)."""
         found = []
         for _, entries in sorted(self._read_index().items()):
-            approved = [entry for entry in entries if entry["status"] == "approved"]
+            approved = [entry for entry in entries if entry.status == "approved"]
             if approved:
                 found.append(approved[-1])
         return found
 
-    def entry(self, case_id: str, version: int | None = None) -> dict:
+    def entry(self, case_id: str, version: int | None = None) -> DatastoreEntry:
         """One entry of a case: `version`, or the newest when None."""
         entries = self.entries(case_id)
         if version is None:
             return entries[-1]
         for entry in entries:
-            if entry["version"] == version:
+            if entry.version == version:
                 return entry
         raise InputError(self.root, f"case {case_id!r} has no version {version}")
 
@@ -174,16 +226,16 @@ class Datastore:
         """The newest reader-approved label of a case (labels/final/<case>.nii.gz), or the
         final label saved as `version` (approved or draft)."""
         if version is not None:
-            return self.root / self.entry(case_id, version)["final"]["file"]
-        if not any(entry["status"] == "approved" for entry in self.entries(case_id)):
+            return self.root / self.entry(case_id, version).final.file
+        if not any(entry.status == "approved" for entry in self.entries(case_id)):
             raise InputError(self.root, f"case {case_id!r} has no approved label (only drafts)")
         return self._current_label_path("final", case_id)
 
     def original_labels_path(self, case_id: str, version: int | None = None) -> Path | None:
         """The model output that the newest entry (or `version`) was compared with; None when
         the case was annotated without one."""
-        original = self.entry(case_id, version)["original"]
-        return self.root / original["file"] if original else None
+        original = self.entry(case_id, version).original
+        return self.root / original.file if original else None
 
     def image_paths(self, case_id: str, version: int | None = None) -> dict[str, Path]:
         """Image name -> file of the images saved with the newest entry (or with `version`).
@@ -191,27 +243,18 @@ class Datastore:
         images/<case>/versions/v<k>/ once a later save brought other images (that copy is
         made first, so it is the one to trust whenever it exists)."""
         entry = self.entry(case_id, version)
-        archived = self._image_archive(case_id, entry["images_version"])
+        archived = self._image_archive(case_id, entry.images_version)
         folder = archived if archived.is_dir() else self.root / "images" / case_id
-        return {name: folder / f"{name}{SUFFIX}" for name in entry["images"]}
+        return {name: folder / f"{name}{SUFFIX}" for name in entry.images}
 
-    def summary(self) -> list[dict]:
-        """One row per case for listings: case, status, versions, training_version (the
-        version training reads, None for drafts only), annotator, time, model, changes."""
+    def summary(self) -> list[CaseSummary]:
+        """One row per case for listings, sorted by case id."""
         rows = []
         for case_id, entries in sorted(self._read_index().items()):
             newest = entries[-1]
-            approved = [entry["version"] for entry in entries if entry["status"] == "approved"]
-            rows.append({
-                "case": case_id,
-                "status": newest["status"],
-                "versions": len(entries),
-                "training_version": approved[-1] if approved else None,
-                "annotator": newest["annotator"],
-                "time": newest["time"],
-                "model": newest["model"],
-                "changes": (newest["changes"] or {}).get("counts"),
-            })
+            approved = [entry.version for entry in entries if entry.status == "approved"]
+            rows.append(CaseSummary(case_id, newest.status, len(entries), approved[-1] if approved else None,
+                                    newest.annotator, newest.time, newest.model, (newest.changes or {}).get("counts")))
         return rows
 
     # --- saving -----------------------------------------------------------------------------
@@ -227,7 +270,7 @@ class Datastore:
         model: dict | None = None,
         changes: dict | None = None,
         status: str = "approved",
-    ) -> dict:
+    ) -> DatastoreEntry:
         """Save a new version of a case and return its index entry.
 
         images: name ('swi', 'qsm', 't2', 'brainmask') -> Volume; 'swi' is required, the
@@ -247,39 +290,39 @@ class Datastore:
         with exclusive_lock(self.root / LOCK_NAME):
             index = self._read_index()
             earlier = index.get(case_id, [])
-            version = 1 + max((entry["version"] for entry in earlier), default=0)
+            version = 1 + max((entry.version for entry in earlier), default=0)
             images_version = self._save_images(case_id, images, image_hashes, earlier, version)
             if original is not None:
                 original_record = self._save_label_version("original", case_id, version, original)
             else:  # compare with the model output saved earlier with these images, if any
-                same_images = [e for e in earlier if e["images_version"] == images_version and e["original"]]
-                original_record = same_images[-1]["original"] if same_images else None
-                model = model or (same_images[-1]["model"] if same_images else None)
+                same_images = [e for e in earlier if e.images_version == images_version and e.original]
+                original_record = same_images[-1].original if same_images else None
+                model = model or (same_images[-1].model if same_images else None)
                 if original_record is not None:
-                    original = read_volume(self.root / original_record["file"], np.uint8)
+                    original = read_volume(self.root / original_record.file, np.uint8)
             if changes is None and original is not None:
                 changes = stored_changes(label_changes(original.array, final.array))
-            entry = {
-                "case": case_id,
-                "version": version,
-                "status": status,
-                "annotator": str(annotator),
-                "time": utc_now(),
-                "model": dict(model) if model else None,
-                "images_version": images_version,
-                "images": image_hashes,
-                "final": self._save_label_version("final", case_id, version, final),
-                "original": original_record,
-                "label_info": label_info(final.array),
-                "changes": changes,
-                "deepmir_version": __version__,
-            }
+            entry = DatastoreEntry(
+                case=case_id,
+                version=version,
+                status=status,
+                annotator=str(annotator),
+                time=utc_now(),
+                model=dict(model) if model else None,
+                images_version=images_version,
+                images=image_hashes,
+                final=self._save_label_version("final", case_id, version, final),
+                original=original_record,
+                label_info=label_info(final.array),
+                changes=changes,
+                deepmir_version=__version__,
+            )
             index[case_id] = earlier + [entry]
             self._write_index(index)
             if original_labels is not None:
-                self._copy(self.root / original_record["file"], self._current_label_path("original", case_id))
+                self._copy(self.root / original_record.file, self._current_label_path("original", case_id))
             if status == "approved":
-                self._copy(self.root / entry["final"]["file"], self._current_label_path("final", case_id))
+                self._copy(self.root / entry.final.file, self._current_label_path("final", case_id))
         return entry
 
     def _check_images(self, case_id: str, images: dict[str, Volume]) -> Volume:
@@ -305,30 +348,30 @@ class Datastore:
             raise InputError(what, f"hold values {[float(v) if isinstance(v, np.floating) else int(v) for v in bad[:5]]}; only 0 (background), 1 (microbleed) and 2 (iron deposit) are allowed")
         return labels.with_array(labels.array.astype(np.uint8))
 
-    def _save_images(self, case_id: str, images: dict[str, Volume], hashes: dict[str, str], earlier: list[dict], version: int) -> int:
+    def _save_images(self, case_id: str, images: dict[str, Volume], hashes: dict[str, str], earlier: list[DatastoreEntry], version: int) -> int:
         """Write the images unless they equal the current ones; returns the version whose
         save wrote the images this entry uses. Images that change are first copied to
         images/<case>/versions/v<k>/."""
         folder = self.root / "images" / case_id
         if earlier:
             current = earlier[-1]
-            if current["images"] == hashes:
-                return current["images_version"]
-            archive = self._image_archive(case_id, current["images_version"])
+            if current.images == hashes:
+                return current.images_version
+            archive = self._image_archive(case_id, current.images_version)
             if not archive.is_dir():  # all or nothing: a reader trusts the archive once it exists
                 with atomic_directory(archive) as staging:
-                    for name in current["images"]:
+                    for name in current.images:
                         shutil.copyfile(folder / f"{name}{SUFFIX}", staging / f"{name}{SUFFIX}")
-            for name in set(current["images"]) - set(images):
+            for name in set(current.images) - set(images):
                 (folder / f"{name}{SUFFIX}").unlink(missing_ok=True)
         for name, volume in images.items():
             write_volume(volume, folder / f"{name}{SUFFIX}")
         return version
 
-    def _save_label_version(self, kind: str, case_id: str, version: int, labels: Volume) -> dict:
+    def _save_label_version(self, kind: str, case_id: str, version: int, labels: Volume) -> LabelRecord:
         path = self.root / "labels" / kind / VERSIONS_FOLDER / case_id / f"v{version:04d}{SUFFIX}"
         write_volume(labels, path)
-        return {"file": path.relative_to(self.root).as_posix(), "sha256": content_sha256(labels)}
+        return LabelRecord(path.relative_to(self.root).as_posix(), content_sha256(labels))
 
     def _current_label_path(self, kind: str, case_id: str) -> Path:
         return self.root / "labels" / kind / f"{case_id}{SUFFIX}"
@@ -342,7 +385,7 @@ class Datastore:
 
     # --- the index --------------------------------------------------------------------------
 
-    def _read_index(self) -> dict[str, list[dict]]:
+    def _read_index(self) -> dict[str, list[DatastoreEntry]]:
         path = self.root / INDEX_NAME
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -352,14 +395,17 @@ class Datastore:
             raise InputError(path, f"is not a DeepMIR datastore index (format {INDEX_FORMAT!r} with 'cases')")
         if data.get("format_version", 0) > INDEX_FORMAT_VERSION:
             raise InputError(path, f"was written by a newer DeepMIR (index format {data['format_version']}); update DeepMIR")
-        return data["cases"]
+        try:
+            return {case: [DatastoreEntry.from_dict(entry) for entry in entries] for case, entries in data["cases"].items()}
+        except (TypeError, KeyError, AttributeError) as err:
+            raise InputError(path, f"holds an entry that is not a datastore entry ({err})") from None
 
-    def _write_index(self, cases: dict[str, list[dict]]) -> None:
+    def _write_index(self, cases: dict[str, list[DatastoreEntry]]) -> None:
         write_json_atomic(self.root / INDEX_NAME, {
             "format": INDEX_FORMAT,
             "format_version": INDEX_FORMAT_VERSION,
             "labels": {str(c.label): {"name": c.name, "color": c.color} for c in LESION_CLASSES},
-            "cases": dict(sorted(cases.items())),
+            "cases": {case: [entry.to_dict() for entry in entries] for case, entries in sorted(cases.items())},
         })
 
 

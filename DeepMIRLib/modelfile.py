@@ -31,14 +31,45 @@ CARD_FORMAT = "deepmir-model-card"
 CARD_FORMAT_VERSION = 1
 
 
+@dataclass(frozen=True)
+class Architecture:
+    """The network a card describes (the only kind so far: the paper's 2-D U-Net)."""
+
+    name: str  # "unet2d"
+    levels: int
+    base_width: int
+    in_channels: int
+    num_classes: int
+    head: str  # "sigmoid" (one class) or "softmax"
+    head_relu: bool = False
+    size_multiple: int = 32  # slice sides must be multiples of this
+
+    @classmethod
+    def of(cls, network: UNet2D) -> "Architecture":
+        return cls("unet2d", network.levels, network.base_width, network.in_channels, network.num_classes,
+                   "sigmoid" if network.num_classes == 1 else "softmax", network.head_relu, network.size_multiple)
+
+    @classmethod
+    def from_dict(cls, data: dict, source=None) -> "Architecture":
+        if not isinstance(data, dict) or data.get("name") != "unet2d":
+            raise InputError(source, f"unknown architecture {data.get('name') if isinstance(data, dict) else data!r}")
+        try:
+            return cls(**data)
+        except TypeError as err:
+            raise InputError(source, f"model card architecture is incomplete or unknown: {err}") from None
+
+    def build_network(self) -> UNet2D:
+        return UNet2D(self.in_channels, self.num_classes, self.base_width, self.levels, self.head_relu)
+
+
 @dataclass
 class ModelCard:
     name: str
     version: str
     task: str
     inputs: list[str]
-    architecture: dict
-    classes: list[dict] = field(default_factory=list)
+    architecture: Architecture
+    classes: list[LesionClass] = field(default_factory=list)
     normalisation: dict = field(default_factory=lambda: dict(NORMALISATION))
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -55,18 +86,8 @@ class ModelCard:
     @classmethod
     def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> "ModelCard":
         """A card describing `network` for `task` on `inputs` (classes filled from the task)."""
-        architecture = {
-            "name": "unet2d",
-            "levels": network.levels,
-            "base_width": network.base_width,
-            "in_channels": network.in_channels,
-            "num_classes": network.num_classes,
-            "head": "sigmoid" if network.num_classes == 1 else "softmax",
-            "head_relu": network.head_relu,
-            "size_multiple": network.size_multiple,
-        }
-        classes = [c.to_dict() for c in classes_for_task(task)]
-        return cls(name=name, version=version, task=task, inputs=list(inputs), architecture=architecture, classes=classes, **extra)
+        return cls(name=name, version=version, task=task, inputs=list(inputs), architecture=Architecture.of(network),
+                   classes=list(classes_for_task(task)), **extra)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,8 +99,12 @@ class ModelCard:
         if data.get("format_version", 0) > CARD_FORMAT_VERSION:
             raise InputError(source, f"model card format {data['format_version']} is newer than this DeepMIR understands ({CARD_FORMAT_VERSION})")
         known = {f for f in cls.__dataclass_fields__}
+        fields = {k: v for k, v in data.items() if k in known}
+        if "architecture" in fields:
+            fields["architecture"] = Architecture.from_dict(fields["architecture"], source)
         try:
-            card = cls(**{k: v for k, v in data.items() if k in known})
+            fields["classes"] = [LesionClass(**c) for c in fields.get("classes", [])]
+            card = cls(**fields)
         except TypeError as err:
             raise InputError(source, f"model card is incomplete: {err}") from None
         card.validate(source)
@@ -91,13 +116,11 @@ class ModelCard:
         unknown = [m for m in self.inputs if m not in MODALITIES]
         if not self.inputs or self.inputs[0] != "swi" or unknown or len(set(self.inputs)) != len(self.inputs):
             raise InputError(source, f"inputs {self.inputs} must start with 'swi' and name each of {MODALITIES} at most once")
-        if self.architecture.get("name") != "unet2d":
-            raise InputError(source, f"unknown architecture {self.architecture.get('name')!r}")
-        if self.architecture.get("in_channels") != len(self.inputs):
-            raise InputError(source, f"architecture has {self.architecture.get('in_channels')} input channels but the card lists {len(self.inputs)} inputs")
+        if self.architecture.in_channels != len(self.inputs):
+            raise InputError(source, f"architecture has {self.architecture.in_channels} input channels but the card lists {len(self.inputs)} inputs")
         expected = len(classes_for_task(self.task))
-        if self.architecture.get("num_classes") != expected or len(self.classes) != expected:
-            raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.get('num_classes')}")
+        if self.architecture.num_classes != expected or len(self.classes) != expected:
+            raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.num_classes}")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""
@@ -105,11 +128,10 @@ class ModelCard:
 
     @property
     def lesion_classes(self) -> tuple[LesionClass, ...]:
-        return tuple(LesionClass(**c) for c in self.classes)
+        return tuple(self.classes)
 
     def build_network(self) -> UNet2D:
-        a = self.architecture
-        return UNet2D(a["in_channels"], a["num_classes"], a["base_width"], a["levels"], a.get("head_relu", False))
+        return self.architecture.build_network()
 
     def check_inputs(self, available, source=None) -> None:
         """Raise InputError when a modality the model needs was not given."""
@@ -216,7 +238,7 @@ def register_model(card_path, model_id: str, default: bool = False, registry_pat
         "sha256": sha256_of(weights_path),
         "inputs": card.inputs,
         "task": card.task,
-        "classes": [c["name"] for c in card.classes],
+        "classes": [c.name for c in card.classes],
         "trained_on": card.training.get("data", ""),
         "default": default,
     }

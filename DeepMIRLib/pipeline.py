@@ -17,7 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .classes import MODALITIES
+from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
 from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, predict_probabilities
 from .lesions import find_lesions, remove_lesions
@@ -35,7 +35,6 @@ from .volumes import (
     to_canonical,
 )
 
-MASK_STEM = "brainmask"
 StageCallback = Callable[[str], None]  # called with the name of each stage as it starts
 
 
@@ -93,7 +92,7 @@ def participant_from_folder(folder) -> ParticipantInputs:
     swi = find_image(folder, "swi")
     if swi is None:
         raise InputError(folder, "no SWI image found (expected swi.nii.gz, swi.nrrd, swi.mha or a DICOM folder swi/)")
-    return ParticipantInputs(folder.name, swi, find_image(folder, "qsm"), find_image(folder, "t2"), find_image(folder, MASK_STEM))
+    return ParticipantInputs(folder.name, swi, find_image(folder, "qsm"), find_image(folder, "t2"), find_image(folder, BRAIN_MASK))
 
 
 def discover_participants(folder) -> list[ParticipantInputs]:

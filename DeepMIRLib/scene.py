@@ -44,6 +44,7 @@ from .volumes import Volume
 
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
 SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
+from .datastore import DatastoreEntry
 TERMINOLOGY_FILE = bundled_file("Terminology", "DeepMIR.term.json")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
@@ -405,7 +406,7 @@ def run_detection(scene, input_nodes: dict, model="default", device="auto", prog
 
 
 def export_to_datastore(datastore_root, case_id: str, annotator: str, input_nodes: dict, segmentation_node,
-                        original_labels: Volume | None, model: ModelSummary | None = None) -> dict:
+                        original_labels: Volume | None, model: ModelSummary | None = None) -> DatastoreEntry:
     """Save the images, the model's original label and the reader's edited label as a new
     version of `case_id` in the training set at `datastore_root` (created if needed).
     `model`: the summary of the model that made `original_labels` (Detection.model)."""

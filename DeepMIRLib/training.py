@@ -27,11 +27,11 @@ from scipy import ndimage
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_write, write_text_atomic
-from .classes import classes_for_task, reference_for_task
+from .classes import BRAIN_MASK, classes_for_task, reference_for_task
 from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
 from .modelfile import ModelCard, save_model
-from .pipeline import MASK_STEM, ParticipantInputs, participant_from_folder, prepare_participant
+from .pipeline import ParticipantInputs, participant_from_folder, prepare_participant
 from .preprocessing import round_up, stack_modalities
 from .simulation.objects import MIMIC_LABELS
 from .unet import UNet2D
@@ -58,9 +58,9 @@ def find_training_cases(folder) -> list[TrainingCase]:
     if (folder / INDEX_NAME).is_file():
         store = Datastore(folder)
         for entry in store.approved():
-            images = store.image_paths(entry["case"], entry["version"])
-            inputs = ParticipantInputs(entry["case"], images["swi"], images.get("qsm"), images.get("t2"), images.get(MASK_STEM))
-            cases.append(TrainingCase(entry["case"], inputs, store.final_labels_path(entry["case"])))
+            images = store.image_paths(entry.case, entry.version)
+            inputs = ParticipantInputs(entry.case, images["swi"], images.get("qsm"), images.get("t2"), images.get(BRAIN_MASK))
+            cases.append(TrainingCase(entry.case, inputs, store.final_labels_path(entry.case)))
     elif (folder / "labels" / "final").is_dir():
         for image_folder in sorted((folder / "images").iterdir()):
             labels = find_image(folder / "labels" / "final", image_folder.name)

@@ -98,14 +98,14 @@ def test_save_and_read_back_with_simpleitk(tmp_path, participants):
     t2_file = read_back(store.image_paths("sub-01")["t2"])  # the T2 keeps its own grid
     assert t2_file.GetSize() == images["t2"].shape[::-1] and np.allclose(t2_file.GetOrigin(), images["t2"].origin, atol=1e-4)
 
-    assert entry["version"] == 1 and entry["status"] == "approved" and entry["annotator"] == "reader A"
-    assert entry["model"] == MODEL and entry["case"] == "sub-01"
-    assert datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).utcoffset() == datetime.timedelta(0)
-    assert entry["label_info"]["names"] == {"0": "Background", "1": "Cerebral microbleed", "2": "Iron deposit"}
-    assert entry["label_info"]["lesions"]["cmb"] == len(component_masks(edited, 1))
-    assert entry["changes"]["counts"] == {"kept": len(component_masks(edited, 1)) + len(component_masks(edited, 2)) - 2, "relabelled": 1, "added": 1, "deleted": 1}
+    assert entry.version == 1 and entry.status == "approved" and entry.annotator == "reader A"
+    assert entry.model == MODEL and entry.case == "sub-01"
+    assert datetime.datetime.fromisoformat(entry.time.replace("Z", "+00:00")).utcoffset() == datetime.timedelta(0)
+    assert entry.label_info["names"] == {"0": "Background", "1": "Cerebral microbleed", "2": "Iron deposit"}
+    assert entry.label_info["lesions"]["cmb"] == len(component_masks(edited, 1))
+    assert entry.changes["counts"] == {"kept": len(component_masks(edited, 1)) + len(component_masks(edited, 2)) - 2, "relabelled": 1, "added": 1, "deleted": 1}
     index = json.loads((root / INDEX_NAME).read_text())
-    assert index["format"] == "deepmir-datastore" and index["cases"]["sub-01"] == [entry]
+    assert index["format"] == "deepmir-datastore" and index["cases"]["sub-01"] == [entry.to_dict()]
     assert store.cases() == [entry] and store.entries("sub-01") == [entry]
 
 
@@ -117,15 +117,15 @@ def test_a_second_save_keeps_the_first(tmp_path, participants):
     v1_file = store.final_labels_path("sub-01", 1)
     entry = store.save_case("sub-01", images, original.with_array(second), annotator="B")
 
-    assert [e["version"] for e in store.entries("sub-01")] == [1, 2] and entry["annotator"] == "B"
+    assert [e.version for e in store.entries("sub-01")] == [1, 2] and entry.annotator == "B"
     assert np.array_equal(sitk.GetArrayFromImage(read_back(v1_file)), first)  # the first is kept as it was
     assert np.array_equal(sitk.GetArrayFromImage(read_back(store.final_labels_path("sub-01"))), second)
     # without a new model output, the entry is compared with the one saved before (and names its model)
-    assert entry["original"] == store.entries("sub-01")[0]["original"] and entry["model"] == MODEL
-    assert entry["changes"]["counts"] == label_changes(original.array, second)["counts"]
-    assert entry["changes"]["deleted"] == label_changes(original.array, second)["deleted"]
-    assert "kept" not in entry["changes"]  # counted, not listed, in the index
-    assert entry["images_version"] == 1 and not (tmp_path / "store" / "images" / "sub-01" / "versions").exists()
+    assert entry.original == store.entries("sub-01")[0].original and entry.model == MODEL
+    assert entry.changes["counts"] == label_changes(original.array, second)["counts"]
+    assert entry.changes["deleted"] == label_changes(original.array, second)["deleted"]
+    assert "kept" not in entry.changes  # counted, not listed, in the index
+    assert entry.images_version == 1 and not (tmp_path / "store" / "images" / "sub-01" / "versions").exists()
 
     # other images: the earlier set is kept for the versions that used it
     brighter = {**images, "swi": images["swi"].with_array(images["swi"].array * 2)}
@@ -136,10 +136,10 @@ def test_a_second_save_keeps_the_first(tmp_path, participants):
 
     # a draft is kept but is not what training reads
     draft = store.save_case("sub-01", brighter, original.with_array(np.zeros_like(second)), status="draft")
-    assert draft["version"] == 4 and store.approved()[0]["version"] == 3
+    assert draft.version == 4 and store.approved()[0].version == 3
     assert np.array_equal(read_volume(store.final_labels_path("sub-01"), np.uint8).array, second)
     assert not read_volume(store.final_labels_path("sub-01", 4), np.uint8).array.any()
-    assert [e["version"] for e in store.entries("sub-01")] == [1, 2, 3, 4]
+    assert [e.version for e in store.entries("sub-01")] == [1, 2, 3, 4]
 
 
 def _save_from_another_process(root, inputs, annotator, saves, barrier):
@@ -170,11 +170,11 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path, participants):
     assert [process.exitcode for process in processes] == [0, 0]
 
     entries = Datastore(root).entries("sub-01")
-    assert [e["version"] for e in entries] == [1, 2, 3, 4, 5, 6]
-    assert sorted(e["annotator"] for e in entries) == ["A-0", "A-1", "A-2", "B-0", "B-1", "B-2"]
+    assert [e.version for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert sorted(e.annotator for e in entries) == ["A-0", "A-1", "A-2", "B-0", "B-1", "B-2"]
     for entry in entries:
-        mark = int(entry["annotator"][-1])
-        saved = sitk.GetArrayFromImage(read_back(root / entry["final"]["file"]))
+        mark = int(entry.annotator[-1])
+        saved = sitk.GetArrayFromImage(read_back(root / entry.final.file))
         assert saved[0, 0, mark] == 1 and np.array_equal(np.delete(saved[0, 0], mark), np.delete(participants[0]["labels"].array[0, 0], mark))
     assert sorted(os.listdir(root / "labels" / "final" / "versions" / "sub-01")) == [f"v000{v}.nii.gz" for v in range(1, 7)]
     assert not [name for name in os.listdir(root / "images" / "sub-01") if name.startswith(".")]  # no temporary left over
@@ -300,7 +300,7 @@ def test_deepmir_datastore_lists_the_cases(tmp_path, participants, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["case", "status", "versions", "training", "annotator", "time", "model", "kept", "relabelled", "added", "deleted"]
     rows = {line.split()[0]: line.split() for line in lines[1:4]}
-    assert rows["sub-a"][:5] == ["sub-a", "approved", "2", "v2", "B"] and rows["sub-a"][6:9] == ["deepmir-test", "0.0.1", str(store.entry("sub-a")["changes"]["counts"]["kept"])]
+    assert rows["sub-a"][:5] == ["sub-a", "approved", "2", "v2", "B"] and rows["sub-a"][6:9] == ["deepmir-test", "0.0.1", str(store.entry("sub-a").changes["counts"]["kept"])]
     assert rows["sub-a"][-3:] == ["1", "1", "1"]
     assert rows["sub-b"][:5] == ["sub-b", "draft", "2", "v1", "A"] and rows["sub-b"][-4:] == ["-"] * 4
     assert rows["sub-c"][:4] == ["sub-c", "draft", "1", "-"]

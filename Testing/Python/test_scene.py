@@ -151,7 +151,7 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
 
     card = load_model("default").card
     entry = deepmir_scene.export_to_datastore(store, "sub-01", "reader A", nodes, segmentation_node, original, card.summary())
-    assert entry["model"] == {"name": card.name, "version": card.version, "sha256": card.weights_sha256}
+    assert entry.model == {"name": card.name, "version": card.version, "sha256": card.weights_sha256}
     final = sitk.ReadImage(str(store / "labels" / "final" / "sub-01.nii.gz"))
     reference = sitk.ReadImage(str(heavy_participant / "swi.nii.gz"))
     assert final.GetSize() == reference.GetSize()
@@ -160,19 +160,19 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
     np.testing.assert_allclose(final.GetDirection(), reference.GetDirection(), atol=1e-6)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(final), expected)
     index = json.loads((store / "datastore.json").read_text())
-    assert entry["annotator"] == "reader A" and entry["version"] == 1
-    assert entry["changes"]["counts"]["deleted"] == 1 and entry["changes"]["counts"]["relabelled"] == 1
-    assert entry["changes"]["counts"]["added"] == 1
-    assert index["cases"]["sub-01"] == [entry]
-    assert entry["annotator"] and entry["time"] and entry["final"]["file"] and entry["original"]["file"]
+    assert entry.annotator == "reader A" and entry.version == 1
+    assert entry.changes["counts"]["deleted"] == 1 and entry.changes["counts"]["relabelled"] == 1
+    assert entry.changes["counts"]["added"] == 1
+    assert index["cases"]["sub-01"] == [entry.to_dict()]
+    assert entry.annotator and entry.time and entry.final.file and entry.original.file
     # a second export keeps the first
     deepmir_scene.delete_lesion_at(segmentation_node, swi, cmb_rows[2].centroid_ras)
     second = deepmir_scene.export_to_datastore(store, "sub-01", "reader B", nodes, segmentation_node, original)
-    assert second["version"] == 2
+    assert second.version == 2
     from DeepMIRLib.datastore import Datastore
 
     versions = Datastore(store).entries("sub-01")
-    assert [v["annotator"] for v in versions] == ["reader A", "reader B"]
+    assert [v.annotator for v in versions] == ["reader A", "reader B"]
     first_final = Datastore(store).final_labels_path("sub-01", version=1)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(first_final))), expected)
 
@@ -266,5 +266,5 @@ def test_background_worker_result_shown_and_exported(loaded, heavy_participant, 
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, nodes["swi"]).array, result.labels.array)
     assert table_node.GetTable().GetNumberOfRows() == len(result.lesions)
     entry = deepmir_scene.export_to_datastore(tmp_path / "store", "sub-02", "reader", nodes, segmentation_node, result.labels, result.model)
-    assert entry["model"]["name"] == "deepmir-multiclass-sim" and entry["model"]["sha256"] == result.model.sha256
-    assert entry["changes"]["counts"]["deleted"] == entry["changes"]["counts"]["added"] == 0
+    assert entry.model["name"] == "deepmir-multiclass-sim" and entry.model["sha256"] == result.model.sha256
+    assert entry.changes["counts"]["deleted"] == entry.changes["counts"]["added"] == 0

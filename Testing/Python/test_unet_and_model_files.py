@@ -50,8 +50,8 @@ def test_model_round_trip(tmp_path):
     network, card_path = _tiny_model(tmp_path)
     loaded = load_model(card_path)
     assert loaded.card.inputs == ["swi", "qsm", "t2"]
-    assert [c["name"] for c in loaded.card.classes] == ["Cerebral microbleed", "Iron deposit"]
-    assert loaded.card.architecture["base_width"] == 4
+    assert [c.name for c in loaded.card.classes] == ["Cerebral microbleed", "Iron deposit"]
+    assert loaded.card.architecture.base_width == 4
     for key, value in network.state_dict().items():
         assert torch.equal(value, loaded.network.state_dict()[key])
     assert not loaded.network.training
