@@ -305,6 +305,7 @@ def run_predict(args) -> int:
     from .results import write_detection
 
     canvas = _parse_canvas(args.canvas)
+    check_detection_options(args.batch_size, args.threshold, args.min_size, args.min_probability)
     participants, cohort_mode = _participants_from_args(args)
     model = load_model(args.model)
     for participant in participants:
@@ -317,7 +318,6 @@ def run_predict(args) -> int:
                 def progress(done, total):
                     bar.total = total
                     bar.n = done
-    check_detection_options(args.batch_size, args.threshold, args.min_size, args.min_probability)
                     bar.refresh()
 
                 detection = detect(
