@@ -330,6 +330,13 @@ def test_worker_reports_progress_and_writes_the_prediction(participant, tmp_path
     assert len(result.lesions) == len(done["lesions"]) == len(table) > 0
     assert [lesion.row()["hemisphere"] for lesion in result.lesions] == [row["hemisphere"] for row in table]
     assert [str(lesion.row()["prob_max"]) for lesion in result.lesions] == [row["prob_max"] for row in table]
+    assert result.model.name == done["model"]["name"] and result.notes == done["notes"]
+
+    # the GUI process loads the result without importing torch or the network code
+    probe = ("import json, sys; from DeepMIRLib import worker; d = worker.read_result(json.loads(sys.argv[1])); "
+             "print(len(d.lesions), 'torch' in sys.modules, 'DeepMIRLib.unet' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", probe, json.dumps(done)], capture_output=True, text=True)
+    assert loaded.stdout.split() == [str(len(table)), "False", "False"], loaded.stderr
 
 
 @pytest.mark.parametrize("problem", ["missing modality", "not an image"])
@@ -363,13 +370,6 @@ def test_cancel_kills_the_worker_and_its_process_group(participant, tmp_path):
     process.cancel()
     assert process.cancelled and not process.running and process.returncode != 0
     process.wait(timeout=30)
-    assert result.model.name == done["model"]["name"] and result.notes == done["notes"]
-
-    # the GUI process loads the result without importing torch or the network code
-    probe = ("import json, sys; from DeepMIRLib import worker; d = worker.read_result(json.loads(sys.argv[1])); "
-             "print(len(d.lesions), 'torch' in sys.modules, 'DeepMIRLib.unet' in sys.modules)")
-    loaded = subprocess.run([sys.executable, "-c", probe, json.dumps(done)], capture_output=True, text=True)
-    assert loaded.stdout.split() == [str(len(table)), "False", "False"], loaded.stderr
     assert process.finished()
     if os.name != "nt":
         with pytest.raises(ProcessLookupError):
