@@ -37,6 +37,7 @@ import numpy as np
 
 from .bundled import bundled_file
 from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
+from .datastore import DatastoreEntry
 from .errors import InputError
 from .lesions import Lesion, find_lesions, label_components
 from .results import Detection, ModelSummary
@@ -44,7 +45,6 @@ from .volumes import Volume
 
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
 SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
-from .datastore import DatastoreEntry
 TERMINOLOGY_FILE = bundled_file("Terminology", "DeepMIR.term.json")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
