@@ -250,6 +250,12 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=int, default=0,
                        help="CPU threads for PyTorch (default: 0, PyTorch's choice of one per core); on a machine "
                             "shared with other jobs fewer threads train faster (BENCHMARKS.md)")
+    cache = group.add_mutually_exclusive_group()
+    cache.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                       help="folder of prepared cases (aligned, reoriented, normalised), reused while their files and the "
+                            "preprocessing are unchanged (default: train: $XDG_CACHE_HOME/deepmir/cases or "
+                            "~/.cache/deepmir/cases; experiment: OUT/cache)")
+    cache.add_argument("--no-cache", action="store_true", help="prepare every case from its files and keep nothing on disk")
 
 
 def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
@@ -268,6 +274,13 @@ def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
                           args.learning_rate, args.dice_weight, args.copies, args.seed, args.device,
                           mimic_fraction=args.mimic_fraction, cosine_schedule=args.cosine)
+
+
+def _case_cache(args, default_folder: Path, keep_in_memory: bool = False, log=None):
+    """The cache of prepared cases that --cache / --no-cache ask for."""
+    from .casecache import CaseCache
+
+    return CaseCache(None if args.no_cache else args.cache or default_folder, keep_in_memory, log=log)
 
 
 # --- predict --------------------------------------------------------------------------------
@@ -441,6 +454,7 @@ def run_simulate(args) -> int:
 # --- train ----------------------------------------------------------------------------------
 
 def run_train(args) -> int:
+    from .casecache import default_cache_folder
     from .training import find_training_cases, train_model
 
     if args.inputs[0] != "swi":
@@ -467,7 +481,7 @@ def run_train(args) -> int:
 # --- experiment -----------------------------------------------------------------------------
 
 def run_experiment_command(args) -> int:
-    from .experiment import outlier_cases, run_experiment
+    from .experiment import CACHE_FOLDER, outlier_cases, run_experiment
     from .training import find_training_cases
 
     modality_sets = []
@@ -483,7 +497,8 @@ def run_experiment_command(args) -> int:
         print(f"outliers (beta fit, 99th percentile of microbleed counts): {', '.join(outliers) or 'none'}")
         cases = [c for c in cases if c.case_id not in outliers]
     base = _training_config(args)
-    run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write)
+    cache = _case_cache(args, args.out / CACHE_FOLDER, keep_in_memory=True, log=tqdm.write)
+    run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write, cache=cache)
     print((args.out / "table3.md").read_text())
     return 0
 

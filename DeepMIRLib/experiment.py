@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from .atomic import write_json_atomic, write_text_atomic
+from .casecache import CaseCache
 from .classes import classes_for_task
 from .errors import InputError
 from .evaluation import read_reference, table3_row
@@ -27,6 +29,7 @@ from .pipeline import detect
 from .training import TrainingCase, TrainingConfig, train_model
 from .volumes import read_volume
 
+CACHE_FOLDER = "cache"  # prepared cases, inside the output folder
 TASK_TITLES = {"cmb": "CMB only", "iron": "Iron deposits only", "union": "CMB or iron (union)", "multiclass": "Multiclass"}
 
 
@@ -76,10 +79,24 @@ def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0, lesion_la
     return [case.case_id for case, outlier in zip(cases, outlier_counts(counts, percentile)) if outlier]
 
 
-def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds, base: TrainingConfig, out: Path, log=print) -> dict:
+def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds, base: TrainingConfig, out: Path,
+                   log=print, cache: CaseCache | None = None) -> dict:
     """Train and test every (task, modalities, fold); write per_participant.csv, table3.md,
-    results.json and figures into `out`. Returns {(task, modalities): {participant: results}}."""
+    results.json and figures into `out`. Returns {(task, modalities): {participant: results}}.
+
+    Every case is prepared once, with all its modalities, and kept in memory for the whole
+    run (default cache: `out`/cache on disk): every fold trains on all cases but its test
+    ones, so a fold holds nearly all of them anyway, and the modality sets take their
+    channels as views of the same arrays. Holding them costs at most the test cases and the
+    channels a set leaves out; reading them again per fold would cost time and save little."""
     out = Path(out)
+    cache = cache or CaseCache(out / CACHE_FOLDER, keep_in_memory=True, log=log)
+    started = time.perf_counter()
+    needed = tuple(dict.fromkeys(m for inputs in modality_sets for m in inputs))
+    for case in cases:
+        cache.get(case, needed)
+    log(f"{len(cases)} cases ready in {time.perf_counter() - started:.1f} s: {cache.prepared} prepared"
+        + (f", {cache.read} read from the cache {cache.folder}" if cache.folder else " (no disk cache)"))
     by_id = {c.case_id: c for c in cases}
     fold_ids = assign_folds(list(by_id), folds, base.seed)
     results: dict = {}
@@ -92,7 +109,8 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
                 config = TrainingConfig(**{**base.__dict__, "inputs": tuple(inputs), "task": task})
                 model_path = out / "models" / f"{task}-{'-'.join(inputs)}-fold{k}"
                 log(f"{TASK_TITLES[task]}, {modality_name(inputs)}: fold {k + 1}/{len(fold_ids)} ({len(train_cases)} training participants)")
-                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}", log=lambda line: log(f"  {line}")))
+                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}",
+                                               log=lambda line: log(f"  {line}"), cache=cache))
                 for case_id in test_ids:
                     results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device)
     write_results(results, out)

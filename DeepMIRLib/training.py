@@ -27,15 +27,16 @@ from scipy import ndimage
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_write, write_text_atomic
+from .casecache import CaseArrays, CaseCache, prepare_arrays
 from .classes import BRAIN_MASK, classes_for_task, reference_for_task
 from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
 from .modelfile import ModelCard, save_model
-from .pipeline import ParticipantInputs, participant_from_folder, prepare_participant
-from .preprocessing import round_up, stack_modalities
+from .pipeline import ParticipantInputs, participant_from_folder
+from .preprocessing import round_up
 from .simulation.objects import MIMIC_LABELS
 from .unet import UNet2D
-from .volumes import find_image, read_volume, same_grid, to_canonical
+from .volumes import find_image
 
 
 @dataclass
@@ -101,24 +102,18 @@ class PreparedCase:
 
 def prepare_case(case: TrainingCase, inputs: list[str], task: str) -> PreparedCase:
     """Modalities on the SWI grid, normalised and stacked as the model will see them; labels
-    reduced to the task and numbered 0..K in the order of the task's classes."""
-    prepared = prepare_participant(case.inputs, inputs)
-    labels = read_volume(case.labels, dtype=np.uint8)
-    if not same_grid(labels, prepared.swi):
-        raise InputError(case.labels, "labels are not on the SWI grid of their case")
-    reduced = reference_for_task(labels.array, task)
+    reduced to the task and numbered 0..K in the order of the task's classes (no cache)."""
+    return case_for_model(prepare_arrays(case, inputs), inputs, task)
+
+
+def case_for_model(arrays: CaseArrays, inputs, task: str) -> PreparedCase:
+    """A prepared case as one model sees it: the channels of its inputs, labels reduced to its
+    task and numbered 0..K in the order of the task's classes."""
+    reduced = reference_for_task(arrays.labels, task)
     indexed = np.zeros_like(reduced)
     for index, lesion_class in enumerate(classes_for_task(task), start=1):
         indexed[reduced == lesion_class.label] = index
-    canonical_labels = to_canonical(labels.with_array(indexed))[0].array
-    stack = stack_modalities(prepared.canonical, inputs, prepared.mask)
-    mimics = None
-    if case.mimics is not None:
-        mimic_volume = read_volume(case.mimics, dtype=np.uint8)
-        if not same_grid(mimic_volume, prepared.swi):
-            raise InputError(case.mimics, "mimics are not on the SWI grid of their case")
-        mimics = to_canonical(mimic_volume.with_array(np.where(labels.array > 0, 0, mimic_volume.array)))[0].array
-    return PreparedCase(case.case_id, stack, canonical_labels, prepared.mask, mimics)
+    return PreparedCase(arrays.case_id, arrays.channels(inputs), indexed, arrays.mask, arrays.mimics)
 
 
 def split_cases(case_ids: list[str], seed: int, validation_fraction: float = 0.25) -> tuple[list[str], list[str]]:
@@ -408,14 +403,19 @@ def _distributed_device(rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, name: str, version: str, data_description: str, resume: bool = False, progress=None, log=print) -> Path:
+def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, name: str, version: str, data_description: str,
+                resume: bool = False, progress=None, log=print, cache: CaseCache | None = None) -> Path:
     """Prepare the cases, split them, train, and write the best epoch as a model file
     (`out` is the model path without suffix). A checkpoint `<out>.checkpoint.*` is written
-    after every epoch; `resume` continues from it."""
+    after every epoch; `resume` continues from it. `cache` serves prepared cases (default:
+    prepare them here, keep nothing)."""
     if config.mimic_fraction > 0 and not any(c.mimics for c in cases):
         raise InputError("--mimic-fraction", "needs mimics maps (simulated participants); these training cases have none")
     train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
-    prepared = {c.case_id: prepare_case(c, list(config.inputs), config.task) for c in cases}
+    cache = cache or CaseCache()
+    prepared = {c.case_id: case_for_model(cache.get(c, config.inputs), config.inputs, config.task) for c in cases}
+    if cache.folder is not None:
+        log(f"{len(cases)} cases ready: {cache.read} read from the cache {cache.folder}, {cache.prepared} prepared")
     trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
     checkpoint = Path(f"{out}.checkpoint")
     start = trainer.load_checkpoint(checkpoint) if resume and _suffixed(checkpoint, ".json").exists() else 0

@@ -128,21 +128,29 @@ def test_data_parallel_training_with_torchrun(slab_cohort, tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29537", "-m", "DeepMIRLib.cli",
                "train", "--data", str(slab_cohort), "--out", str(out), "--width", "4", "--epochs", "1", "--crop", "64",
-               "--batch-size", "4", "--copies", "1", "--device", "cpu"]
+               "--batch-size", "4", "--copies", "1", "--device", "cpu", "--cache", str(tmp_path / "cache")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["processes"] == 2
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3  # both ranks used one cache: one entry per case
     load_model(out.with_suffix(".json"))
 
 
-def test_experiment_tiny(slab_cohort, tmp_path):
+def test_experiment_tiny(slab_cohort, tmp_path, monkeypatch):
     """Leave-one-out over 3 slab participants, SWI vs SWI+QSM, multiclass, 1 epoch each."""
+    from DeepMIRLib import casecache
+
+    prepared = []
+    real_prepare = casecache.prepare_arrays
+    monkeypatch.setattr(casecache, "prepare_arrays", lambda case, *args: prepared.append(case.case_id) or real_prepare(case, *args))
     out = tmp_path / "experiment"
     args = ["experiment", "--data", str(slab_cohort), "--out", str(out), "--modalities", "swi", "swi+qsm", "--folds", "loo",
             "--width", "4", "--epochs", "1", "--crop", "64", "--copies", "1", "--batch-size", "8", "--device", "cpu"]
     assert main(args) == 0
+    assert sorted(prepared) == ["sim-41-0000", "sim-41-0001", "sim-41-0002"]  # once each, for 3 folds x 2 modality sets
+    assert len(list((out / "cache").glob("*.npz"))) == 3
     rows = (out / "per_participant.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 3 * 2  # modality sets x participants x classes
     table = (out / "table3.md").read_text()
