@@ -22,8 +22,15 @@ Reading edited segments back (`labels_from_segmentation`), the rules:
 4. Where a CMB and an iron segment overlap, the voxel is CMB: a bleed is the finding that
    must not be lost, and the reader relabels by moving voxels, not by stacking segments.
 5. Every segment is resampled (nearest neighbour, by Slicer's segmentation logic) onto the
-   SWI node's grid, whatever the extent or geometry of its internal labelmap; voxels outside
-   the SWI grid are dropped.
+   SWI node's grid, whatever the extent or geometry of its internal labelmap or the transforms
+   the two nodes are under; voxels outside the SWI grid are dropped.
+
+Transforms: volumes leave the scene in world coordinates (a linear parent transform applied;
+a non-linear one is refused: harden it first), and the segmentation is placed under the SWI's
+transform, so results stay on the SWI wherever it is moved.
+
+Slicer releases: only APIs that Slicer 5.6 has (Testing/SlicerAPI holds that list). No
+temporary nodes are added to the scene: segments are read and written as vtkOrientedImageData.
 """
 
 from __future__ import annotations
@@ -122,20 +129,51 @@ def _ijk_to_ras(volume: Volume) -> np.ndarray:
     return matrix
 
 
-def volume_from_node(volume_node) -> Volume:
-    """The node's voxels (z, y, x) and geometry, in LPS."""
+def _numpy_matrix(matrix) -> np.ndarray:
+    return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+
+
+def _vtk_matrix(array: np.ndarray):
     import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
+
+    matrix = vtk.vtkMatrix4x4()
+    for r, row in enumerate(array):
+        for c, value in enumerate(row):
+            matrix.SetElement(r, c, float(value))
+    return matrix
+
+
+def _ijk_to_world(volume_node) -> np.ndarray:
+    """The node's IJK-to-RAS matrix with its parent transform applied (linear ones only)."""
+    import vtk
 
     matrix = vtk.vtkMatrix4x4()
     volume_node.GetIJKToRASMatrix(matrix)
-    ijk_to_ras = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
-    spacing = np.linalg.norm(ijk_to_ras[:3, :3], axis=0)
-    direction = LPS_TO_RAS @ ijk_to_ras[:3, :3] / spacing
+    ijk_to_ras = _numpy_matrix(matrix)
+    transform = volume_node.GetParentTransformNode()
+    if transform is None:
+        return ijk_to_ras
+    if not transform.IsTransformToWorldLinear():
+        raise InputError(volume_node.GetName(), f"is under the non-linear transform {transform.GetName()!r}: harden the transform first")
+    to_world = vtk.vtkMatrix4x4()
+    transform.GetMatrixTransformToWorld(to_world)
+    return _numpy_matrix(to_world) @ ijk_to_ras
+
+
+def volume_from_node(volume_node) -> Volume:
+    """The node's voxels (z, y, x) and geometry in world coordinates (its parent transform
+    applied), in LPS."""
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    ijk_to_world = _ijk_to_world(volume_node)
+    spacing = np.linalg.norm(ijk_to_world[:3, :3], axis=0)
+    direction = LPS_TO_RAS @ ijk_to_world[:3, :3] / spacing
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-6):
+        raise InputError(volume_node.GetName(), "its transform shears the image: harden the transform first")
     image = volume_node.GetImageData()
     x, y, z = image.GetDimensions()
     array = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(z, y, x).copy()
-    return Volume(array, tuple(LPS_TO_RAS @ ijk_to_ras[:3, 3]), tuple(spacing), tuple(direction.ravel()), volume_node.GetName())
+    return Volume(array, tuple(LPS_TO_RAS @ ijk_to_world[:3, 3]), tuple(spacing), tuple(direction.ravel()), volume_node.GetName())
 
 
 def node_from_volume(scene, volume: Volume, name: str, labelmap: bool = False):
@@ -156,13 +194,7 @@ def node_from_volume(scene, volume: Volume, name: str, labelmap: bool = False):
 
 
 def _set_node_geometry(node, volume: Volume) -> None:
-    import vtk
-
-    matrix = vtk.vtkMatrix4x4()
-    for r, row in enumerate(_ijk_to_ras(volume)):
-        for c, value in enumerate(row):
-            matrix.SetElement(r, c, float(value))
-    node.SetIJKToRASMatrix(matrix)
+    node.SetIJKToRASMatrix(_vtk_matrix(_ijk_to_ras(volume)))
 
 
 def _hex_rgb(color: str) -> tuple[float, float, float]:
@@ -173,7 +205,7 @@ def _code(coded: dict) -> str:
     return f"{coded['CodingSchemeDesignator']}^{coded['CodeValue']}^{coded['CodeMeaning']}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def terminology_entry(label: int) -> str:
     """Slicer's serialized terminology entry (context~category~type~modifier~anatomy) for a
     DeepMIR class, read from Resources/Terminology/DeepMIR.term.json."""
@@ -197,6 +229,22 @@ def _label_from_terminology(terminology: str) -> int | None:
     return None
 
 
+def segment_terminology(segment) -> str:
+    """The segment's serialized terminology entry, '' if it has none. Through the segment's
+    tag, as Slicer 5.6 and 5.8 offer it (vtkSegment.GetTerminology() is new in 5.10)."""
+    import vtk
+
+    value = vtk.reference("")
+    if not segment.GetTag(segment.GetTerminologyEntryTagName(), value):
+        return ""
+    return str(value)
+
+
+def set_segment_terminology(segment, entry: str) -> None:
+    """Set the segment's serialized terminology entry (the tag Slicer's terminology selector reads)."""
+    segment.SetTag(segment.GetTerminologyEntryTagName(), entry)
+
+
 # --- results into the scene -----------------------------------------------------------------
 
 def show_result(scene, labels: Volume, lesions: list[Lesion], reference_node, segmentation_node=None, table_node=None):
@@ -205,6 +253,7 @@ def show_result(scene, labels: Volume, lesions: list[Lesion], reference_node, se
     if segmentation_node is None:
         segmentation_node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "DeepMIR lesions")
         segmentation_node.CreateDefaultDisplayNodes()
+    segmentation_node.SetAndObserveTransformNodeID(reference_node.GetTransformNodeID())
     segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(reference_node)
     segmentation = segmentation_node.GetSegmentation()
     segmentation.RemoveAllSegments()
@@ -244,7 +293,7 @@ def _row_values(lesion: Lesion) -> list:
 
 def _segment_class(segment) -> int | None:
     """Rule 1 of the module docstring: terminology, then exact colour, then name."""
-    label = _label_from_terminology(segment.GetTerminology())
+    label = _label_from_terminology(segment_terminology(segment))
     if label is not None:
         return label
     for label, color in SEGMENT_COLORS.items():
@@ -258,39 +307,62 @@ def _segment_class(segment) -> int | None:
     return None
 
 
-def _segment_array(segmentation_node, segment_id: str, reference_node) -> np.ndarray:
-    """One segment as a 0/1 array on the reference node's grid."""
+def _class_masks(segmentation_node, segment_ids: dict[int, list[str]], reference_node, shape) -> dict[int, np.ndarray]:
+    """Per class, the union of its segments as a boolean array on the reference node's grid,
+    resampled by Slicer's segmentation logic into the reference's frame (its transform too)."""
     import slicer
+    import vtk
 
-    scene = segmentation_node.GetScene()
-    labelmap = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "__deepmir_export__")
-    try:
-        ids = [segment_id]
-        ok = slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
-            segmentation_node, ids, labelmap, reference_node, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY)
-        if not ok:
-            raise RuntimeError(f"could not export segment {segment_id}")
-        return volume_from_node(labelmap).array > 0
-    finally:
-        scene.RemoveNode(labelmap)
+    segmentation_node.GetSegmentation().CreateRepresentation(slicer.vtkSegmentationConverter.GetSegmentationBinaryLabelmapRepresentationName())
+    masks = {}
+    for label, ids in segment_ids.items():
+        masks[label] = np.zeros(shape, bool)
+        if not ids:
+            continue
+        id_array, values = vtk.vtkStringArray(), vtk.vtkIntArray()
+        for segment_id in ids:
+            id_array.InsertNextValue(segment_id)
+            values.InsertNextValue(1)
+        merged = slicer.vtkOrientedImageData()
+        slicer.vtkSlicerSegmentationsModuleLogic.GenerateMergedLabelmapInReferenceGeometry(
+            segmentation_node, reference_node, id_array, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY, merged, values)
+        _paste_extent(masks[label], merged)
+    return masks
+
+
+def _paste_extent(mask: np.ndarray, image) -> None:
+    """Set `mask` (z, y, x, the reference grid) where `image` (on that grid, any extent) is non-zero."""
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    i0, i1, j0, j1, k0, k1 = image.GetExtent()
+    if i1 < i0 or j1 < j0 or k1 < k0 or image.GetPointData().GetScalars() is None:
+        return
+    values = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(k1 - k0 + 1, j1 - j0 + 1, i1 - i0 + 1) > 0
+    low = np.maximum((k0, j0, i0), 0)
+    high = np.minimum((k1 + 1, j1 + 1, i1 + 1), mask.shape)
+    if np.any(high <= low):
+        return
+    inside = tuple(slice(lo - start, hi - start) for lo, hi, start in zip(low, high, (k0, j0, i0)))
+    mask[low[0]:high[0], low[1]:high[1], low[2]:high[2]] |= values[inside]
 
 
 def labels_from_segmentation(segmentation_node, reference_node) -> Volume:
     """The reader's segments as a 0/1/2 label map on the SWI grid (rules in the module docstring)."""
     reference = volume_from_node(reference_node)
     segmentation = segmentation_node.GetSegmentation()
-    masks = {CMB: np.zeros(reference.array.shape, bool), IRON: np.zeros(reference.array.shape, bool)}
+    segment_ids = {CMB: [], IRON: []}
     unknown = []
     for index in range(segmentation.GetNumberOfSegments()):
         segment_id = segmentation.GetNthSegmentID(index)
         label = _segment_class(segmentation.GetSegment(segment_id))
         if label is None:
             unknown.append(segmentation.GetSegment(segment_id).GetName())
-            continue
-        masks[label] |= _segment_array(segmentation_node, segment_id, reference_node)
+        else:
+            segment_ids[label].append(segment_id)
     if unknown:
         raise InputError(segmentation_node.GetName(), f"segments {unknown} are neither microbleed nor iron deposit: "
                          "rename them (a name with 'microbleed' or 'iron') or delete them")
+    masks = _class_masks(segmentation_node, segment_ids, reference_node, reference.array.shape)
     labels = np.zeros(reference.array.shape, np.uint8)
     labels[masks[IRON]] = IRON
     labels[masks[CMB]] = CMB  # rule 4: CMB wins where both overlap
@@ -305,36 +377,69 @@ def _class_segment_id(segmentation_node, label: int) -> str:
         if _segment_class(segmentation.GetSegment(segment_id)) == label:
             return segment_id
     segment_id = segmentation.AddEmptySegment(SEGMENT_NAMES[label].replace(" ", "_"), SEGMENT_NAMES[label], _hex_rgb(SEGMENT_COLORS[label]))
-    segmentation.GetSegment(segment_id).SetTerminology(terminology_entry(label))
+    set_segment_terminology(segmentation.GetSegment(segment_id), terminology_entry(label))
     return segment_id
+
+
+def _oriented_image(array: np.ndarray, reference_node, segmentation_node):
+    """`array` (z, y, x, on the reference node's grid) as a vtkOrientedImageData in the
+    segmentation node's frame."""
+    import slicer
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk
+
+    image = slicer.vtkOrientedImageData()
+    image.SetDimensions(array.shape[2], array.shape[1], array.shape[0])
+    image.GetPointData().SetScalars(numpy_to_vtk(np.ascontiguousarray(array).ravel(), deep=True))
+    ijk_to_ras = vtk.vtkMatrix4x4()
+    reference_node.GetIJKToRASMatrix(ijk_to_ras)
+    image.SetImageToWorldMatrix(ijk_to_ras)
+    if reference_node.GetTransformNodeID() != segmentation_node.GetTransformNodeID():
+        transform = vtk.vtkGeneralTransform()
+        slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(
+            reference_node.GetParentTransformNode(), segmentation_node.GetParentTransformNode(), transform)
+        slicer.vtkOrientedImageDataResample.TransformOrientedImage(image, transform)
+    return image
 
 
 def _write_segments(segmentation_node, reference_node, labels: np.ndarray) -> None:
     """Replace the contents of the CMB and iron segments by `labels` (0/1/2, reference grid);
-    other classes' extra segments are emptied so that the label map is the whole truth."""
+    other classes' extra segments are removed so that the label map is the whole truth."""
     import slicer
 
-    reference = volume_from_node(reference_node)
     segmentation = segmentation_node.GetSegmentation()
     class_segment_ids = {label: _class_segment_id(segmentation_node, label) for label in (CMB, IRON)}
     for segment_id in [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]:
         if segment_id not in class_segment_ids.values() and _segment_class(segmentation.GetSegment(segment_id)) is not None:
             segmentation.RemoveSegment(segment_id)
-    scene = segmentation_node.GetScene()
+    logic = slicer.vtkSlicerSegmentationsModuleLogic
     for label, segment_id in class_segment_ids.items():
-        labelmap = node_from_volume(scene, reference.with_array((labels == label).astype(np.uint8)), "__deepmir_import__", labelmap=True)
-        try:
-            logic = slicer.vtkSlicerSegmentationsModuleLogic
-            image = logic.CreateOrientedImageDataFromVolumeNode(labelmap)
-            logic.SetBinaryLabelmapToSegment(image, segmentation_node, segment_id, logic.MODE_REPLACE)
-        finally:
-            scene.RemoveNode(labelmap)
+        image = _oriented_image((labels == label).astype(np.uint8), reference_node, segmentation_node)
+        logic.SetBinaryLabelmapToSegment(image, segmentation_node, segment_id, logic.MODE_REPLACE)
 
 
 def lesion_rows(segmentation_node, reference_node) -> list[Lesion]:
     """The lesions as the segments now are: 26-connected components of each class, CMB
     first (lesions.find_lesions on the edited label map; no probabilities)."""
     return find_lesions(labels_from_segmentation(segmentation_node, reference_node))
+
+
+def refresh_lesion_table(scene, segmentation_node, reference_node, table_node, original_lesions: list[Lesion]):
+    """The lesions of the segmentation as it is now, written to the table node (a new one if
+    None): returns (lesions, table node). A lesion the reader left as the model made it (same
+    class, voxels and centroid) keeps the model's probability; edited ones have none."""
+    lesions = lesion_rows(segmentation_node, reference_node)
+    for lesion in lesions:
+        lesion.prob_max = _model_probability(lesion, original_lesions)
+    return lesions, fill_lesion_table(scene, lesions, table_node)
+
+
+def _model_probability(lesion: Lesion, original_lesions: list[Lesion]) -> float:
+    for original in original_lesions:
+        same_place = max(abs(a - b) for a, b in zip(original.centroid_lps, lesion.centroid_lps)) < 1e-3
+        if same_place and original.label == lesion.label and original.voxels == lesion.voxels:
+            return original.prob_max
+    return float("nan")
 
 
 def _component_at(labels: Volume, ras) -> tuple[np.ndarray, int] | None:

@@ -13,10 +13,10 @@ import vtk
 
 slicer = pytest.importorskip("slicer", reason="the scene layer is tested on the slicer-core wheel (pip install slicer-core)")
 
-from DeepMIRLib import scene as deepmir_scene  # noqa: E402
-from DeepMIRLib.errors import Cancelled, InputError  # noqa: E402
-from DeepMIRLib.lesions import label_components  # noqa: E402
-from DeepMIRLib.volumes import Volume, read_volume  # noqa: E402
+from DeepMIRLib import scene as deepmir_scene
+from DeepMIRLib.errors import Cancelled, InputError
+from DeepMIRLib.lesions import find_lesions, label_components
+from DeepMIRLib.volumes import Volume, read_volume
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +67,38 @@ def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(load
     segments = [segmentation.GetSegment(segmentation.GetNthSegmentID(i)) for i in range(segmentation.GetNumberOfSegments())]
     assert [s.GetName() for s in segments] == ["Cerebral microbleed", "Iron deposit"]
     assert [tuple(round(c, 3) for c in s.GetColor()) for s in segments] == [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
-    assert [s.GetTerminology() for s in segments] == [deepmir_scene.terminology_entry(1), deepmir_scene.terminology_entry(2)]
+    assert [deepmir_scene.segment_terminology(s) for s in segments] == [deepmir_scene.terminology_entry(1), deepmir_scene.terminology_entry(2)]
     edited = deepmir_scene.labels_from_segmentation(result.segmentation_node, nodes["swi"])
     np.testing.assert_array_equal(edited.array, result.detection.labels.array)
     assert result.table_node.GetTable().GetNumberOfRows() == len(result.detection.lesions)
     assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.detection.lesions)
+    _assert_refreshes_and_edits_add_no_nodes(scene, result, nodes["swi"])
+
+
+def _node_counts(scene) -> dict[str, int]:
+    counts = {}
+    for index in range(scene.GetNumberOfNodes()):
+        name = scene.GetNthNode(index).GetClassName()
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _assert_refreshes_and_edits_add_no_nodes(scene, result, swi, times=3):
+    """The module refreshes the lesion table after every painting pause and every edit: the
+    scene must hold no more nodes (no colour tables, display or labelmap nodes left behind)
+    after a run, N table refreshes and N edits than after the run alone."""
+    after_run = _node_counts(scene)
+    lesions = result.detection.lesions
+    for _ in range(times):
+        rows, table = deepmir_scene.refresh_lesion_table(scene, result.segmentation_node, swi, result.table_node, lesions)
+        assert table is result.table_node and len(rows) == len(lesions)
+        assert [row.prob_max for row in rows] == [lesion.prob_max for lesion in lesions]  # unedited: the model's
+    for _ in range(times):
+        assert deepmir_scene.switch_lesion_class_at(result.segmentation_node, swi, lesions[0].centroid_ras)
+        assert deepmir_scene.switch_lesion_class_at(result.segmentation_node, swi, lesions[0].centroid_ras)
+    edited, _ = deepmir_scene.refresh_lesion_table(scene, result.segmentation_node, swi, result.table_node, lesions)
+    assert [row.voxels for row in edited] == [lesion.voxels for lesion in lesions]
+    assert _node_counts(scene) == after_run
 
 
 def test_terminology_context_loads_in_slicers_terminologies_logic():
@@ -111,6 +138,7 @@ def _paint_sphere(segmentation_node, segment_id, reference_node, centre_zyx, rad
     editor.SetSegmentationNode(segmentation_node)
     editor.SetSourceVolumeNode(reference_node)
     labelmap = slicer.vtkSlicerSegmentationsModuleLogic.CreateOrientedImageDataFromVolumeNode(modifier)
+    labelmap.UnRegister(None)  # the caller owns the new image, as in Slicer's own effects
     editor.ModifySegmentByLabelmap(segmentation_node, segment_id, labelmap, editor.ModificationModeAdd, False, False)
     scene.RemoveNode(modifier)
     scene.RemoveNode(editor_node)
@@ -187,11 +215,11 @@ def test_segment_rules_renamed_extra_and_overlapping(loaded, heavy_participant):
     cmb_id, iron_id = segmentation.GetNthSegmentID(0), segmentation.GetNthSegmentID(1)
     segmentation.GetSegment(cmb_id).SetName("Segment A")  # renamed: the terminology still says CMB
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, original.array)
-    segmentation.GetSegment(cmb_id).SetTerminology("")  # and without terminology: still DeepMIR's red
+    deepmir_scene.set_segment_terminology(segmentation.GetSegment(cmb_id), "")  # and without terminology: still DeepMIR's red
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, original.array)
-    segmentation.GetSegment(iron_id).SetTerminology(deepmir_scene.terminology_entry(1))  # the reader re-typed iron as CMB
+    deepmir_scene.set_segment_terminology(segmentation.GetSegment(iron_id), deepmir_scene.terminology_entry(1))  # the reader re-typed iron as CMB
     np.testing.assert_array_equal(deepmir_scene.labels_from_segmentation(segmentation_node, swi).array, (original.array > 0).astype(np.uint8))
-    segmentation.GetSegment(iron_id).SetTerminology(deepmir_scene.terminology_entry(2))
+    deepmir_scene.set_segment_terminology(segmentation.GetSegment(iron_id), deepmir_scene.terminology_entry(2))
     # an iron voxel painted into the CMB segment too (segments that overlap live in separate
     # labelmap layers; with one shared layer the paint would overwrite the iron): CMB wins
     iron_voxel = np.argwhere(original.array == 2)[0]
@@ -237,6 +265,78 @@ def test_an_edit_merges_several_extra_segments_of_a_class_into_its_segment(loade
     assert after[tuple(background[0])] == 1 and after[tuple(background[-1])] == 1
     assert (after == 2).sum() == (before == 2).sum() - iron.voxels and (after == 1).sum() == (before == 1).sum()
 
+def _linear_transform(scene, name, angle_degrees=0.0, shift=(0.0, 0.0, 0.0)):
+    """A linear transform node: rotation about S, then a shift (RAS mm)."""
+    transform = vtk.vtkTransform()
+    transform.Translate(*shift)
+    transform.RotateZ(angle_degrees)
+    node = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", name)
+    node.SetMatrixTransformToParent(transform.GetMatrix())
+    return node
+
+
+def test_volumes_leave_in_world_coordinates_and_results_follow_the_swi_transform(loaded, heavy_participant):
+    """An SWI under a linear transform: its volume is in world coordinates, the segmentation
+    is put under the same transform, and labels, lesions and edits stay on the SWI's voxels;
+    a segmentation moved by the reader is resampled back onto the SWI grid."""
+    scene, nodes = loaded
+    swi = nodes["swi"]
+    local = deepmir_scene.volume_from_node(swi)
+    transform = _linear_transform(scene, "pose", angle_degrees=20.0, shift=(5.0, -7.0, 3.0))
+    swi.SetAndObserveTransformNodeID(transform.GetID())
+    world = deepmir_scene.volume_from_node(swi)
+    matrix = vtk.vtkMatrix4x4()
+    transform.GetMatrixTransformToWorld(matrix)
+    to_world = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+    corner_ras = to_world @ np.array([-local.origin[0], -local.origin[1], local.origin[2], 1.0])
+    np.testing.assert_allclose(world.origin, (-corner_ras[0], -corner_ras[1], corner_ras[2]), atol=1e-4)
+    np.testing.assert_allclose(world.spacing, local.spacing, atol=1e-6)
+    np.testing.assert_array_equal(world.array, local.array)
+
+    original = read_volume(heavy_participant / "labels.nii.gz")
+    original = original.with_array(np.where(np.isin(original.array, (1, 2)), original.array, 0).astype(np.uint8))
+    segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi)
+    assert segmentation_node.GetTransformNodeID() == transform.GetID()
+    labels = deepmir_scene.labels_from_segmentation(segmentation_node, swi)
+    np.testing.assert_array_equal(labels.array, original.array)
+    _assert_same_geometry(labels, world)
+    rows = deepmir_scene.lesion_rows(segmentation_node, swi)
+    expected = find_lesions(world.with_array(original.array))
+    np.testing.assert_allclose([r.centroid_ras for r in rows], [e.centroid_ras for e in expected], atol=1e-4)
+    assert deepmir_scene.delete_lesion_at(segmentation_node, swi, rows[0].centroid_ras)  # world RAS, as the table shows
+    assert len(deepmir_scene.lesion_rows(segmentation_node, swi)) == len(rows) - 1
+
+    # the reader moves the segmentation one voxel along the SWI's first axis: it is resampled
+    segmentation_node, _ = deepmir_scene.show_result(scene, original, [], swi, segmentation_node)
+    column = to_world[:3, :3] @ np.diag([-1.0, -1.0, 1.0]) @ np.asarray(local.direction).reshape(3, 3)[:, 0] * local.spacing[0]
+    nudge = _linear_transform(scene, "nudge", shift=tuple(column))
+    nudge.SetAndObserveTransformNodeID(transform.GetID())
+    segmentation_node.SetAndObserveTransformNodeID(nudge.GetID())
+    moved = deepmir_scene.labels_from_segmentation(segmentation_node, swi).array
+    shifted = np.zeros_like(original.array)
+    shifted[:, :, 1:] = original.array[:, :, :-1]
+    np.testing.assert_array_equal(moved, shifted)
+    # and an edit writes back through the two transforms
+    assert deepmir_scene.switch_lesion_class_at(segmentation_node, swi, deepmir_scene.lesion_rows(segmentation_node, swi)[0].centroid_ras)
+    assert (deepmir_scene.labels_from_segmentation(segmentation_node, swi).array > 0).sum() == (shifted > 0).sum()
+
+
+def test_volumes_under_a_non_linear_transform_are_refused(loaded):
+    scene, nodes = loaded
+    source, target = vtk.vtkPoints(), vtk.vtkPoints()
+    for point in ((0, 0, 0), (50, 0, 0), (0, 50, 0), (0, 0, 50), (30, 30, 30)):
+        source.InsertNextPoint(point)
+        target.InsertNextPoint(point[0] + (3 if point == (30, 30, 30) else 0), point[1], point[2])
+    warp = vtk.vtkThinPlateSplineTransform()
+    warp.SetSourceLandmarks(source)
+    warp.SetTargetLandmarks(target)
+    node = scene.AddNewNodeByClass("vtkMRMLTransformNode", "warp")
+    node.SetAndObserveTransformToParent(warp)
+    nodes["qsm"].SetAndObserveTransformNodeID(node.GetID())
+    with pytest.raises(InputError, match="non-linear transform 'warp': harden"):
+        deepmir_scene.volume_from_node(nodes["qsm"])
+
+
 def test_centre_views_on_moves_slice_nodes(loaded):
     scene, _ = loaded
     red = scene.AddNewNodeByClass("vtkMRMLSliceNode", "Red")
@@ -258,7 +358,7 @@ def test_background_worker_result_shown_and_exported(loaded, heavy_participant, 
     out = tmp_path / "result"
     command = worker.worker_command(heavy_participant / "swi.nii.gz", out, "default", "cpu",
                                     qsm=heavy_participant / "qsm.nii.gz", t2=heavy_participant / "t2.nii.gz", python=sys.executable)
-    run = subprocess.run(command, capture_output=True, text=True)
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
     done = worker.parse_event(run.stdout.splitlines()[-1])
     assert run.returncode == 0 and done["event"] == "done", run.stderr
     result = worker.read_result(done)
