@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
-import re
 import shutil
 import statistics
 import subprocess
@@ -27,10 +26,11 @@ from bench_predict import cpu_name, timed_deepmir
 
 EXPERIMENT = ["--folds", "loo", "--modalities", "swi", "swi+qsm+t2", "--epochs", "1", "--width", "8",
               "--crop", "64", "--copies", "1", "--threads", "1"]
-# preparation functions of the old code (training.prepare_case per fold and modality set) and
-# of the new (cache.prepared_case per case, its cache reads); prepare_participant and
-# register_rigid are common to both, and also count the test participants' preparation
-PREPARATION = re.compile(r"^(prepare_case|prepare_participant|register_rigid|stack_modalities|prepared_case|prepare_and_store|load_entry|read_cached_case|cached_cases)$")
+# preparation of the training cases: training.prepare_case per fold and modality set (before
+# the cache), casecache.prepare_arrays once per case and read_entry / write_entry (with it);
+# prepare_participant and register_rigid also count the test participants' preparation
+PREPARATION = {"prepare_case", "prepare_arrays", "read_entry", "write_entry", "file_digest", "prepare_participant",
+               "register_rigid", "stack_modalities"}
 
 
 def profile_once(data: Path, out: Path) -> None:
@@ -42,7 +42,7 @@ def profile_once(data: Path, out: Path) -> None:
     print("| function | calls | cumulative seconds |")
     print("| --- | --- | --- |")
     for (filename, _, name), (_, calls, _, cumulative, _) in sorted(stats.stats.items(), key=lambda item: -item[1][3]):
-        if PREPARATION.match(name) and "DeepMIRLib" in filename:
+        if name in PREPARATION and "DeepMIRLib" in filename:
             print(f"| {Path(filename).stem}.{name} | {calls} | {cumulative:.1f} |")
 
 
