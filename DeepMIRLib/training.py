@@ -31,6 +31,7 @@ from .casecache import CaseArrays, CaseCache, prepare_arrays
 from .classes import BRAIN_MASK, classes_for_task, reference_for_task
 from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
+from .evaluation import IoUAccumulator
 from .modelfile import ModelCard, save_model
 from .pipeline import ParticipantInputs, participant_from_folder
 from .preprocessing import round_up
@@ -304,8 +305,7 @@ class Trainer:
             return float("nan")
         rng = np.random.default_rng([self.config.seed, 10**6])
         samples = epoch_samples(self.validation_cases, rng)
-        k = max(self.network.num_classes, 1)
-        intersection, union = np.zeros(k), np.zeros(k)
+        iou = IoUAccumulator(max(self.network.num_classes, 1))
         self.network.eval()
         with torch.inference_mode():
             for start in range(0, len(samples), self.config.batch_size):
@@ -314,12 +314,8 @@ class Trainer:
                 target = np.stack([self.validation_cases[c].labels[z] for c, z, _ in chunk])
                 padded = _pad_to_multiple(np.stack(images), self.network.size_multiple)
                 prediction = predicted_classes(self.network, self.network(torch.from_numpy(padded).to(self.device))).cpu().numpy()
-                prediction = prediction[:, : target.shape[1], : target.shape[2]]
-                for index in range(1, k + 1):
-                    p, t = prediction == index, target == index
-                    intersection[index - 1] += (p & t).sum()
-                    union[index - 1] += (p | t).sum()
-        return float(np.mean(intersection / np.maximum(union, 1)))
+                iou.add(prediction[:, : target.shape[1], : target.shape[2]], target)
+        return iou.mean()
 
     def fit(self, start_epoch: int = 0, progress=None, on_epoch=None) -> None:
         for epoch in range(start_epoch, self.config.epochs):
