@@ -16,18 +16,18 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-# [project] dependencies of pyproject.toml (a test keeps the two equal); an installed Slicer
-# extension carries no pyproject.toml, so the list lives here.
+# What detection needs at run time in Slicer's Python (the worker and the scene layer), and
+# so what the Slicer module installs. These are [project] dependencies of pyproject.toml with
+# the same specifiers (a test keeps them so); the others there (tqdm, matplotlib, nilearn)
+# serve only the command line, its figures and the simulator, which never run inside Slicer.
+# An installed Slicer extension carries no pyproject.toml, so the list lives here.
 REQUIREMENTS = (
     "numpy>=1.24",
     "scipy>=1.10",
-    "SimpleITK>=2.3",
+    "SimpleITK>=2.2",  # Slicer 5.6 ships 2.2.1, 5.8 2.3.1, 5.10 2.5.2
     "nibabel>=4",
     "torch>=2.1",
     "safetensors>=0.4",
-    "tqdm>=4.60",
-    "matplotlib>=3.7",
-    "nilearn>=0.10",
     "packaging>=21",
 )
 

@@ -242,10 +242,14 @@ def test_extension_metadata_is_complete():
 
 # --- dependencies in Slicer -----------------------------------------------------------------
 
-def test_requirements_are_pyprojects_dependencies():
+COMMAND_LINE_ONLY = ("tqdm", "matplotlib", "nilearn")  # never imported on the way to a detection in Slicer
+
+
+def test_slicer_requirements_are_pyprojects_dependencies_less_the_command_line_ones():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert list(dependencies.REQUIREMENTS) == pyproject["project"]["dependencies"]
+    project = [r.split("#")[0].strip() for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    assert [r for r in project if not r.startswith(COMMAND_LINE_ONLY)] == list(dependencies.REQUIREMENTS)
+    assert sorted(r.split(">")[0] for r in project if r.startswith(COMMAND_LINE_ONLY)) == sorted(COMMAND_LINE_ONLY)
 
 
 def fake_python(**versions):
@@ -253,32 +257,45 @@ def fake_python(**versions):
     return lambda name: versions.get(name.lower())
 
 
-SLICER_LIKE = dict(numpy="1.26.4", scipy="1.13.1", simpleitk="2.4.0")
+# The packages each supported Slicer release ships, from its SuperBuild/External_python-numpy.cmake,
+# External_python-scipy.cmake, External_SimpleITK.cmake and External_python-pythonqt-requirements.cmake
+SLICER_RELEASES = {
+    "5.6.0": dict(numpy="1.26.1", scipy="1.11.3", simpleitk="2.2.1", packaging="23.2"),
+    "5.8.1": dict(numpy="1.26.4", scipy="1.13.1", simpleitk="2.3.1", packaging="24.0"),
+    "5.10.0": dict(numpy="2.0.2", scipy="1.13.1", simpleitk="2.5.2", packaging="25.0"),
+}
+SLICER_LIKE = SLICER_RELEASES["5.8.1"]
+
+
+@pytest.mark.parametrize("release", sorted(SLICER_RELEASES))
+def test_every_supported_slicers_own_packages_fit(release):
+    plan = dependencies.slicer_install_plan(installed=fake_python(**SLICER_RELEASES[release]))
+    assert not plan.conflicts
+    assert plan.torch == "torch>=2.1" and plan.pip == ["nibabel>=4", "safetensors>=0.4"]
 
 
 def test_fresh_slicer_gets_torch_from_pytorchutils_and_the_rest_from_pip_pinned_to_its_own_packages():
-    plan = dependencies.slicer_install_plan(installed=fake_python(**SLICER_LIKE))
+    plan = dependencies.slicer_install_plan(installed=fake_python(**dict(SLICER_LIKE, packaging=None)))
     assert plan.torch == "torch>=2.1"
-    assert plan.pip == ["nibabel>=4", "safetensors>=0.4", "tqdm>=4.60", "matplotlib>=3.7", "nilearn>=0.10", "packaging>=21"]
-    assert sorted(plan.constraints) == ["SimpleITK==2.4.0", "numpy==1.26.4", "scipy==1.13.1"]
+    assert plan.pip == ["nibabel>=4", "safetensors>=0.4", "packaging>=21"]
+    assert sorted(plan.constraints) == ["SimpleITK==2.3.1", "numpy==1.26.4", "scipy==1.13.1"]
     assert not plan.conflicts and not plan.empty
     assert plan.describe()[0].startswith("torch>=2.1 (through the PyTorch extension")
 
 
 def test_complete_python_needs_nothing_and_old_versions_count_as_missing():
-    everything = dict(SLICER_LIKE, nibabel="5.2.1", torch="2.4.1+cu121", safetensors="0.4.3", tqdm="4.66.0",
-                      matplotlib="3.9.0", nilearn="0.10.3", packaging="24.0")
+    everything = dict(SLICER_LIKE, nibabel="5.2.1", torch="2.4.1+cu121", safetensors="0.4.3")
     assert dependencies.slicer_install_plan(installed=fake_python(**everything)).empty
-    older = dict(everything, tqdm="4.50.0", torch="1.13.0")
+    older = dict(everything, nibabel="3.2.2", torch="1.13.0")
     plan = dependencies.slicer_install_plan(installed=fake_python(**older))
-    assert plan.pip == ["tqdm>=4.60"] and plan.torch == "torch>=2.1"
+    assert plan.pip == ["nibabel>=4"] and plan.torch == "torch>=2.1"
     assert dependencies.missing_requirements(["nibabel>=4"], fake_python(nibabel="not-a-version")) == ["nibabel>=4"]
 
 
 def test_slicers_own_packages_are_never_planned_for_pip():
-    plan = dependencies.slicer_install_plan(installed=fake_python(numpy="1.21.0", scipy="1.13.1"))
+    plan = dependencies.slicer_install_plan(installed=fake_python(numpy="1.21.0", scipy="1.13.1", simpleitk="2.1.1"))
     assert not any(r.split(">")[0].lower() in ("numpy", "scipy", "simpleitk") for r in plan.pip)
-    assert [c.split(" ")[0] for c in plan.conflicts] == ["numpy>=1.24", "SimpleITK>=2.3"]
+    assert [c.split(" ")[0] for c in plan.conflicts] == ["numpy>=1.24", "SimpleITK>=2.2"]
 
 
 def test_installed_version_reads_this_python():
@@ -298,9 +315,28 @@ def participant(tmp_path_factory) -> Path:
     return write_participant(simulate_participant((41, 0), protocol, LesionLoad.named("dense")), tmp_path_factory.mktemp("sim") / "sub-01")
 
 
+# Makes the command-line-only packages impossible to import, as in a Slicer where the module
+# installed only dependencies.REQUIREMENTS.
+BLOCK_COMMAND_LINE_PACKAGES = f"""
+import sys
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {set(COMMAND_LINE_ONLY)!r}:
+            raise ImportError(name + " is not installed in Slicer")
+sys.meta_path.insert(0, Blocked())
+"""
+
+
+def python_without_command_line_packages(module: str) -> list[str]:
+    """A command running `module` as __main__ (arguments follow) without those packages."""
+    run = f"import runpy; runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    return [sys.executable, "-c", BLOCK_COMMAND_LINE_PACKAGES + run]
+
+
 def run_worker(args: list[str]) -> tuple[int, list[dict], str]:
-    """Run the worker as the module does; every stdout line must be an event object."""
-    run = subprocess.run([sys.executable, "-m", "DeepMIRLib.worker", *args], capture_output=True, text=True, cwd=ROOT)
+    """Run the worker as the module does, without the command-line-only packages; every
+    stdout line must be an event object."""
+    run = subprocess.run([*python_without_command_line_packages("DeepMIRLib.worker"), *args], capture_output=True, text=True, cwd=ROOT)
     events = [json.loads(line) for line in run.stdout.splitlines()]
     assert all(isinstance(e, dict) and "event" in e for e in events)
     return run.returncode, events, run.stderr
@@ -332,9 +368,12 @@ def test_worker_reports_progress_and_writes_the_prediction(participant, tmp_path
     assert [str(lesion.row()["prob_max"]) for lesion in result.lesions] == [row["prob_max"] for row in table]
     assert result.model.name == done["model"]["name"] and result.notes == done["notes"]
 
-    # the GUI process loads the result without importing torch or the network code
-    probe = ("import json, sys; from DeepMIRLib import worker; d = worker.read_result(json.loads(sys.argv[1])); "
-             "print(len(d.lesions), 'torch' in sys.modules, 'DeepMIRLib.unet' in sys.modules)")
+    # the GUI process loads the result without importing torch or the network code, and imports
+    # what the module uses without the command-line-only packages
+    probe = BLOCK_COMMAND_LINE_PACKAGES + (
+        "import json; from DeepMIRLib import worker, scene, registry, dependencies, datastore; "
+        "d = worker.read_result(json.loads(sys.argv[1])); "
+        "print(len(d.lesions), 'torch' in sys.modules, 'DeepMIRLib.unet' in sys.modules)")
     loaded = subprocess.run([sys.executable, "-c", probe, json.dumps(done)], capture_output=True, text=True)
     assert loaded.stdout.split() == [str(len(table)), "False", "False"], loaded.stderr
 
