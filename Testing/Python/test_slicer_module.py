@@ -240,6 +240,16 @@ def test_extension_metadata_is_complete():
         assert (ROOT / url[len(prefix):]).is_file(), f"{url} names no file of the repository"
 
 
+def test_license_file_is_the_apache_license_pyproject_names():
+    """The Extensions Index check (scripts/check_description_files.py, check_license_file)
+    rejects an extension without a license file at the repository root."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text and len(text) > 11000  # the whole text, not a summary
+
+
 # --- dependencies in Slicer -----------------------------------------------------------------
 
 COMMAND_LINE_ONLY = ("tqdm", "matplotlib", "nilearn")  # never imported on the way to a detection in Slicer
