@@ -1,8 +1,10 @@
 """Time `deepmir predict` on a 256 x 192 x 120 three-modality participant for several U-Net widths.
 
-The participant is the real scan of ../shared/data/qsm2016 resampled to 1 x 1 x 1.5 mm
-on a 192 x 256 x 120 grid (x, y, z) with SWI-, QSM- and T2-like images (as in the tests),
-T2 on its own 1 mm grid so that registration is part of the run. Weights are untrained:
+The participant is the tests' simulated anatomy (Testing/Python/conftest.py: the simulator's
+warped MNI152 brain) on a 192 x 256 x 120 grid (x, y, z) of 1 x 1 x 1.5 mm with SWI-, QSM- and
+T2-weighted images (as in the tests), T2 on its own 1 mm grid so that registration is part of
+the run. (The figures in BENCHMARKS.md dated 2026-11-24 used the real scan of
+../shared/data/qsm2016 on the same grid instead.) Weights are untrained:
 inference time does not depend on their values. Each run is a fresh `deepmir predict`
 process, timed from outside (wall clock, peak resident memory from /usr/bin/time -v);
 the script reports medians.
@@ -30,7 +32,7 @@ import SimpleITK as sitk
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Testing" / "Python"))
 
-from conftest import load_real_anatomy, make_modalities  # noqa: E402
+from conftest import make_modalities, simulated_anatomy  # noqa: E402
 
 from DeepMIRLib.modelfile import ModelCard, save_model  # noqa: E402
 from DeepMIRLib.unet import UNet2D  # noqa: E402
@@ -48,7 +50,7 @@ def cpu_name() -> str:
 
 
 def make_participant(folder: Path) -> None:
-    images = make_modalities(load_real_anatomy(SPACING, GRID_SIZE_XYZ))
+    images = make_modalities(simulated_anatomy(SPACING, GRID_SIZE_XYZ))
     for name in ("swi", "qsm", "brainmask"):
         write_volume(images[name], folder / f"{name}.nii.gz")
     t2 = images["t2"].to_image()

@@ -1,44 +1,59 @@
-"""Shared fixtures: small participants built from the real in-vivo scan in ../shared/data/qsm2016.
+"""Shared fixtures: small participants made by the project's own simulator.
 
-Until the simulator exists, test participants come from that real anatomy: its COSMOS map
-serves as QSM, an SWI-like image is made from its tissue field (Haacke phase mask, 4th
-power) and a T2-like image from its mask and susceptibility, so images carry real brain
-structure, not toy blobs. The data stays in ../shared; nothing of it is copied into the repo.
+Test participants start from the simulator's anatomy (DeepMIRLib.simulation: the MNI152
+template that nilearn ships, warped and posed as a participant) on a coarse grid, so images
+carry real brain structure, not toy blobs, and nothing beside the repository is needed. The
+few tests that validate the method against the real 2016 QSM scan in ../shared/data/qsm2016
+ask for the `qsm2016_folder` fixture: it skips them where that folder is absent (a fresh
+clone) and fails them instead when DEEPMIR_REQUIRE_SHARED_DATA=1 (CI sets it).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from DeepMIRLib.simulation.anatomy import participant_transform, resample_anatomy
+from DeepMIRLib.simulation.dipole import forward_field
+from DeepMIRLib.simulation.phantom import NUCLEUS_TISSUE, Protocol, swi_grid, tissue_parameters
 from DeepMIRLib.volumes import Volume, write_volume
 
 QSM2016 = Path(__file__).resolve().parents[3] / "shared" / "data" / "qsm2016"
-
-
-def _load(name: str) -> sitk.Image:
-    path = QSM2016 / f"{name}.nii.gz"
-    if not path.exists():
-        pytest.fail(f"test data not found at {path}: the tests need ../shared/data/qsm2016 beside the repository")
-    return sitk.ReadImage(str(path), sitk.sitkFloat32)
+QSM2016_FILES = ("chi_cosmos", "phs_tissue", "msk")
+REQUIRE_SHARED_DATA = "DEEPMIR_REQUIRE_SHARED_DATA"
 
 
 @pytest.fixture(scope="session")
-def real_anatomy() -> dict[str, Volume]:
-    return load_real_anatomy()
+def qsm2016_folder() -> Path:
+    """../shared/data/qsm2016 (a real scan's local field and COSMOS map), or a skip that
+    names what is missing; a failure instead when DEEPMIR_REQUIRE_SHARED_DATA=1."""
+    missing = [f"{name}.nii.gz" for name in QSM2016_FILES if not (QSM2016 / f"{name}.nii.gz").is_file()]
+    if missing:
+        message = f"the real 2016 QSM scan is not at {QSM2016} (missing {', '.join(missing)})"
+        if os.environ.get(REQUIRE_SHARED_DATA) == "1":
+            pytest.fail(f"{message}, and {REQUIRE_SHARED_DATA}=1 requires it")
+        pytest.skip(message)
+    return QSM2016
 
 
-def load_real_anatomy(spacing=(2.0, 2.0, 3.0), size=None) -> dict[str, Volume]:
+@pytest.fixture(scope="session")
+def real_anatomy(qsm2016_folder) -> dict[str, Volume]:
+    return load_real_anatomy(qsm2016_folder)
+
+
+def load_real_anatomy(folder: Path = QSM2016, spacing=(2.0, 2.0, 3.0), size=None) -> dict[str, Volume]:
     """The qsm2016 scan resampled to `spacing` (default 2 x 2 x 3 mm: 85 x 85 x 57 voxels) or
     to a grid of `size` voxels centred on the scan: 'chi' (ppm), 'field' (ppm), 'mask' (0/1),
     as Volumes on one grid."""
-    images = {name: _load(file) for name, file in (("chi", "chi_cosmos"), ("field", "phs_tissue"), ("mask", "msk"))}
+    files = {"chi": "chi_cosmos", "field": "phs_tissue", "mask": "msk"}
+    images = {name: sitk.ReadImage(str(folder / f"{file}.nii.gz"), sitk.sitkFloat32) for name, file in files.items()}
     reference = images["mask"]
     extent = np.array(reference.GetSize()) * np.array(reference.GetSpacing())
-    new_size = size or [int(round(e / t)) for e, t in zip(extent, spacing)]
+    new_size = size or [round(e / t) for e, t in zip(extent, spacing)]
     grid = sitk.Image([int(n) for n in new_size], sitk.sitkFloat32)
     grid.SetSpacing(tuple(float(t) for t in spacing))
     grid.SetDirection(reference.GetDirection())
@@ -56,8 +71,9 @@ def load_real_anatomy(spacing=(2.0, 2.0, 3.0), size=None) -> dict[str, Volume]:
     return out
 
 
-def make_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str, Volume]:
-    """SWI-, QSM- and T2-like images of the real anatomy (SWI grid), with noise."""
+def real_scan_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str, Volume]:
+    """SWI-, QSM- and T2-like images of the real scan, made from its COSMOS chi and local
+    field (it has no relaxation maps), with noise."""
     rng = np.random.default_rng(seed)
     mask = anatomy["mask"].array
     chi = anatomy["chi"].array
@@ -76,11 +92,52 @@ def make_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str, Volu
     }
 
 
+@pytest.fixture(scope="session")
+def anatomy() -> dict[str, Volume]:
+    return simulated_anatomy()
+
+
+def simulated_anatomy(spacing=(2.0, 2.0, 3.0), size=(85, 85, 57), seed: int = 0) -> dict[str, Volume]:
+    """A simulated participant's anatomy (seed `seed`) on an axial grid of `size` voxels
+    (x, y, z) of `spacing` mm centred on the brain: by default 85 x 85 x 57 voxels of
+    2 x 2 x 3 mm, with slices above and below the brain. Volumes on one grid: 'mask' (0/1
+    brain), the simulator's tissue maps 'chi' (ppm; deep nuclei at the middle of their
+    ranges), 'pd', 'r2s' (1/s) and 't2' (ms), and 'field' (ppm: chi's dipole field, B0 along z)."""
+    grid = swi_grid(Protocol(swi_size=tuple(size), swi_spacing=tuple(spacing)))
+    warped = resample_anatomy(grid.to_image(), participant_transform(np.random.default_rng(seed)))
+    nuclei = {name: float(np.mean(tissue["chi"])) for name, tissue in NUCLEUS_TISSUE.items()}
+    maps = tissue_parameters(warped, nuclei)
+    volumes = {name: grid.with_array(maps[name]) for name in ("chi", "pd", "r2s", "t2")}
+    volumes["field"] = grid.with_array(forward_field(maps["chi"], grid.spacing[::-1]))
+    volumes["mask"] = grid.with_array(warped.brain.astype(np.float32))
+    return volumes
+
+
+def make_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str, Volume]:
+    """SWI-, QSM- and T2-weighted images of an anatomy (on its grid), with noise. SWI: the
+    T2*-weighted magnitude at TE 20 ms, darkened where the field is negative (phase mask to
+    the 4th power); T2: spin-echo weighting at TE 100 ms (CSF bright); QSM: chi."""
+    rng = np.random.default_rng(seed)
+    mask = anatomy["mask"].array
+    pd, r2s, t2 = (anatomy[name].array for name in ("pd", "r2s", "t2"))
+    phase_mask = np.clip(1.0 + anatomy["field"].array / 0.1, 0.0, 1.0)
+    swi = mask * pd * np.exp(-0.020 * r2s) * phase_mask**4 + rng.normal(0, 0.02, mask.shape)
+    t2w = mask * pd * np.exp(-100.0 / np.maximum(t2, 1.0)) + rng.normal(0, 0.02, mask.shape)
+    qsm = mask * anatomy["chi"].array + rng.normal(0, 0.005, mask.shape)
+    grid = anatomy["mask"]
+    return {
+        "swi": grid.with_array(swi.astype(np.float32)),
+        "qsm": grid.with_array(qsm.astype(np.float32)),
+        "t2": grid.with_array(t2w.astype(np.float32)),
+        "brainmask": grid.with_array(mask.astype(np.uint8)),
+    }
+
+
 @pytest.fixture()
-def participant_folder(tmp_path, real_anatomy) -> Path:
+def participant_folder(tmp_path, anatomy) -> Path:
     """A participant folder with swi, qsm, t2 and brainmask NIfTI files on one grid."""
     folder = tmp_path / "sub-001"
-    for name, volume in make_modalities(real_anatomy).items():
+    for name, volume in make_modalities(anatomy).items():
         write_volume(volume, folder / f"{name}.nii.gz")
     return folder
 

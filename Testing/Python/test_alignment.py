@@ -1,4 +1,5 @@
-"""Registration, N4 and brain mask on the real anatomy (../shared/data/qsm2016)."""
+"""Registration, N4 and brain mask on a simulated participant's anatomy (conftest.simulated_anatomy);
+N4 on the real scan."""
 
 import numpy as np
 import SimpleITK as sitk
@@ -6,7 +7,7 @@ import SimpleITK as sitk
 from DeepMIRLib.alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from DeepMIRLib.volumes import Volume, resample_onto
 
-from conftest import make_modalities
+from conftest import make_modalities, real_scan_modalities
 
 
 def _misaligned_t2(images, angle_deg=6.0, shift_mm=(4.0, -3.0, 2.0)):
@@ -30,8 +31,8 @@ def _brain_points(mask: Volume, step: int = 7) -> np.ndarray:
     return mask.index_to_lps(np.stack([x, y, z], axis=1)[::step].astype(float))
 
 
-def test_rigid_registration_recovers_a_known_motion(real_anatomy):
-    images = make_modalities(real_anatomy)
+def test_rigid_registration_recovers_a_known_motion(anatomy):
+    images = make_modalities(anatomy)
     moving, truth = _misaligned_t2(images)
     transform = register_rigid(moving, images["swi"])
     points = _brain_points(images["brainmask"])
@@ -49,7 +50,10 @@ def test_rigid_registration_recovers_a_known_motion(real_anatomy):
 
 
 def test_n4_removes_a_smooth_bias(real_anatomy):
-    images = make_modalities(real_anatomy)
+    """On the real scan (skipped without ../shared/data/qsm2016). On the simulated anatomy N4
+    removes even more of the bias (86 % of its log SD, 78 % here), but the flatter simulated
+    tissue leaves a residual of the bias's shape, which the correlation below measures."""
+    images = real_scan_modalities(real_anatomy)
     t2 = images["t2"]
     mask = images["brainmask"].array > 0
     z, y, x = np.indices(t2.shape)
@@ -67,8 +71,8 @@ def test_n4_removes_a_smooth_bias(real_anatomy):
     assert bias_correlation(corrected.array) < 0.5 * bias_correlation(biased.array)
 
 
-def test_brain_mask_from_swi(real_anatomy):
-    images = make_modalities(real_anatomy)
+def test_brain_mask_from_swi(anatomy):
+    images = make_modalities(anatomy)
     computed = compute_brain_mask(images["swi"]).array > 0
     truth = images["brainmask"].array > 0
     dice = 2 * (computed & truth).sum() / (computed.sum() + truth.sum())

@@ -24,8 +24,8 @@ def untrained_model():
 
 
 @pytest.fixture()
-def canonical_inputs(real_anatomy):
-    images = make_modalities(real_anatomy)
+def canonical_inputs(anatomy):
+    images = make_modalities(anatomy)
     mask, _ = to_canonical(images["brainmask"])
     arrays = {name: to_canonical(images[name])[0].array for name in ("swi", "qsm")}
     return stack_modalities(arrays, ["swi", "qsm"], mask.array), mask.array

@@ -203,9 +203,9 @@ def test_lesion_counts():
     assert lesion_counts([]) == {"n_cmb": 0, "volume_cmb_mm3": 0.0, "n_iron": 0, "volume_iron_mm3": 0.0}
 
 
-def test_lesions_in_the_real_brain(tmp_path, real_anatomy):
-    """Lesions placed in the real brain mask grid (85 x 85 x 57 voxels of 2 x 2 x 3 mm)."""
-    mask = real_anatomy["mask"]
+def test_lesions_in_the_brain(tmp_path, anatomy):
+    """Lesions placed in the brain mask grid (85 x 85 x 57 voxels of 2 x 2 x 3 mm)."""
+    mask = anatomy["mask"]
     assert mask.shape == (57, 85, 85)
     z, y, x = np.nonzero(mask.array)
     midline = float(mask.index_to_lps([x.mean(), y.mean(), z.mean()])[0])  # brain centroid x
@@ -218,6 +218,6 @@ def test_lesions_in_the_real_brain(tmp_path, real_anatomy):
     lesions = find_lesions(labels, midline_x_lps=midline)
     assert [(l.label, l.hemisphere) for l in lesions] == [(1, "left"), (2, "right")]
     assert lesions[0].volume_mm3 == pytest.approx(2.0 * 2.0 * 3.0)
-    rows = read_lesion_table(write_lesion_table(lesions, tmp_path / "lesions.tsv", participant="qsm2016"))
+    rows = read_lesion_table(write_lesion_table(lesions, tmp_path / "lesions.tsv", participant="sub-001"))
     expected = mask.index_to_lps([x[left], y[left], z[left]])
     assert np.allclose([float(rows[0][f"centroid_lps_{a}"]) for a in "xyz"], expected, atol=1e-3)

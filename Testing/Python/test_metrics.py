@@ -265,10 +265,10 @@ def test_per_participant_csv(tmp_path):
     assert (read[2]["sensitivity"], read[2]["precision"], read[2]["magnitude"]) == ("0.0", "", "")
 
 
-# --- real anatomy -----------------------------------------------------------------------
+# --- on a brain -----------------------------------------------------------------------
 
 def _lesions_in_brain(mask: Volume) -> Volume:
-    """CMBs on brain voxels of the real mask, 12 voxels apart, and two iron deposits."""
+    """CMBs on brain voxels of the mask, 12 voxels apart, and two iron deposits."""
     labels = mask.with_array(np.zeros(mask.shape, np.uint8))
     brain = mask.array.astype(bool)
     inside = np.argwhere(brain[8:-8, 8:-8, 8:-8]) + 8  # brain voxels away from the grid's edges
@@ -283,10 +283,10 @@ def _lesions_in_brain(mask: Volume) -> Volume:
     return labels
 
 
-def test_shifted_copy_on_the_real_brain_grid(real_anatomy):
-    """Lesions in the real brain mask grid (85 x 85 x 57 voxels of 2 x 2 x 3 mm), evaluated
+def test_shifted_copy_on_the_brain_grid(anatomy):
+    """Lesions in the brain mask grid (85 x 85 x 57 voxels of 2 x 2 x 3 mm), evaluated
     against shifted copies of themselves."""
-    reference = _lesions_in_brain(real_anatomy["mask"])
+    reference = _lesions_in_brain(anatomy["mask"])
     n_cmb = evaluate_participant(reference, reference)[1].n_ref
     assert n_cmb >= 5
     # 2 columns (4 mm): within 3 voxels for CMB and 5 for iron -> everything matches
@@ -306,10 +306,10 @@ def test_shifted_copy_on_the_real_brain_grid(real_anatomy):
     assert evaluate_participant(near, reference, tolerance=5.0, unit="mm")[1].tp == n_cmb
 
 
-def test_evaluate_command(tmp_path, capsys, real_anatomy):
-    """deepmir evaluate on real-anatomy grids: prediction folders (predict layout) vs
+def test_evaluate_command(tmp_path, capsys, anatomy):
+    """deepmir evaluate on the anatomy's grid: prediction folders (predict layout) vs
     reference files (datastore layout)."""
-    mask = real_anatomy["mask"]
+    mask = anatomy["mask"]
     for n, shift in enumerate((0, 2, 6)):
         reference = mask.with_array(np.zeros(mask.shape, np.uint8))
         reference.array[20, 40, 30] = 1

@@ -82,10 +82,10 @@ def _implant_lesion(swi: Volume, mask: np.ndarray, centre_zyx) -> np.ndarray:
 
 
 @pytest.fixture()
-def oblique_participant(tmp_path, real_anatomy):
-    """Real anatomy on an oblique, anisotropic grid with two implanted dark spots, T2 on
+def oblique_participant(tmp_path, anatomy):
+    """A simulated anatomy on an oblique, anisotropic grid with two implanted dark spots, T2 on
     its own grid (so it is registered), QSM and brain mask on the SWI grid."""
-    images = make_modalities(real_anatomy)
+    images = make_modalities(anatomy)
     direction = _oblique_direction()
     for volume in images.values():
         volume.direction = direction

@@ -14,8 +14,8 @@ from DeepMIRLib.volumes import to_canonical
 from conftest import make_modalities
 
 
-def test_zscore_inside_mask_and_zero_outside(real_anatomy):
-    images = make_modalities(real_anatomy)
+def test_zscore_inside_mask_and_zero_outside(anatomy):
+    images = make_modalities(anatomy)
     mask = images["brainmask"].array > 0
     normalised = zscore(images["swi"].array, mask)
     assert normalised[mask].mean() == pytest.approx(0.0, abs=1e-4)
@@ -23,8 +23,8 @@ def test_zscore_inside_mask_and_zero_outside(real_anatomy):
     assert np.all(normalised[~mask] == 0)
 
 
-def test_qsm_clipped_to_five_sd_before_zscore(real_anatomy):
-    images = make_modalities(real_anatomy)
+def test_qsm_clipped_to_five_sd_before_zscore(anatomy):
+    images = make_modalities(anatomy)
     mask = images["brainmask"].array > 0
     qsm = images["qsm"].array.copy()
     sigma = qsm[mask].std()
@@ -38,10 +38,10 @@ def test_qsm_clipped_to_five_sd_before_zscore(real_anatomy):
 
 
 @pytest.mark.parametrize("canvas", ["auto", (256, 256), (64, 64), (96, 128)])
-def test_slices_map_back_exactly(real_anatomy, canvas):
+def test_slices_map_back_exactly(anatomy, canvas):
     """Every voxel inside the planned region comes back to the voxel it came from."""
-    swi, _ = to_canonical(make_modalities(real_anatomy)["swi"])
-    mask, _ = to_canonical(real_anatomy["mask"])
+    swi, _ = to_canonical(make_modalities(anatomy)["swi"])
+    mask, _ = to_canonical(anatomy["mask"])
     plan = plan_slices(mask.array, canvas)
     assert plan.height % 32 == 0 and plan.width % 32 == 0
     if canvas != "auto":
@@ -60,14 +60,14 @@ def test_slices_map_back_exactly(real_anatomy, canvas):
         assert inside[mask.array > 0].all()
 
 
-def test_brainless_slices_are_skipped(real_anatomy):
-    mask, _ = to_canonical(real_anatomy["mask"])
+def test_brainless_slices_are_skipped(anatomy):
+    mask, _ = to_canonical(anatomy["mask"])
     plan = plan_slices(mask.array)
     has_brain = mask.array.any(axis=(1, 2))
     assert set(plan.slices) == set(np.flatnonzero(has_brain))
-    assert not has_brain.all(), "the real scan has slices above and below the brain"
+    assert not has_brain.all(), "the anatomy's grid has slices above and below the brain"
 
 
-def test_canvas_must_be_a_multiple_of_32(real_anatomy):
+def test_canvas_must_be_a_multiple_of_32(anatomy):
     with pytest.raises(ValueError, match="multiples of 32"):
-        plan_slices(real_anatomy["mask"].array, (100, 256))
+        plan_slices(anatomy["mask"].array, (100, 256))

@@ -18,8 +18,6 @@ from DeepMIRLib.simulation.phantom import Protocol, simulate_participant
 from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, LesionLoad, PAPER_CMB_PROBABILITIES, cmb_count
 from DeepMIRLib.volumes import Volume
 
-from conftest import QSM2016
-
 
 def test_sphere_field_matches_the_analytic_dipole():
     """Uniform sphere, B0 along z: field 0 inside (Lorentz-corrected), chi R^3 (3 cos^2 - 1) / (3 r^3) outside."""
@@ -45,9 +43,10 @@ def test_sphere_field_matches_the_analytic_dipole():
 
 
 @pytest.fixture(scope="module")
-def qsm2016():
-    read = lambda name: sitk.GetArrayFromImage(sitk.ReadImage(str(QSM2016 / f"{name}.nii.gz"))).astype(np.float32)
-    spacing = sitk.ReadImage(str(QSM2016 / "msk.nii.gz")).GetSpacing()[::-1]
+def qsm2016(qsm2016_folder):
+    """The real scan (../shared/data/qsm2016): COSMOS chi, local field, mask, spacing (z, y, x)."""
+    read = lambda name: sitk.GetArrayFromImage(sitk.ReadImage(str(qsm2016_folder / f"{name}.nii.gz"))).astype(np.float32)
+    spacing = sitk.ReadImage(str(qsm2016_folder / "msk.nii.gz")).GetSpacing()[::-1]
     return read("chi_cosmos"), read("phs_tissue"), read("msk") > 0, spacing
 
 

@@ -32,8 +32,8 @@ OBLIQUE = _rotation(0, 10) @ _rotation(2, 7) @ np.array([[0, -1, 0], [0, 0, 1], 
 
 
 @pytest.fixture()
-def oblique_volume(real_anatomy):
-    swi = real_anatomy["chi"]
+def oblique_volume(anatomy):
+    swi = anatomy["chi"]
     return Volume(swi.array.copy(), (12.5, -30.0, 44.0), (0.8, 1.2, 2.5), tuple(OBLIQUE.flatten()), "oblique")
 
 
@@ -49,9 +49,9 @@ def test_write_and_read_keep_array_and_geometry(tmp_path, oblique_volume, suffix
     assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary files left"
 
 
-def test_dicom_series_folder(tmp_path, real_anatomy):
+def test_dicom_series_folder(tmp_path, anatomy):
     """An axial DICOM series (int16, anisotropic) written slice by slice, read as a folder."""
-    volume = real_anatomy["mask"]
+    volume = anatomy["mask"]
     image = sitk.Cast(volume.to_image() * 1000, sitk.sitkInt16)
     image.SetDirection((1, 0, 0, 0, 1, 0, 0, 0, 1))
     image.SetOrigin((-80.0, -90.0, 20.0))
@@ -126,8 +126,8 @@ def test_canonical_orientation_is_axial_and_restores_exactly(oblique_volume):
     assert np.array_equal(reorientation.restore(canonical.array), oblique_volume.array)
 
 
-def test_overlap_checks(real_anatomy):
-    swi = real_anatomy["mask"]
+def test_overlap_checks(anatomy):
+    swi = anatomy["mask"]
     shifted = Volume(swi.array, tuple(np.add(swi.origin, (40.0, 0, 0))), swi.spacing, swi.direction, "t2.nii.gz")
     assert 0.4 < overlap_fraction(shifted, swi) < 0.9
     check_overlap(shifted, swi)
