@@ -220,6 +220,33 @@ def build_parser() -> argparse.ArgumentParser:
     datastore.add_argument("--json", action="store_true", help="print the rows as JSON")
     datastore.set_defaults(handler=run_datastore)
 
+    review = commands.add_parser(
+        "review",
+        help="the reading station in the browser: detect, correct and approve cases into a training set",
+        description=(
+            "Serve the reading station (needs the web extra: pip install 'DeepMIRLib[web]'): a worklist of the cases of "
+            "a cohort folder or a datastore, their SWI, QSM and T2 in linked views, the detection run in the background, "
+            "the lesions as segments and a table, deleting, relabelling, painting and erasing, and approval as a new "
+            "version of the case in the training set. Prints the URL to open."
+        ),
+        epilog=(
+            "Bound to 127.0.0.1 by default. On any other address the printed URL carries a random access token, and "
+            "requests without it are refused. Only the cases listed at start-up can be opened. One server is one "
+            "reading station: several readers run one each (on their own ports) against the same training set; two "
+            "approvals of one case make two versions."
+        ),
+    )
+    review.add_argument("source", type=Path, metavar="COHORT_OR_DATASTORE",
+                        help="a participant folder, a folder of participant folders, or a datastore (holds datastore.json)")
+    review.add_argument("--datastore", type=Path, required=True, metavar="TRAININGSET",
+                        help="training set that approvals are saved to (created at the first approval)")
+    review.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
+    review.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                        help="address to bind (default: 127.0.0.1; any other address requires the access token)")
+    review.add_argument("--model", default="default", help="model file or registry id (default: the registry's default)")
+    review.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    review.set_defaults(handler=run_review)
+
     info = commands.add_parser("info", help="print a model card", description="Print the model card of a model file or registry id.")
     info.add_argument("model", help="model card (.json), weights (.safetensors) or registry id")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
@@ -540,6 +567,18 @@ def run_datastore(args) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
     training = sum(1 for row in rows if row.training_version)
     print(f"{len(rows)} case{'s' if len(rows) != 1 else ''}, {training} with an approved label (read by deepmir train)")
+    return 0
+
+
+# --- review ---------------------------------------------------------------------------------
+
+def run_review(args) -> int:
+    from .review.server import serve
+
+    def announce(url: str) -> None:
+        print(f"DeepMIR review: open {url}", flush=True)
+
+    serve(args.source, args.datastore, host=args.host, port=args.port, model=args.model, device=args.device, announce=announce)
     return 0
 
 
