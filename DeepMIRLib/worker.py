@@ -1,7 +1,7 @@
 """Background detection for the Slicer module: `python -m DeepMIRLib.worker ...`.
 
 The Slicer module saves the input volumes to a temporary folder and starts this entry point
-with PythonSlicer, so that inference never freezes the application:
+with PythonSlicer (`slicer_python()`), so that inference never freezes the application:
 
     python -m DeepMIRLib.worker --swi swi.nii.gz [--qsm qsm.nii.gz] [--t2 t2.nii.gz]
         --model <registry id | model file> --device auto --out <folder>
@@ -112,16 +112,23 @@ def main(argv=None) -> int:
 
 # --- the caller's side (no Qt: the module polls WorkerProcess from a QTimer) ----------------
 
-def python_executable() -> str:
-    """The Python to run the worker with: inside Slicer its PythonSlicer launcher (which sets up
-    Slicer's library paths), elsewhere this interpreter."""
+def slicer_python() -> str:
+    """Slicer's PythonSlicer launcher, which sets up Slicer's library paths; Slicer puts it on
+    PATH. Inside the Slicer application sys.executable is Slicer itself, so there is no
+    fallback: without PythonSlicer the worker cannot run (as in slicer.util._executePythonModule)."""
     import shutil
 
-    return shutil.which("PythonSlicer") or sys.executable
+    path = shutil.which("PythonSlicer")
+    if path is None:
+        raise RuntimeError("PythonSlicer executable not found: DeepMIR runs its detection with Slicer's PythonSlicer, "
+                           "which Slicer puts on PATH; restart Slicer, or reinstall it if this persists")
+    return path
 
 
 def worker_command(swi, out, model="default", device="auto", qsm=None, t2=None, participant_id=None, python=None) -> list[str]:
-    command = [python or python_executable(), "-m", "DeepMIRLib.worker", "--swi", str(swi), "--model", str(model), "--device", str(device), "--out", str(out)]
+    """The worker's command line; `python` defaults to this interpreter (the Slicer module
+    passes slicer_python())."""
+    command = [python or sys.executable, "-m", "DeepMIRLib.worker", "--swi", str(swi), "--model", str(model), "--device", str(device), "--out", str(out)]
     for option, value in (("--qsm", qsm), ("--t2", t2), ("--id", participant_id)):
         if value is not None:
             command += [option, str(value)]
