@@ -14,6 +14,7 @@ import numpy as np
 BACKGROUND = 0
 CMB = 1
 IRON = 2
+LABEL_VALUES = (BACKGROUND, CMB, IRON)  # the only values a label map may hold
 
 MODALITIES = ("swi", "qsm", "t2")  # the inputs a model can take; SWI always, first
 BRAIN_MASK = "brainmask"  # file stem of a participant's optional brain mask

@@ -20,9 +20,14 @@ A save never overwrites: each version's labels get their own file; when a case's
 change, the earlier set is copied to `images/<case>/versions/v<k>/` (k = the version that
 wrote it) before the new images replace it. Every file is written atomically (temporary
 name, then rename) and the whole save holds an exclusive lock on `datastore.lock`, so two
-exports at once (two Slicer sessions, two processes) both get their own version. The
-index is written after the version files and before the `<case>.nii.gz` copies, so it
-never names a file that is not there.
+exports at once (two Slicer sessions, two processes) both get their own version.
+
+The index is the commit point: it is written after every file it names, and readers go
+through it (the label of a version is its `versions/` file, its images are found through
+the index), so a save killed at any point leaves the previous version or the new one,
+never a mix. The `<case>.nii.gz` copies, for tools that read the MONAI Label layout
+without the index, are refreshed after it. What a killed save left behind (a version file
+no entry names, temporary files) is replaced or removed by the next save.
 
 No slicer, qt, vtk or torch imports: the Slicer module saves through this in Slicer's Python.
 """
@@ -43,11 +48,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .atomic import atomic_directory, atomic_write, write_json_atomic
-from .classes import BACKGROUND, BRAIN_MASK, CMB_CLASS, IRON_CLASS, MODALITIES
+from .atomic import atomic_directory, atomic_write, json_ready, sweep_leftovers, write_json_atomic
+from .classes import BACKGROUND, BRAIN_MASK, CMB_CLASS, IRON_CLASS, LABEL_VALUES, MODALITIES
 from .errors import InputError
 from .lesions import label_changes, label_components
-from .volumes import Volume, check_finite, read_volume, same_grid, write_volume
+from .volumes import Volume, cast_voxels, check_label_values, check_volume, read_labels, same_grid, write_volume
 
 INDEX_NAME = "datastore.json"
 LOCK_NAME = "datastore.lock"
@@ -57,20 +62,32 @@ VERSIONS_FOLDER = "versions"  # beside the cases it versions; never a case id
 SUFFIX = ".nii.gz"
 STATUSES = ("approved", "draft")  # only 'approved' labels are trained on
 LESION_CLASSES = (CMB_CLASS, IRON_CLASS)
-LABEL_VALUES = (BACKGROUND, CMB_CLASS.label, IRON_CLASS.label)
 IMAGE_NAMES = (*MODALITIES, BRAIN_MASK)
 CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# names Windows reserves for devices, with or without an extension (CON, NUL.txt, COM1.v2, ...)
+WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 
 
 def validate_case_id(case_id: str) -> str:
-    """The case id itself when it is a safe folder and file name: 1 to 128 letters, digits,
-    '.', '_' or '-', starting with a letter or digit (so no hidden names, no option-like
-    names), no '..' and no path separators; 'versions' is reserved. InputError otherwise."""
-    if not isinstance(case_id, str) or not CASE_ID_PATTERN.fullmatch(case_id) or ".." in case_id or case_id == VERSIONS_FOLDER:
+    """The case id itself when it is a safe folder and file name on Linux, macOS and
+    Windows: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (so
+    no hidden names, no option-like names), not ending with '.' (Windows drops it), no '..'
+    and no path separators, not a Windows device name (CON, NUL, COM1, ...); 'versions' is
+    reserved. InputError otherwise. (Ids that differ only in letter case are refused by
+    the save, which knows the other ids.)"""
+    if (
+        not isinstance(case_id, str)
+        or not CASE_ID_PATTERN.fullmatch(case_id)
+        or ".." in case_id
+        or case_id.endswith(".")
+        or case_id.casefold() == VERSIONS_FOLDER
+        or case_id.split(".")[0].upper() in WINDOWS_DEVICE_NAMES
+    ):
         raise InputError(
             repr(case_id),
             "is not a valid case id: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
-            f"or digit, without '..' or path separators (and not '{VERSIONS_FOLDER}')",
+            f"or digit and not ending with '.', without '..' or path separators, not a Windows device name "
+            f"(CON, PRN, AUX, NUL, COM0-9, LPT0-9) and not '{VERSIONS_FOLDER}'",
         )
     return case_id
 
@@ -127,6 +144,15 @@ class LabelRecord:
     file: str
     sha256: str
 
+    @classmethod
+    def from_dict(cls, data: dict, kind: str, case_id: str) -> "LabelRecord":
+        """A record of the index, whose file must be a version file of its kind and case."""
+        if not isinstance(data, dict) or set(data) != {"file", "sha256"} or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"{kind} is {data!r}, not a {{file, sha256}} record")
+        if not re.fullmatch(f"labels/{kind}/{VERSIONS_FOLDER}/{re.escape(case_id)}/v[0-9]{{4,}}{re.escape(SUFFIX)}", data["file"]):
+            raise ValueError(f"{kind} file {data['file']!r} is not labels/{kind}/{VERSIONS_FOLDER}/{case_id}/v<version>{SUFFIX}")
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class DatastoreEntry:
@@ -150,9 +176,38 @@ class DatastoreEntry:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DatastoreEntry":
-        original = data.get("original")
-        return cls(**{**data, "final": LabelRecord(**data["final"]), "original": LabelRecord(**original) if original else None})
+    def from_dict(cls, data: dict, case_id: str) -> "DatastoreEntry":
+        """An entry as the index holds it under the key `case_id`, checked field by field
+        (TypeError or ValueError naming the field otherwise): a damaged or edited index must not make
+        training read another case's files, or files outside the datastore."""
+        if not isinstance(data, dict):
+            raise TypeError(f"is a {type(data).__name__}, not an object")
+        fields = set(cls.__dataclass_fields__)
+        if set(data) != fields:
+            raise ValueError(f"fields missing {sorted(fields - set(data))}, unknown {sorted(set(data) - fields)}")
+        for name, kinds in _ENTRY_TYPES.items():
+            value = data[name]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ValueError(f"{name} is {value!r}, not of type {' or '.join(k.__name__ for k in kinds)}")
+        if data["case"] != case_id:
+            raise ValueError(f"names case {data['case']!r} but is filed under {case_id!r}")
+        if data["status"] not in STATUSES:
+            raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        if not 1 <= data["images_version"] <= data["version"]:
+            raise ValueError(f"images_version {data['images_version']} is not between 1 and the entry's version {data['version']}")
+        images = data["images"]
+        if "swi" not in images or set(images) - set(IMAGE_NAMES) or not all(isinstance(v, str) for v in images.values()):
+            raise ValueError(f"images {images!r} must map swi (and optionally {', '.join(IMAGE_NAMES[1:])}) to checksums")
+        original = data["original"]
+        return cls(**{**data, "final": LabelRecord.from_dict(data["final"], "final", case_id),
+                      "original": LabelRecord.from_dict(original, "original", case_id) if original is not None else None})
+
+
+_ENTRY_TYPES = {
+    "case": (str,), "version": (int,), "status": (str,), "annotator": (str,), "time": (str,), "model": (dict, type(None)),
+    "images_version": (int,), "images": (dict,), "final": (dict,), "original": (dict, type(None)), "label_info": (dict,),
+    "changes": (dict, type(None)), "deepmir_version": (str,),
+}
 
 
 @dataclass(frozen=True)
@@ -177,6 +232,8 @@ class Datastore:
 
     def __init__(self, root, create: bool = False):
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(self.root, "is a file, not a datastore folder")
         if not (self.root / INDEX_NAME).is_file():
             if not create:
                 problem = "folder not found" if not self.root.is_dir() else f"is not a DeepMIR datastore (no {INDEX_NAME})"
@@ -223,13 +280,17 @@ class Datastore:
         raise InputError(self.root, f"case {case_id!r} has no version {version}")
 
     def final_labels_path(self, case_id: str, version: int | None = None) -> Path:
-        """The newest reader-approved label of a case (labels/final/<case>.nii.gz), or the
-        final label saved as `version` (approved or draft)."""
+        """The final label saved as `version` (approved or draft), or by default the newest
+        reader-approved one: the version file the index names. (labels/final/<case>.nii.gz
+        holds a copy of it for tools that read the MONAI Label layout; it is refreshed after
+        the index, so a save killed in between leaves the copy one save behind until the
+        case's next save. DeepMIR never reads it.)"""
         if version is not None:
             return self.root / self.entry(case_id, version).final.file
-        if not any(entry.status == "approved" for entry in self.entries(case_id)):
+        approved = [entry for entry in self.entries(case_id) if entry.status == "approved"]
+        if not approved:
             raise InputError(self.root, f"case {case_id!r} has no approved label (only drafts)")
-        return self._current_label_path("final", case_id)
+        return self.root / approved[-1].final.file
 
     def original_labels_path(self, case_id: str, version: int | None = None) -> Path | None:
         """The model output that the newest entry (or `version`) was compared with; None when
@@ -286,9 +347,15 @@ class Datastore:
         original = None if original_labels is None else self._check_labels(original_labels, swi, f"{case_id}: original labels")
         if status not in STATUSES:
             raise InputError(f"{case_id}: status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        annotator, model, changes = _check_record_fields(case_id, annotator, model, changes)
         image_hashes = {name: content_sha256(volume) for name, volume in sorted(images.items())}
         with exclusive_lock(self.root / LOCK_NAME):
             index = self._read_index()
+            clash = [other for other in index if other != case_id and other.casefold() == case_id.casefold()]
+            if clash:
+                raise InputError(repr(case_id), f"differs from the case {clash[0]!r} only in letter case; macOS and Windows "
+                                                "file systems would store both in one folder: use the same id or another one")
+            self._sweep_leftovers(case_id)
             earlier = index.get(case_id, [])
             version = 1 + max((entry.version for entry in earlier), default=0)
             images_version = self._save_images(case_id, images, image_hashes, earlier, version)
@@ -299,16 +366,16 @@ class Datastore:
                 original_record = same_images[-1].original if same_images else None
                 model = model or (same_images[-1].model if same_images else None)
                 if original_record is not None:
-                    original = read_volume(self.root / original_record.file, np.uint8)
+                    original = read_labels(self.root / original_record.file, LABEL_VALUES)
             if changes is None and original is not None:
                 changes = stored_changes(label_changes(original.array, final.array))
             entry = DatastoreEntry(
                 case=case_id,
                 version=version,
                 status=status,
-                annotator=str(annotator),
+                annotator=annotator,
                 time=utc_now(),
-                model=dict(model) if model else None,
+                model=model,
                 images_version=images_version,
                 images=image_hashes,
                 final=self._save_label_version("final", case_id, version, final),
@@ -318,12 +385,29 @@ class Datastore:
                 deepmir_version=__version__,
             )
             index[case_id] = earlier + [entry]
-            self._write_index(index)
-            if original_labels is not None:
-                self._copy(self.root / original_record.file, self._current_label_path("original", case_id))
-            if status == "approved":
-                self._copy(self.root / entry.final.file, self._current_label_path("final", case_id))
+            self._write_index(index)  # the commit point: every file the entry names is written
+            self._refresh_current_copies(case_id, index[case_id])
         return entry
+
+    def _refresh_current_copies(self, case_id: str, entries: list[DatastoreEntry]) -> None:
+        """labels/{final,original}/<case>.nii.gz: copies of the newest approved final label and
+        of the newest model output, for tools that read the MONAI Label layout. Written
+        after the index at every save, so a copy a killed save left behind is caught up."""
+        approved = [entry.final for entry in entries if entry.status == "approved"]
+        originals = [entry.original for entry in entries if entry.original is not None]
+        for kind, records in (("final", approved), ("original", originals)):
+            if records:
+                self._copy(self.root / records[-1].file, self._current_label_path(kind, case_id))
+
+    def _sweep_leftovers(self, case_id: str) -> None:
+        """Remove the temporary files and staging folders of saves that were killed, in the
+        folders this save writes to. Called under the lock, which every writer holds, so
+        whatever is there is a leftover whatever its age."""
+        folders = [self.root, self.root / "images" / case_id, self._image_archive(case_id, 1).parent]
+        for kind in ("final", "original"):
+            folders += [self.root / "labels" / kind, self.root / "labels" / kind / VERSIONS_FOLDER / case_id]
+        for folder in folders:
+            sweep_leftovers(folder, older_than=None)
 
     def _check_images(self, case_id: str, images: dict[str, Volume]) -> Volume:
         unknown = sorted(set(images) - set(IMAGE_NAMES))
@@ -332,21 +416,22 @@ class Datastore:
         if "swi" not in images:
             raise InputError(f"{case_id}: images", "an SWI image is required")
         for name, volume in images.items():
-            if volume.array.ndim != 3:
-                raise InputError(f"{case_id}: {name}", f"is a {volume.array.ndim}-D array; a 3-D volume is required")
-            check_finite(volume.array, f"{case_id}: {name}")
+            if not isinstance(volume, Volume):
+                raise InputError(f"{case_id}: {name}", f"is a {type(volume).__name__}, not a volumes.Volume")
+            check_volume(volume, f"{case_id}: {name}")
         return images["swi"]
 
     @staticmethod
     def _check_labels(labels: Volume, swi: Volume, what: str) -> Volume:
         """The labels as uint8 after checking the grid (the SWI's) and the values (0, 1, 2)."""
+        if not isinstance(labels, Volume):
+            raise InputError(what, f"are a {type(labels).__name__}, not a volumes.Volume")
+        check_volume(labels, what)
         if not same_grid(labels, swi):
             raise InputError(what, f"are not on the SWI grid (shape {labels.shape} vs {swi.shape}, or origin, spacing or direction differ)")
-        values = np.unique(labels.array)
-        bad = [v for v in values if v not in LABEL_VALUES]
-        if bad:
-            raise InputError(what, f"hold values {[float(v) if isinstance(v, np.floating) else int(v) for v in bad[:5]]}; only 0 (background), 1 (microbleed) and 2 (iron deposit) are allowed")
-        return labels.with_array(labels.array.astype(np.uint8))
+        array = cast_voxels(labels.array, np.uint8, what)
+        check_label_values(array, LABEL_VALUES, f"{what} (0 background, 1 microbleed, 2 iron deposit)")
+        return labels.with_array(array)
 
     def _save_images(self, case_id: str, images: dict[str, Volume], hashes: dict[str, str], earlier: list[DatastoreEntry], version: int) -> int:
         """Write the images unless they equal the current ones; returns the version whose
@@ -389,16 +474,14 @@ class Datastore:
         path = self.root / INDEX_NAME
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise InputError(path, f"cannot be read as a datastore index ({err})") from None
+        except (OSError, ValueError, RecursionError) as err:
+            raise InputError(path, f"cannot be read as a datastore index ({type(err).__name__}: {err})") from None
         if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or not isinstance(data.get("cases"), dict):
             raise InputError(path, f"is not a DeepMIR datastore index (format {INDEX_FORMAT!r} with 'cases')")
-        if data.get("format_version", 0) > INDEX_FORMAT_VERSION:
-            raise InputError(path, f"was written by a newer DeepMIR (index format {data['format_version']}); update DeepMIR")
-        try:
-            return {case: [DatastoreEntry.from_dict(entry) for entry in entries] for case, entries in data["cases"].items()}
-        except (TypeError, KeyError, AttributeError) as err:
-            raise InputError(path, f"holds an entry that is not a datastore entry ({err})") from None
+        format_version = data.get("format_version", 0)
+        if not isinstance(format_version, int) or format_version > INDEX_FORMAT_VERSION:
+            raise InputError(path, f"was written by a newer DeepMIR (index format {format_version!r}); update DeepMIR")
+        return {case: _index_entries(path, case, entries) for case, entries in data["cases"].items()}
 
     def _write_index(self, cases: dict[str, list[DatastoreEntry]]) -> None:
         write_json_atomic(self.root / INDEX_NAME, {
@@ -407,6 +490,50 @@ class Datastore:
             "labels": {str(c.label): {"name": c.name, "color": c.color} for c in LESION_CLASSES},
             "cases": {case: [entry.to_dict() for entry in entries] for case, entries in sorted(cases.items())},
         })
+
+
+def _index_entries(path: Path, case_id: str, entries) -> list[DatastoreEntry]:
+    """A case's entries as the index holds them, checked: a valid case id, at least one
+    entry, each a valid entry filed under its own id, versions increasing, images_version
+    naming one of them."""
+    try:
+        validate_case_id(case_id)
+    except InputError:
+        raise InputError(path, f"holds an invalid case id {case_id!r}") from None
+    if not isinstance(entries, list) or not entries:
+        raise InputError(path, f"case {case_id!r}: a non-empty list of entries is required")
+    checked = []
+    for number, data in enumerate(entries, start=1):
+        try:
+            entry = DatastoreEntry.from_dict(data, case_id)
+        except (TypeError, ValueError) as err:
+            raise InputError(path, f"case {case_id!r}, entry {number}: {err}") from None
+        if checked and entry.version <= checked[-1].version:
+            raise InputError(path, f"case {case_id!r}, entry {number}: version {entry.version} does not follow {checked[-1].version}")
+        if entry.images_version not in {e.version for e in checked} | {entry.version}:
+            raise InputError(path, f"case {case_id!r}, entry {number}: images_version {entry.images_version} names no saved version")
+        checked.append(entry)
+    return checked
+
+
+def _check_record_fields(case_id: str, annotator, model, changes) -> tuple[str, dict | None, dict | None]:
+    """Refuse, before anything is written, what the index could not store: an annotator
+    that is not text, a model that is not a {name, version, sha256, ...} object of plain
+    values, changes that are not a JSON object."""
+    if not isinstance(annotator, str):
+        raise InputError(f"{case_id}: annotator", f"{annotator!r} is not text")
+    if model is not None:
+        if not isinstance(model, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float, type(None))) for k, v in model.items()):
+            raise InputError(f"{case_id}: model", f"{model!r} is not an object of plain values (name, version, sha256)")
+        model = dict(model) or None
+    if changes is not None:
+        if not isinstance(changes, dict):
+            raise InputError(f"{case_id}: changes", f"is a {type(changes).__name__}, not an object (see lesions.label_changes)")
+        try:
+            json.dumps(json_ready(changes), allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as err:
+            raise InputError(f"{case_id}: changes", f"cannot be stored as JSON ({err})") from None
+    return annotator, model, changes
 
 
 def stored_changes(changes: dict) -> dict:

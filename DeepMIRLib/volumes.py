@@ -7,6 +7,7 @@ Files are read and written with SimpleITK: NIfTI, NRRD, MetaImage, or a DICOM se
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,27 +91,90 @@ def find_image(folder, stem: str):
     return None
 
 
-def read_image(path) -> sitk.Image:
-    """Read a file or DICOM series folder with SimpleITK; clear errors for missing or
-    unreadable input and for anything that is not a 3-D scalar volume."""
+def read_volume(path, dtype=np.float32) -> Volume:
+    """Read a 3-D scalar volume: the one way DeepMIR reads an image file or DICOM folder.
+
+    Every failure is an InputError naming the file: missing, unreadable or truncated files
+    (a NIfTI file's data is read and counted here, so a cut-short file is refused whatever
+    its voxel type: ITK would fill the missing voxels with 0 without a word), complex or
+    vector voxels, other than 3 dimensions, geometry that cannot be trusted
+    (`check_volume`), NaN or infinite voxels (ITK turns NaN in NIfTI into 0, so NIfTI
+    values are taken from the file itself), and values that `dtype` cannot hold exactly
+    (`cast_voxels`). `dtype` None keeps the file's voxel type."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
     try:
-        image = _read_dicom_series(path) if path.is_dir() else sitk.ReadImage(str(path))
-    except RuntimeError as err:
-        first_line = str(err).strip().splitlines()[-1] if str(err).strip() else "unknown error"
-        raise InputError(path, f"cannot be read as an image ({first_line})") from None
-    if image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(path, f"has {image.GetNumberOfComponentsPerPixel()} components per voxel; a scalar volume is required")
-    if image.GetDimension() != 3:
-        raise InputError(path, f"is a {image.GetDimension()}-D image; a 3-D volume is required")
-    if min(image.GetSize()) < 2:
-        raise InputError(path, f"has size {image.GetSize()}; a 3-D volume needs at least 2 voxels along every axis")
-    return image
+        if path.is_dir():
+            volume = _read_dicom_series(path)
+        elif path.name.lower().endswith(NIFTI_SUFFIXES):
+            volume = _read_nifti(path)
+        else:
+            volume = _read_with_itk(path)
+    except InputError:
+        raise
+    except RuntimeError as err:  # SimpleITK's errors
+        raise InputError(path, f"cannot be read as an image ({_itk_reason(err)})") from None
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        raise InputError(path, f"cannot be read as an image ({err})") from None
+    volume.source = str(path)
+    check_volume(volume, path)
+    volume.array = cast_voxels(volume.array, dtype, path)
+    return volume
 
 
-def _read_dicom_series(folder: Path) -> sitk.Image:
+def read_image(path) -> sitk.Image:
+    """`read_volume` as a SimpleITK image, in the file's voxel type."""
+    return read_volume(path, dtype=None).to_image()
+
+
+def read_labels(path, values) -> Volume:
+    """A label map (uint8) whose voxels all hold one of `values`; InputError otherwise
+    (values uint8 cannot hold, such as 257, -1 or 1.5, are refused by `read_volume`)."""
+    volume = read_volume(path, np.uint8)
+    check_label_values(volume.array, values, path)
+    return volume
+
+
+def check_label_values(array: np.ndarray, values, source) -> None:
+    """Refuse a label map holding values other than `values`."""
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        found = np.flatnonzero(np.bincount(array.ravel(), minlength=256))
+    else:
+        found = np.unique(array)
+    unexpected = [v for v in found.tolist() if v not in set(values)]
+    if unexpected:
+        allowed = ", ".join(str(v) for v in values)
+        raise InputError(source, f"holds label values {unexpected[:5]}; only {allowed} are allowed")
+
+
+def _itk_reason(err: RuntimeError) -> str:
+    """The informative line of a SimpleITK error (its last line is often an errno left over
+    from another call, such as 'Reason: No such file or directory')."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Reason:", "Exception thrown", "/"))]
+    return (useful or lines or ["unknown error"])[-1]
+
+
+def _check_pixel_type(dimension: int, components: int, pixel_id: int, path) -> None:
+    if pixel_id in (sitk.sitkComplexFloat32, sitk.sitkComplexFloat64):
+        raise InputError(path, "holds complex voxels; a real-valued image (e.g. the magnitude) is required")
+    if components != 1:
+        raise InputError(path, f"has {components} components per voxel; a scalar volume is required")
+    if dimension != 3:
+        raise InputError(path, f"is a {dimension}-D image; a 3-D volume is required")
+
+
+def _read_with_itk(path: Path) -> Volume:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.ReadImageInformation()
+    _check_pixel_type(reader.GetDimension(), reader.GetNumberOfComponents(), reader.GetPixelID(), path)
+    return Volume.from_image(reader.Execute())
+
+
+def _read_dicom_series(folder: Path) -> Volume:
     series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series_ids:
         raise InputError(folder, "folder holds no DICOM series")
@@ -118,32 +182,191 @@ def _read_dicom_series(folder: Path) -> sitk.Image:
         raise InputError(folder, f"folder holds {len(series_ids)} DICOM series; put each series in its own folder")
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0]))
-    return reader.Execute()
+    reader.MetaDataDictionaryArrayUpdateOn()
+    image = reader.Execute()
+    _check_pixel_type(image.GetDimension(), image.GetNumberOfComponentsPerPixel(), image.GetPixelID(), folder)
+    _check_slice_positions(reader, image, folder)
+    return Volume.from_image(image)
 
 
-def read_volume(path, dtype=np.float32) -> Volume:
-    """Read a 3-D scalar volume and check that every voxel is a finite number."""
-    volume = Volume.from_image(read_image(path), source=path)
-    check_finite(volume.array, path)
-    if str(path).endswith((".nii", ".nii.gz")):
-        _check_finite_nifti(path)
-    volume.array = volume.array.astype(dtype, copy=False)
+def _check_slice_positions(reader: sitk.ImageSeriesReader, image: sitk.Image, folder: Path) -> None:
+    """Refuse a DICOM series whose slices are not evenly spaced along the slice normal (a
+    missing slice, or two acquisitions mixed): ITK would read it at one spacing with only
+    a warning, placing every slice after the gap in the wrong place."""
+    count = len(reader.GetFileNames())
+    if count < 2:
+        return
+    positions = []
+    for index in range(count):
+        if not reader.HasMetaDataKey(index, "0020|0032"):
+            raise InputError(folder, f"slice {reader.GetFileNames()[index]} has no Image Position (Patient); its place is unknown")
+        positions.append([float(v) for v in reader.GetMetaData(index, "0020|0032").split("\\")])
+    normal = np.asarray(image.GetDirection(), float).reshape(3, 3)[:, 2]
+    gaps = np.diff(np.asarray(positions) @ normal)
+    spacing = image.GetSpacing()[2]
+    tolerance = max(1e-3, 0.01 * spacing)
+    if np.abs(gaps - spacing).max() > tolerance:
+        raise InputError(
+            folder,
+            f"slices are not evenly spaced: gaps from {gaps.min():.3f} to {gaps.max():.3f} mm along the slice normal "
+            f"(a missing slice, or several acquisitions in one series)",
+        )
+
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def _read_nifti(path: Path) -> Volume:
+    """ITK reads the header (geometry, voxel type: what DeepMIR has always used); the voxels
+    come from the file's own bytes, counted against the header, with NaN kept as NaN."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.ReadImageInformation()
+    _check_pixel_type(reader.GetDimension(), reader.GetNumberOfComponents(), reader.GetPixelID(), path)
+    data = _nifti_bytes(path)
+    header = _nifti_header(data, path)
+    size = reader.GetSize()
+    dtype = header.get_data_dtype()
+    offset = int(header["vox_offset"])
+    count = int(np.prod(size))
+    needed = offset + count * dtype.itemsize
+    if len(data) < needed:
+        raise InputError(path, f"is truncated: its header describes {count} voxels ({needed} bytes) but the file holds {len(data)} bytes")
+    array = np.frombuffer(data, dtype, count, offset).reshape(size[::-1])
+    slope, intercept = header.get_slope_inter()
+    if slope is not None and (slope != 1 or intercept != 0):  # ITK scales into float32 too
+        array = array.astype(np.float32) * np.float32(slope) + np.float32(intercept or 0)
+    itk_dtype = sitk.GetArrayViewFromImage(sitk.Image([1, 1, 1], reader.GetPixelID())).dtype
+    volume = Volume(array.astype(itk_dtype.newbyteorder("="), copy=False), reader.GetOrigin(), reader.GetSpacing(), reader.GetDirection())
+    _check_nifti_geometry(header, volume, path)
     return volume
 
 
-def check_finite(array: np.ndarray, path) -> None:
-    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-        bad = int(np.size(array) - np.isfinite(array).sum())
-        raise InputError(path, f"contains {bad} NaN or infinite voxels")
+def _nifti_bytes(path: Path) -> bytearray:
+    """The whole (decompressed) file. A gzip stream that ends before its end marker is a
+    truncated file; bytes after the last gzip member are ignored and a file named .nii.gz
+    that is not compressed is read as it is (as ITK does)."""
+    gzip_magic = b"\x1f\x8b"
+    with open(path, "rb") as handle:
+        if handle.read(2) != gzip_magic:
+            handle.seek(0)
+            return bytearray(handle.read())
+        handle.seek(0)
+        data = bytearray()
+        decompressor = zlib.decompressobj(wbits=31)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            while block:
+                if decompressor.eof:  # the member ended: another one follows, or trailing bytes
+                    if block[:2] != gzip_magic:
+                        return data
+                    decompressor = zlib.decompressobj(wbits=31)
+                data += decompressor.decompress(block)
+                block = decompressor.unused_data if decompressor.eof else b""
+    if not decompressor.eof:
+        raise InputError(path, "is truncated: its gzip stream ends before its end marker")
+    return data
 
 
-def _check_finite_nifti(path) -> None:
-    """ITK's NIfTI reader turns NaN into 0 without a word; look at the stored values."""
+def _nifti_header(data: bytearray, path: Path):
     import nibabel
+    from nibabel.spatialimages import HeaderDataError
 
-    image = nibabel.load(str(path))
-    if np.issubdtype(image.get_data_dtype(), np.floating):
-        check_finite(np.asanyarray(image.dataobj), path)
+    try:
+        return nibabel.Nifti1Header(bytes(data[:348]), check=True)
+    except (HeaderDataError, ValueError) as err:
+        raise InputError(path, f"has a damaged NIfTI header ({err})") from None
+
+
+def _check_nifti_geometry(header, volume: Volume, path: Path) -> None:
+    """Refuse a NIfTI header whose geometry ITK had to guess or alter: voxel sizes (pixdim)
+    that are 0 or not numbers (ITK reads them as 1 mm), or a qform and sform that disagree
+    with each other or with what ITK made of them."""
+    pixdim = np.asarray(header["pixdim"][1:4], float)
+    if not (np.isfinite(pixdim).all() and (pixdim > 0).all()):
+        raise InputError(path, f"has voxel sizes (pixdim) {pixdim.tolist()}; positive numbers are required")
+    itk_affine = np.eye(4)
+    itk_affine[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(volume.direction, float).reshape(3, 3) @ np.diag(volume.spacing)
+    itk_affine[:3, 3] = np.array([-1.0, -1.0, 1.0]) * np.asarray(volume.origin, float)
+    spacing = float(max(volume.spacing))
+    for name, (affine, code) in {"sform": header.get_sform(coded=True), "qform": header.get_qform(coded=True)}.items():
+        if code and not (np.allclose(affine[:3, :3], itk_affine[:3, :3], rtol=0, atol=1e-3 * spacing)
+                         and np.allclose(affine[:3, 3], itk_affine[:3, 3], rtol=0, atol=1e-2)):
+            raise InputError(
+                path,
+                f"its {name} does not give the geometry ITK reads from the file (sform and qform disagree, or the {name} "
+                "is sheared or scaled); fix the header (e.g. with nibabel or fslorient) so that it states one geometry",
+            )
+
+
+# --- checks on voxels and geometry ---------------------------------------------------------
+
+MIN_VOXELS_PER_AXIS = 4  # smoothing (brain mask) and registration need at least this many
+
+
+def check_volume(volume: Volume, source=None) -> None:
+    """Refuse a volume DeepMIR cannot compute on without guessing: not 3-D, fewer than
+    MIN_VOXELS_PER_AXIS voxels along an axis, untrustworthy geometry (`check_geometry`) or
+    voxels that are not finite real numbers (`check_voxels`). Files are checked by
+    `read_volume`; in-memory volumes (Slicer nodes, the datastore's API) are checked with this."""
+    source = source if source is not None else volume.source
+    if volume.array.ndim != 3:
+        raise InputError(source, f"is a {volume.array.ndim}-D array; a 3-D volume is required")
+    if min(volume.array.shape) < MIN_VOXELS_PER_AXIS:
+        raise InputError(source, f"has size {volume.array.shape[::-1]} (x, y, z); a volume needs at least {MIN_VOXELS_PER_AXIS} voxels along every axis")
+    check_geometry(volume, source)
+    check_voxels(volume.array, source)
+
+
+def check_geometry(volume: Volume, source=None) -> None:
+    """Refuse voxel sizes that are not positive finite numbers, an origin that is not finite,
+    and a direction matrix that is not orthonormal (sheared or scaled axes): NIfTI, DICOM and
+    Slicer cannot represent such a grid, so outputs would silently be written on another one."""
+    source = source if source is not None else volume.source
+    spacing = np.asarray(volume.spacing, float)
+    if spacing.shape != (3,) or not (np.isfinite(spacing).all() and (spacing > 0).all()):
+        raise InputError(source, f"has voxel size {tuple(spacing.tolist())}; positive finite numbers (mm) are required")
+    origin = np.asarray(volume.origin, float)
+    if origin.shape != (3,) or not np.isfinite(origin).all():
+        raise InputError(source, f"has origin {tuple(origin.tolist())}; finite numbers (mm) are required")
+    direction = np.asarray(volume.direction, float)
+    if direction.size != 9 or not np.isfinite(direction).all() or not np.allclose(direction.reshape(3, 3).T @ direction.reshape(3, 3), np.eye(3), atol=1e-4):
+        raise InputError(
+            source,
+            f"has a direction matrix that is not orthonormal ({np.round(direction, 4).tolist()}): its axes are sheared or "
+            "scaled, which NIfTI, DICOM and Slicer cannot represent; resample it onto an orthogonal grid first",
+        )
+
+
+def check_voxels(array: np.ndarray, source) -> None:
+    """Refuse voxels that are not finite real numbers (complex, non-numeric, NaN, infinite)."""
+    if np.iscomplexobj(array):
+        raise InputError(source, "holds complex voxels; a real-valued image (e.g. the magnitude) is required")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise InputError(source, f"holds voxels of type {array.dtype}; numbers are required")
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if not finite.all():
+            raise InputError(source, f"contains {int(finite.size - finite.sum())} NaN or infinite voxels")
+
+
+def cast_voxels(array: np.ndarray, dtype, source) -> np.ndarray:
+    """`array` as `dtype`, refusing values the cast would change: a label map or mask read as
+    uint8 must hold whole numbers from 0 to 255 (257 would become 1, -1 255 and 1.5 1),
+    and float32 must be able to hold every value. `dtype` None leaves the array as it is."""
+    if dtype is None or array.dtype == np.dtype(dtype):
+        return array
+    dtype = np.dtype(dtype)
+    if array.size and np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        low, high = array.min(), array.max()
+        fractional = np.issubdtype(array.dtype, np.floating) and not np.array_equal(array, np.round(array))
+        if low < info.min or high > info.max or fractional:
+            example = low if low < info.min else high if high > info.max else array[array != np.round(array)].flat[0]
+            raise InputError(source, f"holds values such as {example.item()} where whole numbers from {info.min} to {info.max} are expected (a label map or mask)")
+    narrowing = np.issubdtype(dtype, np.floating) and np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > dtype.itemsize
+    if array.size and narrowing and float(np.abs(array).max()) > np.finfo(dtype).max:
+        raise InputError(source, f"holds values beyond the range of {dtype}")
+    return array.astype(dtype, copy=False)
 
 
 def write_volume(volume: Volume | sitk.Image, path, compress: bool = True) -> Path:

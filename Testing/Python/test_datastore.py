@@ -84,10 +84,11 @@ def test_save_and_read_back_with_simpleitk(tmp_path, participants):
 
     root = tmp_path / "store"
     assert (root / "images" / "sub-01" / "swi.nii.gz").is_file() and (root / "images" / "sub-01" / "t2.nii.gz").is_file()
-    assert store.final_labels_path("sub-01") == root / "labels" / "final" / "sub-01.nii.gz"
+    assert store.final_labels_path("sub-01") == root / "labels" / "final" / "versions" / "sub-01" / "v0001.nii.gz"
     assert store.original_labels_path("sub-01").is_file()
     swi_file = read_back(store.image_paths("sub-01")["swi"])
-    for path, expected in ((store.final_labels_path("sub-01"), edited), (root / "labels" / "original" / "sub-01.nii.gz", original.array)):
+    current_copies = ((root / "labels" / "final" / "sub-01.nii.gz", edited), (root / "labels" / "original" / "sub-01.nii.gz", original.array))
+    for path, expected in ((store.final_labels_path("sub-01"), edited), *current_copies):
         label_image = read_back(path)
         assert label_image.GetSize() == swi_file.GetSize()
         assert label_image.GetOrigin() == swi_file.GetOrigin() and label_image.GetSpacing() == swi_file.GetSpacing()
@@ -204,7 +205,7 @@ def test_labels_off_the_swi_grid_or_with_other_values_are_refused(tmp_path, part
     cropped = Volume(labels.array[:, :-1], labels.origin, labels.spacing, labels.direction)
     three = labels.with_array(np.where(labels.array == 2, 3, labels.array).astype(np.uint8))
     half = labels.with_array(labels.array * np.float32(0.5))
-    for bad, problem in ((shifted, "not on the SWI grid"), (cropped, "not on the SWI grid"), (three, r"values \[3\]"), (half, r"values \[0.5\]")):
+    for bad, problem in ((shifted, "not on the SWI grid"), (cropped, "not on the SWI grid"), (three, r"values \[3\]"), (half, r"values such as 0.5")):
         with pytest.raises(InputError, match=problem):
             store.save_case("sub-01", images, bad)
         with pytest.raises(InputError, match="original labels"):
@@ -286,7 +287,8 @@ def test_training_reads_the_newest_approved_label_of_each_case(tmp_path, partici
     store, edited = build_store(tmp_path / "store", participants)
     cases = find_training_cases(store.root)
     assert [case.case_id for case in cases] == ["sub-a", "sub-b"]  # sub-c has a draft only
-    assert [case.labels for case in cases] == [store.root / "labels" / "final" / f"{c}.nii.gz" for c in ("sub-a", "sub-b")]
+    # the version file the index names, never the labels/final/<case> copy (a kill can leave it behind)
+    assert [case.labels for case in cases] == [store.root / e.final.file for e in store.approved()]
     assert np.array_equal(read_volume(cases[0].labels, np.uint8).array, edited)
     assert np.array_equal(read_volume(cases[1].labels, np.uint8).array, participants[1]["labels"].array)  # not the draft
     assert cases[0].inputs.swi == store.root / "images" / "sub-a" / "swi.nii.gz" and cases[0].inputs.mask.name == "brainmask.nii.gz"
