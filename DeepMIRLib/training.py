@@ -409,9 +409,11 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
         raise InputError("--mimic-fraction", "needs mimics maps (simulated participants); these training cases have none")
     train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
     cache = cache or CaseCache()
+    counts = cache.prepared, cache.read
     prepared = {c.case_id: case_for_model(cache.get(c, config.inputs), config.inputs, config.task) for c in cases}
-    if cache.folder is not None:
-        log(f"{len(cases)} cases ready: {cache.read} read from the cache {cache.folder}, {cache.prepared} prepared")
+    n_prepared, n_read = cache.prepared - counts[0], cache.read - counts[1]
+    if cache.folder is not None and n_prepared + n_read:  # nothing to say when every case came from memory
+        log(f"{len(cases)} cases ready: {n_read} read from the cache {cache.folder}, {n_prepared} prepared")
     trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
     checkpoint = Path(f"{out}.checkpoint")
     start = trainer.load_checkpoint(checkpoint) if resume and _suffixed(checkpoint, ".json").exists() else 0

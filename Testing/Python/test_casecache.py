@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 import torch
 
 from DeepMIRLib import casecache
@@ -34,11 +35,24 @@ def one_case(slab_cohort, tmp_path):
     return find_training_cases(tmp_path / "data")[0]
 
 
+@pytest.fixture
+def one_thread():
+    """Registration and CPU training are bitwise reproducible with one thread; with more,
+    the order of float sums can vary from run to run on a busy machine (ITK's multi-threaded
+    metric, PyTorch's reductions), with or without the cache."""
+    threads, itk_threads = torch.get_num_threads(), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    torch.set_num_threads(1)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    yield
+    torch.set_num_threads(threads)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(itk_threads)
+
+
 def _entries(folder):
     return sorted(folder.glob("*.npz"))
 
 
-def test_cached_case_is_the_fresh_preparation_for_every_modality_set_and_task(one_case, tmp_path):
+def test_cached_case_is_the_fresh_preparation_for_every_modality_set_and_task(one_case, tmp_path, one_thread):
     cold = CaseCache(tmp_path / "cache")
     stored = cold.get(one_case, ["swi"])
     assert (cold.prepared, cold.read) == (1, 0) and stored.modalities == ("swi", "qsm", "t2")
@@ -173,16 +187,6 @@ def test_two_workers_asking_for_one_case_prepare_it_once(one_case, tmp_path, mon
     for thread in threads:
         thread.join(timeout=120)
     assert len(calls) == 1 and np.array_equal(results[0].stack, results[1].stack)
-
-
-@pytest.fixture
-def one_thread():
-    """CPU training is bitwise reproducible with one thread (with more, the order of float
-    sums varies from run to run by a last bit, with or without the cache)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_training_from_the_cache_gives_the_same_weights(slab_cohort, tmp_path, one_thread):
