@@ -12,8 +12,6 @@ Exit status: 0 success, 2 bad input (the message names the file and the problem)
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -21,7 +19,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import __version__
-from .atomic import write_text_atomic
 from .errors import Cancelled, DeepMIRError, InputError
 
 EXIT_INPUT = 2
@@ -83,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     processing.add_argument("--n4", action="store_true", help="N4 bias-field correction of T2 before registration")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
     predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
+    cluster = predict.add_argument_group(
+        "cohort on a Dask cluster (needs the cohort extra: pip install 'DeepMIRLib[cohort]')",
+        "Without these, participants run one after another in this process. A participant whose folder in --out "
+        "holds a result of the same model and settings is skipped, so a stopped run continues where it was.")
+    cluster.add_argument("--workers", type=int, metavar="N", help="run participants on a local Dask cluster of N worker processes (one thread each)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="run participants on an existing Dask cluster, e.g. tcp://node1:8786 "
+                                                                 "(inputs, outputs and model on a file system its workers share)")
     predict.set_defaults(handler=run_predict)
 
     evaluate = commands.add_parser(
@@ -323,80 +327,95 @@ def _parse_canvas(text: str):
     return size
 
 
-def _participants_from_args(args):
-    from .pipeline import ParticipantInputs, discover_participants
+def _detection_options(args):
+    from .cohort import DetectionOptions
 
-    if args.input is not None and args.swi is not None:
-        raise InputError("--input", "give either --input or --swi, not both")
-    if args.input is not None:
-        return discover_participants(args.input), True
+    options = DetectionOptions(args.device, args.batch_size, _parse_canvas(args.canvas), args.threshold, args.min_size,
+                               args.min_probability, args.register, args.n4)
+    options.check()
+    return options
+
+
+def _single_participant(args):
+    from .pipeline import ParticipantInputs
+
     if args.swi is None:
         raise InputError(None, "no input: give --input FOLDER or --swi FILE")
     for path in (args.swi, args.qsm, args.t2, args.mask):
         if path is not None and not path.exists():
             raise InputError(path, "file not found")
-    participant_id = args.participant_id or args.out.name
-    return [ParticipantInputs(participant_id, args.swi, args.qsm, args.t2, args.mask)], False
+    return ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask)
 
 
 def run_predict(args) -> int:
     from .modelfile import load_model
-    from .pipeline import check_detection_options, detect
+
+    options = _detection_options(args)
+    if args.input is not None and args.swi is not None:
+        raise InputError("--input", "give either --input or --swi, not both")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", f"{args.workers} is not a number of worker processes (at least 1)")
+    if args.workers is not None and args.scheduler is not None:
+        raise InputError("--workers", "give either --workers (a local cluster) or --scheduler (an existing one), not both")
+    if args.input is None:
+        participant = _single_participant(args)
+        return _predict_one(participant, load_model(args.model), options, args)
+    from .cohort import folder_tasks
+
+    tasks = folder_tasks(args.input, args.out)
+    return _predict_cohort(tasks, load_model(args.model), options, args)
+
+
+def _predict_one(participant, model, options, args) -> int:
+    from .pipeline import detect
     from .results import write_detection
 
-    canvas = _parse_canvas(args.canvas)
-    check_detection_options(args.batch_size, args.threshold, args.min_size, args.min_probability)
-    participants, cohort_mode = _participants_from_args(args)
-    model = load_model(args.model)
-    for participant in participants:
-        model.card.check_inputs(participant.modality_paths(), source=participant.swi.parent)
-    rows, failures = [], 0
-    for participant in participants:
-        out_dir = args.out / participant.participant_id if cohort_mode else args.out
-        try:
-            with tqdm(desc=participant.participant_id, unit="slice", leave=False) as bar:
-                def progress(done, total):
-                    bar.total = total
-                    bar.n = done
-                    bar.refresh()
+    with tqdm(desc=participant.participant_id, unit="slice", leave=False) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.n = done
+            bar.refresh()
 
-                detection = detect(
-                    participant, model, device=args.device, batch_size=args.batch_size, canvas=canvas, threshold=args.threshold,
-                    min_size=args.min_size, min_probability=args.min_probability, register=args.register, n4=args.n4, progress=progress,
-                )
-            write_detection(detection, out_dir, overwrite=args.overwrite)
-            counts = detection.lesion_counts()
-            rows.append({"participant": participant.participant_id, "status": "ok", **counts, "message": "; ".join(detection.notes)})
-            for note in detection.notes:
-                tqdm.write(f"{participant.participant_id}: {note}")
-            tqdm.write(f"{participant.participant_id}: {_describe_counts(counts)} -> {out_dir}")
-        except InputError as err:
-            failures += 1
-            rows.append({"participant": participant.participant_id, "status": "error", "message": str(err)})
-            if not cohort_mode or args.stop_on_error:
-                raise
-            print(f"deepmir predict: error: {err}", file=sys.stderr)
-    if cohort_mode:
-        table = _cohort_table(rows)
-        write_text_atomic(args.out / "cohort.tsv", table)
-        print(f"cohort table: {args.out / 'cohort.tsv'} ({len(rows) - failures} done, {failures} failed)")
+        detection = detect(participant, model, **options.detect_arguments(), progress=progress)
+    write_detection(detection, args.out, overwrite=args.overwrite)
+    for note in detection.notes:
+        print(f"{participant.participant_id}: {note}")
+    print(f"{participant.participant_id}: {_describe_counts(detection.lesion_counts())} -> {args.out}")
+    return 0
+
+
+def _predict_cohort(tasks, model, options, args) -> int:
+    from .cohort import COHORT_TABLE, DaskRunner, run_cohort
+
+    runner = DaskRunner(args.workers, args.scheduler) if args.workers or args.scheduler else None
+    bar = tqdm(total=len(tasks), desc="participants", unit="participant")
+
+    def report(outcome, done, total):
+        if outcome.status == "error":
+            tqdm.write(f"deepmir predict: error: {outcome.message}", file=sys.stderr)
+        elif outcome.status == "skipped":
+            tqdm.write(f"{outcome.participant_id}: skipped (its result for this model and these settings is there)")
+        else:
+            for note in outcome.notes:
+                tqdm.write(f"{outcome.participant_id}: {note}")
+            tqdm.write(f"{outcome.participant_id}: {_describe_counts(outcome.row)} -> {args.out / outcome.participant_id}")
+        bar.update(1)
+
+    try:
+        outcomes = run_cohort(tasks, model, options, args.out, overwrite=args.overwrite, stop_on_error=args.stop_on_error,
+                              runner=runner, on_outcome=report)
+    finally:
+        bar.close()
+        if runner is not None:
+            runner.close()
+    failures = sum(outcome.status == "error" for outcome in outcomes)
+    skipped = sum(outcome.status == "skipped" for outcome in outcomes)
+    print(f"cohort table: {args.out / COHORT_TABLE} ({len(outcomes) - failures - skipped} done, {skipped} skipped, {failures} failed)")
     return EXIT_INPUT if failures else 0
 
 
 def _describe_counts(counts: dict) -> str:
     return ", ".join(f"{counts.get(f'n_{key}', 0)} {name}" for key, name in (("cmb", "CMB"), ("iron", "iron deposits"), ("lesion", "lesions")) if f"n_{key}" in counts)
-
-
-def _cohort_table(rows: list[dict]) -> str:
-    columns = ["participant", "status"]
-    for row in rows:
-        columns += [k for k in row if k not in columns and k != "message"]
-    columns.append("message")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, delimiter="\t", restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 # --- evaluate -------------------------------------------------------------------------------

@@ -236,7 +236,22 @@ def detect(
     labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
                                            _min_probability_by_label(card, min_probability)))
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
-    return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared)
+    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4)
+    return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
+
+
+def detection_settings(card: ModelCard, canvas, threshold: float, min_size: int, min_probability, register: str, n4: bool) -> dict:
+    """The options that decide a detection's output, as plain JSON values (the minimum lesion
+    probability resolved per class key, so a calibrated copy of the same weights differs)."""
+    by_label = _min_probability_by_label(card, min_probability)
+    return {
+        "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
+        "threshold": float(threshold),
+        "min_size": int(min_size),
+        "min_probability": {c.key: by_label[c.label] for c in card.lesion_classes},
+        "register": register,
+        "n4": bool(n4),
+    }
 
 
 def _min_probability_by_label(card: ModelCard, min_probability) -> dict[int, float]:

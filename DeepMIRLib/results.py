@@ -72,6 +72,9 @@ class Detection:
     notes: list[str] = field(default_factory=list)  # what preprocessing did (registration, resampling, mask)
     # the aligned, canonical inputs (pipeline.PreparedParticipant) for figures; None when read from files
     prepared: object | None = None
+    # the options that decided the output (pipeline.detection_settings); a cohort run skips a
+    # participant whose folder holds the same model and settings
+    settings: dict = field(default_factory=dict)
 
     def lesion_counts(self) -> dict:
         """Number and volume of lesions per class (the cohort table's columns)."""
@@ -93,6 +96,7 @@ def write_detection(detection: Detection, out_dir, overwrite: bool = False) -> P
             "deepmir_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "notes": detection.notes,
+            "settings": detection.settings,
             "lesions": len(detection.lesions),
             "coordinates": "centroids in voxel indices (i, j, k) of the SWI file and in LPS millimetres",
         }
@@ -112,4 +116,4 @@ def read_detection(folder, probabilities: bool = False) -> Detection:
     if probabilities:
         maps = {c.key: read_volume(folder / probability_file(c.key)) for c in model.lesion_classes}
     return Detection(report["participant"], read_volume(folder / LABELS_FILE, dtype=np.uint8), maps,
-                     read_lesions(folder / LESION_TABLE_FILE), model, list(report.get("notes", [])))
+                     read_lesions(folder / LESION_TABLE_FILE), model, list(report.get("notes", [])), settings=report.get("settings", {}))
