@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import qt
-import vtk
-
 import slicer
+import vtk
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
 from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
@@ -42,11 +41,12 @@ def _addLibraryToPath():
 
 _addLibraryToPath()
 
-# These import neither torch nor the other packages installed on first Run. DeepMIRLib.scene
-# (and through it the pipeline) is imported where it is used, once they are installed.
-from DeepMIRLib import dependencies, registry, worker  # noqa: E402
+# These import neither torch nor the other packages installed on first Run. DeepMIRLib.scene,
+# imported where it is used, needs only what Slicer ships; detection (torch) runs in the worker.
+from DeepMIRLib import dependencies, registry, worker
 
 MODALITIES = ("swi", "qsm", "t2")
+logger = logging.getLogger("DeepMIR")
 LOAD_MODEL_FILE = "load-model-file"
 
 
@@ -209,7 +209,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 setattr(parameterNode, f"{modality}Volume", nodes[name])
         self.setParameterNode(parameterNode)
 
-    def setParameterNode(self, inputParameterNode: Optional[DeepMIRParameterNode]):
+    def setParameterNode(self, inputParameterNode: Optional[DeepMIRParameterNode]):  # noqa: UP045 (Slicer 5.6/5.8 run Python 3.9)
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
@@ -315,10 +315,10 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         for event in self._worker.poll():
             self._runEvents.append(event)
             if event["event"] == "progress":
-                self.ui.progressBar.value = int(round(100 * event["fraction"]))
+                self.ui.progressBar.value = round(100 * event["fraction"])
                 self.ui.statusLabel.text = event["stage"].capitalize()
             elif event["event"] == "log":
-                logging.info("DeepMIR worker: %s", event["message"])
+                logger.info("DeepMIR worker: %s", event["message"])
         if finished:
             self.onWorkerFinished()
 
@@ -501,7 +501,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
             node = slicer.mrmlScene.AddNode(node)
         return node
 
-    def ensureDependencies(self, status=logging.info):
+    def ensureDependencies(self, status=logger.info):
         """Install what is missing after one confirmation; False when the user declines.
         The installs block Slicer; `status` says what is being installed."""
         plan = dependencies.slicer_install_plan()
@@ -680,7 +680,7 @@ class DeepMIRTest(ScriptedLoadableModuleTest):
             events = process.poll()
             for event in events:  # library warnings on the worker's output are logged, not failures
                 if event["event"] == "log":
-                    logging.info("DeepMIR worker: %s", event["message"])
+                    logger.info("DeepMIR worker: %s", event["message"])
             self.assertEqual([e["event"] for e in events if e["event"] in ("done", "error")], ["done"])
             logic.loadResult(events[-1], parameterNode)
             shutil.rmtree(runFolder)

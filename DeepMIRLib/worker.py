@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     except InputError as err:
         emit("error", message=str(err), kind="input")
         return EXIT_INPUT
-    except Exception as err:  # anything else is a bug: report it, with the traceback on stderr
+    except Exception as err:  # noqa: BLE001 (anything else is a bug: report it, with the traceback on stderr)
         traceback.print_exc()
         emit("error", message=f"{type(err).__name__}: {err}", kind="internal")
         return EXIT_ERROR

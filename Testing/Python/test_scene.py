@@ -158,7 +158,7 @@ def test_reader_edits_exported_to_the_datastore(loaded, heavy_participant, tmp_p
     components = {1: label_components(original.array == 1)[0]}
 
     def component_of(row):
-        i, j, k = (int(round(v)) for v in row.centroid_index)  # microbleeds are round: the centroid is inside
+        i, j, k = (round(v) for v in row.centroid_index)  # microbleeds are round: the centroid is inside
         return components[1] == components[1][k, j, i]
 
     # erase one microbleed, relabel another as iron, paint a new one far from the rest

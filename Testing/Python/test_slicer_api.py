@@ -235,6 +235,77 @@ def test_the_guard_sees_a_name_that_only_newer_slicers_have(tmp_path):
     assert "GetTerminology" not in class_members(RECORDS["slicer-v5.6.0"], "vtkSegment")
 
 
+# --- the Python the releases embed ---------------------------------------------------------------
+
+def files_slicer_runs() -> list[Path]:
+    """DeepMIR.py and every DeepMIRLib module that Slicer's Python imports for the module and its worker."""
+    import subprocess
+
+    probe = ("import sys; from DeepMIRLib import dependencies, registry, worker, scene, pipeline, datastore; "
+             "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('DeepMIRLib') and getattr(m, '__file__', None)))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    return [MODULE_FILE, *sorted(Path(line) for line in run.stdout.split())]
+
+
+def newer_python_in(path: Path, version: tuple[int, int]) -> list[str]:
+    """What `path` uses that Python `version` lacks: syntax, and the 3.10 features that parse on 3.9
+    but fail when run (X | None evaluated without postponed annotations, zip(strict=),
+    dataclass(kw_only=, slots=), itertools.pairwise)."""
+    source = path.read_text()
+    try:
+        tree = ast.parse(source, feature_version=version)
+    except SyntaxError as error:
+        return [f"{path.name}:{error.lineno}: syntax of a newer Python: {error.msg}"]
+    if version >= (3, 10):
+        return []
+    postponed = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(a.name == "annotations" for a in n.names)
+                    for n in tree.body)
+    annotations = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            annotations |= {id(n) for n in ast.walk(node.annotation)}
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            annotations |= {id(n) for n in ast.walk(node.returns)}
+        if isinstance(node, ast.AnnAssign):
+            annotations |= {id(n) for n in ast.walk(node.annotation)}
+    found = []
+    for node in ast.walk(tree):
+        union = isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr)
+        if union and id(node) in annotations and not postponed:
+            found.append(f"{path.name}:{node.lineno}: X | Y annotation without 'from __future__ import annotations'")
+        if union and id(node) not in annotations and any(isinstance(side, ast.Constant) and side.value is None for side in (node.left, node.right)):
+            found.append(f"{path.name}:{node.lineno}: X | None evaluated at run time")
+        if isinstance(node, ast.Call):
+            name = chain(node.func) or []
+            keywords = {k.arg for k in node.keywords}
+            if name[-1:] == ["zip"] and "strict" in keywords:
+                found.append(f"{path.name}:{node.lineno}: zip(strict=)")
+            if name[-1:] == ["dataclass"] and keywords & {"kw_only", "slots", "match_args"}:
+                found.append(f"{path.name}:{node.lineno}: dataclass({', '.join(sorted(keywords))})")
+            if name[-1:] == ["pairwise"]:
+                found.append(f"{path.name}:{node.lineno}: itertools.pairwise")
+    return found
+
+
+def test_what_slicer_runs_works_on_the_python_of_the_oldest_release():
+    """Slicer 5.6 and 5.8 embed Python 3.9.10; DeepMIRLib runs there, in the module and in its
+    worker (PythonSlicer), whatever requires-python says for pip installs."""
+    oldest = min(tuple(int(v) for v in record["python_version"].split(".")[:2]) for record in RECORDS.values())
+    assert oldest == (3, 9)
+    files = files_slicer_runs()
+    assert SCENE_FILE in files and ROOT / "DeepMIRLib" / "pipeline.py" in files
+    problems = [problem for path in files for problem in newer_python_in(path, oldest)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_python_check_sees_what_breaks_on_39(tmp_path):
+    code = tmp_path / "new.py"
+    code.write_text("def f(a: int | None, b):\n    return list(zip(a, b, strict=True))\n")
+    assert newer_python_in(code, (3, 9)) == ["new.py:1: X | Y annotation without 'from __future__ import annotations'", "new.py:2: zip(strict=)"]
+    code.write_text("def f(x):\n    match x:\n        case 1:\n            return 2\n")
+    assert "syntax of a newer Python" in newer_python_in(code, (3, 9))[0]
+
+
 # --- at run time: the receivers' classes -----------------------------------------------------------
 
 slicer = pytest.importorskip("slicer", reason="the calls are traced on the slicer-core wheel (pip install slicer-core)")

@@ -17,8 +17,8 @@ import shutil
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -270,9 +270,9 @@ def fake_python(**versions):
 # The packages each supported Slicer release ships, from its SuperBuild/External_python-numpy.cmake,
 # External_python-scipy.cmake, External_SimpleITK.cmake and External_python-pythonqt-requirements.cmake
 SLICER_RELEASES = {
-    "5.6.0": dict(numpy="1.26.1", scipy="1.11.3", simpleitk="2.2.1", packaging="23.2"),
-    "5.8.1": dict(numpy="1.26.4", scipy="1.13.1", simpleitk="2.3.1", packaging="24.0"),
-    "5.10.0": dict(numpy="2.0.2", scipy="1.13.1", simpleitk="2.5.2", packaging="25.0"),
+    "5.6.0": {"numpy": "1.26.1", "scipy": "1.11.3", "simpleitk": "2.2.1", "packaging": "23.2"},
+    "5.8.1": {"numpy": "1.26.4", "scipy": "1.13.1", "simpleitk": "2.3.1", "packaging": "24.0"},
+    "5.10.0": {"numpy": "2.0.2", "scipy": "1.13.1", "simpleitk": "2.5.2", "packaging": "25.0"},
 }
 SLICER_LIKE = SLICER_RELEASES["5.8.1"]
 
@@ -346,7 +346,7 @@ def python_without_command_line_packages(module: str) -> list[str]:
 def run_worker(args: list[str]) -> tuple[int, list[dict], str]:
     """Run the worker as the module does, without the command-line-only packages; every
     stdout line must be an event object."""
-    run = subprocess.run([*python_without_command_line_packages("DeepMIRLib.worker"), *args], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([*python_without_command_line_packages("DeepMIRLib.worker"), *args], capture_output=True, text=True, cwd=ROOT, check=False)
     events = [json.loads(line) for line in run.stdout.splitlines()]
     assert all(isinstance(e, dict) and "event" in e for e in events)
     return run.returncode, events, run.stderr
@@ -384,7 +384,7 @@ def test_worker_reports_progress_and_writes_the_prediction(participant, tmp_path
         "import json; from DeepMIRLib import worker, scene, registry, dependencies, datastore; "
         "d = worker.read_result(json.loads(sys.argv[1])); "
         "print(len(d.lesions), 'torch' in sys.modules, 'DeepMIRLib.unet' in sys.modules)")
-    loaded = subprocess.run([sys.executable, "-c", probe, json.dumps(done)], capture_output=True, text=True)
+    loaded = subprocess.run([sys.executable, "-c", probe, json.dumps(done)], capture_output=True, text=True, check=False)
     assert loaded.stdout.split() == [str(len(table)), "False", "False"], loaded.stderr
 
 

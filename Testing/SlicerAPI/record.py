@@ -12,7 +12,8 @@ built. Recorded, for the tag:
   slicer.ScriptedLoadableModule with their methods, the names slicer.parameterNodeWrapper
   exports and the widget classes its GUI connectors bind;
 - the attributes the application sets on the slicer module (app, mrmlScene, modules) and the
-  module names under slicer.modules.
+  module names under slicer.modules;
+- the Python version the release embeds (CMakeLists.txt, Slicer_REQUIRED_PYTHON_VERSION).
 Parsing is by regular expressions on comment-stripped headers: it may record a name too many
 (a call inside an inline method body), never one the header does not contain.
 """
@@ -197,6 +198,7 @@ def main(argv: list[str]) -> int:
         "tag": tag,
         "commit": git(repo, "rev-parse", f"{tag}^{{commit}}").strip(),
         "recorded_by": "Testing/SlicerAPI/record.py",
+        "python_version": re.search(r'set\(Slicer_REQUIRED_PYTHON_VERSION "([\d.]+)"\)', git(repo, "show", f"{tag}:CMakeLists.txt")).group(1),
         "classes": record_classes(repo, tag, files),
         "python": record_python(repo, tag, files),
     }
