@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from .volumes import Volume
+from .errors import InputError
+from .volumes import Volume, itk_error_text
 
 
 REGISTRATION_VOXEL_MM = 2.0  # images are bin-shrunk to about this voxel size first
@@ -48,7 +49,11 @@ def register_rigid(moving: Volume, fixed: Volume, seed: int = 42) -> sitk.Transf
     method.SetSmoothingSigmasPerLevel([1.0, 0.0])
     method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     method.SetInitialTransform(initial, inPlace=False)
-    return method.Execute(fixed_image, moving_image)
+    try:
+        return method.Execute(fixed_image, moving_image)
+    except RuntimeError as err:  # e.g. too few voxels overlap for the metric
+        raise InputError(moving.source, f"could not be registered to SWI ({itk_error_text(err)}); check that the images show "
+                                        "the same head, or pass images already on the SWI grid with --register never") from None
 
 
 def n4_bias_correct(volume: Volume, mask: Volume | None = None, shrink: int = 4, iterations: int = 50) -> Volume:
@@ -59,11 +64,15 @@ def n4_bias_correct(volume: Volume, mask: Volume | None = None, shrink: int = 4,
     offset = float(max(0.0, -volume.array.min())) + 1e-3
     positive = image + offset
     mask_image = sitk.Cast(mask.to_image() > 0, sitk.sitkUInt8) if mask is not None else sitk.OtsuThreshold(positive, 0, 1, 200)
-    small = sitk.Shrink(positive, [shrink] * 3)
-    small_mask = sitk.Shrink(mask_image, [shrink] * 3)
+    factors = [max(1, min(shrink, size // 4)) for size in image.GetSize()]  # keep 4 voxels along thin axes
+    small = sitk.Shrink(positive, factors)
+    small_mask = sitk.Shrink(mask_image, factors)
     corrector = sitk.N4BiasFieldCorrectionImageFilter()
     corrector.SetMaximumNumberOfIterations([iterations] * 3)
-    corrector.Execute(small, small_mask)
+    try:
+        corrector.Execute(small, small_mask)
+    except RuntimeError as err:
+        raise InputError(volume.source, f"N4 bias correction failed ({itk_error_text(err)}); run without --n4") from None
     log_bias = corrector.GetLogBiasFieldAsImage(positive)
     corrected = positive / sitk.Exp(log_bias) - offset
     return Volume.from_image(sitk.Cast(corrected, sitk.sitkFloat32), source=volume.source)
@@ -87,5 +96,5 @@ def compute_brain_mask(swi: Volume) -> Volume:
         slice_image = sitk.GetImageFromArray(array[z].astype(np.uint8))
         array[z] = sitk.GetArrayFromImage(sitk.BinaryFillhole(slice_image)).astype(bool)
     if not array.any():
-        raise ValueError("no foreground found in the SWI image for a brain mask")
+        raise InputError(swi.source, "no foreground found for a brain mask; give one (--mask, or a brainmask image beside SWI)")
     return swi.with_array(array.astype(np.uint8))

@@ -5,21 +5,25 @@
     deepmir info      print a model card
     deepmir datastore list the cases of a training set (datastore)
 
-Exit status: 0 success, 2 bad input (the message names the file and the problem),
-1 an unexpected error, 130 interrupted.
+Exit status: 0 success; 2 bad input or options, or a file that cannot be read or written
+(one line naming the file or option and the problem; nothing half-written is left); 1 an
+unexpected error (one line; DEEPMIR_DEBUG=1 shows the traceback); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from . import __version__
+from .atomic import check_output_folder
 from .errors import Cancelled, DeepMIRError, InputError
+from .options import MAX_BASE_WIDTH, argument, canvas, device, positive_number, probability, real_number, whole_number
 
 EXIT_INPUT = 2
 
@@ -68,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--id", dest="participant_id", help="participant id for --swi input (default: the --out folder name)")
     predict.add_argument("--out", type=Path, required=True, help="output folder (for --input: one sub-folder per participant)")
     processing = predict.add_argument_group("processing")
-    processing.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N (default: auto)")
-    processing.add_argument("--batch-size", type=int, default=8, help="slices per network batch (default: 8)")
-    processing.add_argument("--canvas", default="auto", help="'auto' (crop to the brain, sides rounded up to multiples of 32) or HxW, e.g. 256x256 as in the paper (default: auto)")
-    processing.add_argument("--threshold", type=float, default=0.5, help="probability threshold of single-class models (default: 0.5)")
-    processing.add_argument("--min-size", type=int, default=1, help="drop lesions smaller than this many voxels (default: 1)")
-    processing.add_argument("--min-probability", type=float, default=None,
+    processing.add_argument("--device", type=argument(device), default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N (default: auto)")
+    processing.add_argument("--batch-size", type=argument(whole_number, minimum=1), default=8, help="slices per network batch (default: 8)")
+    processing.add_argument("--canvas", type=argument(canvas), default="auto", help="'auto' (crop to the brain, sides rounded up to multiples of 32) or HxW with sides multiples of 32, e.g. 256x256 as in the paper (default: auto)")
+    processing.add_argument("--threshold", type=argument(real_number, low=0.0, high=1.0, low_open=True), default=0.5, help="probability threshold of single-class models, in (0, 1] (default: 0.5)")
+    processing.add_argument("--min-size", type=argument(whole_number, minimum=1), default=1, help="drop lesions smaller than this many voxels (default: 1)")
+    processing.add_argument("--min-probability", type=argument(probability), default=None,
                             help="drop lesions whose highest probability stays below this (default: the model card's "
                                  "calibrated values, see `deepmir calibrate`; 0 keeps every lesion)")
     processing.add_argument("--register", choices=("auto", "always", "never"), default="auto", help="rigid registration of T2 to SWI: auto = when T2 is on another grid (default: auto)")
@@ -107,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baseline", type=Path, help="predictions of a baseline model (e.g. SWI only): rank-sum test against it, * where p < 0.05")
     evaluate.add_argument("--task", choices=("multiclass", "cmb", "iron", "union"), default="multiclass", help="which classes to score (default: multiclass = CMB and iron separately)")
     evaluate.add_argument("--unit", choices=("voxel", "mm"), default="voxel", help="unit of the matching tolerances (default: voxel, as in the paper)")
-    evaluate.add_argument("--tolerance-cmb", type=float, default=None, help="centroid distance for a CMB match (default: 3 voxels)")
-    evaluate.add_argument("--tolerance-iron", type=float, default=None, help="centroid distance for an iron deposit match (default: 5 voxels)")
+    evaluate.add_argument("--tolerance-cmb", type=argument(positive_number), default=None, help="centroid distance for a CMB match, above 0 (default: 3 voxels; required with --unit mm)")
+    evaluate.add_argument("--tolerance-iron", type=argument(positive_number), default=None, help="centroid distance for an iron deposit match, above 0 (default: 5 voxels; required with --unit mm)")
     evaluate.add_argument("--label", default="", help="model name for the summary table's Modalities column")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for per_participant.csv, summary.md and summary.json")
     evaluate.set_defaults(handler=run_evaluate)
@@ -127,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--data", type=Path, required=True, help="folder of simulated participants, or a datastore (labels/final)")
     calibrate.add_argument("--out", type=Path, required=True, help="path of the calibrated model, without suffix")
     calibrate.add_argument("--version", help="version of the calibrated model (default: the model's version)")
-    calibrate.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    calibrate.add_argument("--device", type=argument(device), default="auto", help="auto, cpu, cuda (default: auto)")
     calibrate.set_defaults(handler=run_calibrate)
 
     simulate = commands.add_parser(
@@ -145,15 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
             "The same --seed gives the same bytes."
         ),
     )
-    simulate.add_argument("--n", type=int, default=1, help="number of participants (default: 1)")
-    simulate.add_argument("--seed", type=int, default=0, help="cohort seed; participant i uses (seed, i) (default: 0)")
+    simulate.add_argument("--n", type=argument(whole_number, minimum=1), default=1, help="number of participants (default: 1)")
+    simulate.add_argument("--seed", type=argument(whole_number, minimum=0), default=0, help="cohort seed; participant i uses (seed, i) (default: 0)")
     simulate.add_argument("--out", type=Path, required=True, help="output folder")
     simulate.add_argument("--load", choices=("paper", "dense"), default="paper", help="lesion load: 'paper' follows Table 2; 'dense' has more lesions, for training (default: paper)")
-    simulate.add_argument("--slab", type=int, default=None, metavar="SLICES", help="fast mode: only this many slices through the basal ganglia")
-    simulate.add_argument("--size", type=int, nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI grid size in voxels (default: 192 256 104)")
-    simulate.add_argument("--spacing", type=float, nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI voxel size in mm (default: 1 1 1.5)")
-    simulate.add_argument("--echo-times", type=float, nargs="+", default=None, metavar="MS", help="GRE echo times in ms (default: 7.5 15 22.5 30)")
-    simulate.add_argument("--b0", type=float, nargs=3, default=None, metavar=("X", "Y", "Z"), help="B0 direction in LPS (default: 0 0 1)")
+    simulate.add_argument("--slab", type=argument(whole_number, minimum=4), default=None, metavar="SLICES", help="fast mode: only this many slices through the basal ganglia")
+    simulate.add_argument("--size", type=argument(whole_number, minimum=4), nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI grid size in voxels (default: 192 256 104)")
+    simulate.add_argument("--spacing", type=argument(positive_number), nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI voxel size in mm (default: 1 1 1.5)")
+    simulate.add_argument("--echo-times", type=argument(positive_number), nargs="+", default=None, metavar="MS", help="GRE echo times in ms (default: 7.5 15 22.5 30)")
+    simulate.add_argument("--b0", type=argument(real_number), nargs=3, default=None, metavar=("X", "Y", "Z"), help="B0 direction in LPS (default: 0 0 1)")
     simulate.add_argument("--overwrite", action="store_true", help="replace existing participant folders")
     simulate.set_defaults(handler=run_simulate)
 
@@ -190,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--out", type=Path, required=True, help="output folder")
     experiment.add_argument("--modalities", nargs="+", default=["swi", "swi+qsm", "swi+t2", "swi+qsm+t2"], help="modality sets, e.g. swi swi+qsm (default: the paper's four)")
     experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=("multiclass", "cmb", "iron", "union"), help="label tasks (default: multiclass)")
-    experiment.add_argument("--folds", default="loo", help="'loo' (leave-one-out, the paper) or a number of folds (default: loo)")
+    experiment.add_argument("--folds", type=argument(_folds), default="loo", help="'loo' (leave-one-out, the paper) or a number of folds, at least 2 (default: loo)")
     experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants whose number of microbleeds lies above the 99th percentile of a beta fit to the other participants' counts (at least 8 participants)")
     _add_training_options(experiment)
     experiment.set_defaults(handler=run_experiment_command)
@@ -205,9 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out", type=Path, default=Path("deepmir-demo"), help="output folder (default: ./deepmir-demo)")
-    demo.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7: 3 microbleeds, 4 iron deposits)")
+    demo.add_argument("--seed", type=argument(whole_number, minimum=0), default=7, help="simulation seed (default: 7: 3 microbleeds, 4 iron deposits)")
     demo.add_argument("--model", default="default", help="model file or registry id (default: the registry's default)")
-    demo.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    demo.add_argument("--device", type=argument(device), default="auto", help="auto, cpu, cuda (default: auto)")
     demo.set_defaults(handler=run_demo)
 
     datastore = commands.add_parser(
@@ -262,23 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and experiment (see training.TrainingConfig)."""
     group = parser.add_argument_group("training")
-    group.add_argument("--width", type=int, default=16, help="U-Net base width (default: 16, see BENCHMARKS.md)")
-    group.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
-    group.add_argument("--batch-size", type=int, default=16, help="slices per batch (default: 16)")
-    group.add_argument("--crop", type=int, default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
-    group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    group.add_argument("--width", type=argument(whole_number, minimum=1, maximum=MAX_BASE_WIDTH), default=16, help="U-Net base width (default: 16, see BENCHMARKS.md)")
+    group.add_argument("--epochs", type=argument(whole_number, minimum=1), default=30, help="epochs (default: 30)")
+    group.add_argument("--batch-size", type=argument(whole_number, minimum=1), default=16, help="slices per batch (default: 16)")
+    group.add_argument("--crop", type=argument(whole_number, minimum=0), default=128, help="training crop size, a multiple of 32; 0 for whole slices (default: 128)")
+    group.add_argument("--learning-rate", type=argument(positive_number), default=1e-3, help="Adam learning rate, above 0 (default: 1e-3)")
     group.add_argument("--cosine", action="store_true",
                        help="decay the learning rate along half a cosine to 1/20 of it by the last epoch "
                             "(default: constant, as in the paper)")
-    group.add_argument("--dice-weight", type=float, default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
-    group.add_argument("--copies", type=int, default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
-    group.add_argument("--mimic-fraction", type=float, default=0.0,
+    group.add_argument("--dice-weight", type=argument(real_number, low=0.0), default=1.0, help="weight of the soft Dice term added to cross-entropy; 0 for plain cross-entropy (default: 1)")
+    group.add_argument("--copies", type=argument(whole_number, minimum=1), default=4, help="augmented copies of every lesion slice per epoch (default: 4)")
+    group.add_argument("--mimic-fraction", type=argument(probability), default=0.0,
                        help="share of the lesion-free slices drawn around simulated mimics (veins, calcifications, "
                             "perivascular spaces; needs mimics maps, i.e. simulated participants); 0 draws them at "
                             "random as the paper did (default: 0)")
-    group.add_argument("--seed", type=int, default=0, help="seed of split, sampling and augmentation (default: 0)")
-    group.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
-    group.add_argument("--threads", type=int, default=0,
+    group.add_argument("--seed", type=argument(whole_number, minimum=0), default=0, help="seed of split, sampling and augmentation (default: 0)")
+    group.add_argument("--device", type=argument(device), default="auto", help="auto, cpu, cuda (default: auto)")
+    group.add_argument("--threads", type=argument(whole_number, minimum=0), default=0,
                        help="CPU threads for PyTorch (default: 0, PyTorch's choice of one per core); on a machine "
                             "shared with other jobs fewer threads train faster (BENCHMARKS.md)")
     cache = group.add_mutually_exclusive_group()
@@ -289,19 +293,20 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     cache.add_argument("--no-cache", action="store_true", help="prepare every case from its files and keep nothing on disk")
 
 
+def _folds(value, name: str):
+    """--folds: 'loo', or a number of folds (at least 2)."""
+    return value if value == "loo" else whole_number(value, name or "--folds", minimum=2)
+
+
 def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
     from .training import TrainingConfig
 
-    if args.threads < 0:
-        raise InputError("--threads", f"{args.threads} is not a number of threads")
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     if args.crop and args.crop % 32:
         raise InputError("--crop", f"{args.crop} is not a multiple of 32")
-    if not 0 <= args.mimic_fraction <= 1:
-        raise InputError("--mimic-fraction", f"{args.mimic_fraction} is not between 0 and 1")
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
                           args.learning_rate, args.dice_weight, args.copies, args.seed, args.device,
                           mimic_fraction=args.mimic_fraction, cosine_schedule=args.cosine)
@@ -316,15 +321,9 @@ def _case_cache(args, default_folder: Path, keep_in_memory: bool = False, log=No
 
 # --- predict --------------------------------------------------------------------------------
 
-def _parse_canvas(text: str):
-    if text == "auto":
-        return "auto"
-    parts = text.lower().split("x")
-    try:
-        size = tuple(int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
-    except ValueError:
-        raise InputError("--canvas", f"{text!r} is neither 'auto' nor HxW") from None
-    return size
+def _parse_canvas(text):
+    """'auto' or (height, width): the parser has checked it (options.canvas)."""
+    return canvas(text)
 
 
 def _detection_options(args):
@@ -349,6 +348,8 @@ def _single_participant(args):
 
 def run_predict(args) -> int:
     from .modelfile import load_model
+
+    check_output_folder(args.out)
 
     options = _detection_options(args)
     if args.input is not None and args.swi is not None:
@@ -423,6 +424,7 @@ def _describe_counts(counts: dict) -> str:
 def run_evaluate(args) -> int:
     from .evaluation import evaluate_cohort, task_tolerances
 
+    check_output_folder(args.out)
     with tqdm(desc="evaluate", unit="participant", leave=False) as bar:
         def progress(done, total):
             bar.total = total
@@ -450,6 +452,7 @@ def run_calibrate(args) -> int:
     from .modelfile import load_model, save_model
     from .training import find_training_cases
 
+    check_output_folder(args.out.parent)
     model = load_model(args.model)
     cases = find_training_cases(args.data)
     seen = set(model.card.training.get("training_cases", [])) | set(model.card.training.get("validation_cases", []))
@@ -479,6 +482,9 @@ def run_simulate(args) -> int:
     from .simulation.phantom import Protocol, simulate_cohort
     from .simulation.placement import LesionLoad
 
+    check_output_folder(args.out)
+    if args.b0 is not None and not any(args.b0):
+        raise InputError("--b0", "the B0 direction must not be the zero vector")
     if args.n < 1:
         raise InputError("--n", "must be at least 1")
     overrides = {
@@ -503,6 +509,7 @@ def run_train(args) -> int:
     from .casecache import default_cache_folder
     from .training import find_training_cases, train_model
 
+    check_output_folder(args.out.parent)
     if args.inputs[0] != "swi":
         raise InputError("--inputs", "must start with swi")
     config = _training_config(args, args.inputs, args.task)
@@ -530,6 +537,7 @@ def run_experiment_command(args) -> int:
     from .experiment import CACHE_FOLDER, outlier_cases, run_experiment
     from .training import find_training_cases
 
+    check_output_folder(args.out)
     modality_sets = []
     for text in args.modalities:
         inputs = tuple(text.lower().split("+"))
@@ -554,6 +562,7 @@ def run_experiment_command(args) -> int:
 def run_demo(args) -> int:
     from .demo import run_demo as demo
 
+    check_output_folder(args.out)
     return demo(args.out, args.seed, args.model, args.device)
 
 
@@ -632,6 +641,8 @@ def run_info(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run a command; every failure becomes one line on stderr and an exit status (module
+    docstring). DEEPMIR_DEBUG=1 lets unexpected errors through with their traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -639,14 +650,21 @@ def main(argv=None) -> int:
     except InputError as err:
         print(f"deepmir {args.command}: error: {err}", file=sys.stderr)
         return EXIT_INPUT
-    except Cancelled as err:
-        print(f"deepmir {args.command}: {err}", file=sys.stderr)
+    except (Cancelled, KeyboardInterrupt) as err:
+        print(f"deepmir {args.command}: {err or 'interrupted'}", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
-        print(f"deepmir {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as err:  # a file or folder that cannot be read or written: disk full, permissions, ...
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"deepmir {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_INPUT
     except DeepMIRError as err:
         print(f"deepmir {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # a bug: say so in one line rather than with a traceback
+        if os.environ.get("DEEPMIR_DEBUG"):
+            raise
+        kind = "out of memory" if isinstance(err, MemoryError) else f"unexpected error ({type(err).__name__}: {err})"
+        print(f"deepmir {args.command}: {kind}; run again with DEEPMIR_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
         return 1
 
 

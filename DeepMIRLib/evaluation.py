@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_json_atomic, write_text_atomic
-from .classes import CMB, IRON, LesionClass, classes_for_task, reference_for_task
+from .classes import CMB, IRON, LABEL_VALUES, LesionClass, classes_for_task, reference_for_task
 from .errors import InputError
 from .metrics import (
     RANK_SUM_MEASURES,
     ClassResult,
     Table3Row,
     evaluate_participant,
+    matching_tolerances,
     mimic_counts,
     rank_sum_test,
     summarize_class,
@@ -39,7 +40,7 @@ from .metrics import (
     write_per_participant_csv,
 )
 from .simulation.objects import MIMIC_LABELS
-from .volumes import IMAGE_SUFFIXES, Volume, find_image, read_volume
+from .volumes import IMAGE_SUFFIXES, Volume, find_image, read_labels
 
 MIMIC_NAMES = {value: name for name, value in MIMIC_LABELS.items()}  # mimic kind -> name
 
@@ -50,7 +51,7 @@ def read_reference(path: str | Path, task: str) -> Volume:
     """A 0/1/2 label map read from `path` and reduced to what a model of `task` is asked to
     find (classes.reference_for_task). Predictions are read the same way, so that a
     multi-class prediction can be scored as a union or a single-class one."""
-    labels = read_volume(path, dtype=np.uint8)
+    labels = read_labels(path, LABEL_VALUES)
     return labels.with_array(reference_for_task(labels.array, task))
 
 
@@ -114,7 +115,7 @@ def evaluate_folder(
         prediction = read_reference(predictions[participant], task)
         reference = read_reference(references[participant], task)
         mimics_path = mimics_beside(references[participant])
-        mimics = read_volume(mimics_path, dtype=np.uint8) if mimics_path is not None else None
+        mimics = read_labels(mimics_path, (0, *sorted(MIMIC_NAMES))) if mimics_path is not None else None
         results[participant] = evaluate_participant(prediction, reference, labels, tolerance, unit, mimics=mimics, mimic_names=MIMIC_NAMES)
         if progress is not None:
             progress(index + 1, len(participants))
@@ -207,6 +208,7 @@ def evaluate_cohort(
     """Every reference participant's results and the Table 3 rows of the classes of `task`
     (Modalities column: `modalities`, default the prediction folder's name), with rank-sum
     tests against the predictions in `baseline` where given."""
+    matching_tolerances(tolerance, [c.label for c in classes_for_task(task)], unit)  # refused before any file is read
     references = label_files(reference)
     results = evaluate_folder(prediction, references, task, tolerance, unit, progress)
     base = evaluate_folder(baseline, references, task, tolerance, unit, progress) if baseline is not None else None

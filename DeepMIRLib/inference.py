@@ -13,8 +13,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import options
 from .classes import BACKGROUND
-from .errors import Cancelled
+from .errors import Cancelled, InputError
 from .modelfile import LoadedModel
 from .preprocessing import cut_slices, paste_slices, plan_slices
 
@@ -22,12 +23,18 @@ ProgressCallback = Callable[[int, int], None]  # (slices done, slices in all)
 
 
 def choose_device(requested: str = "auto") -> torch.device:
-    """'auto' picks CUDA when available, else CPU; 'cpu', 'cuda' or 'cuda:N' force one."""
+    """'auto' picks CUDA when available, else CPU; 'cpu', 'cuda', 'cuda:N' or 'mps' force
+    one, and InputError says when this machine does not have it."""
+    requested = options.device(requested)
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was requested but no CUDA device is available")
+        raise InputError("--device", f"{requested}: no CUDA device is available on this machine (use auto or cpu)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError("--device", f"{requested}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError("--device", f"{requested}: Apple's MPS is not available on this machine (use auto or cpu)")
     return device
 
 

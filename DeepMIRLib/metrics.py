@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 
+from . import options
 from .atomic import atomic_write
 from .classes import TOLERANCE_VOXELS
 from .errors import InputError
@@ -154,20 +155,25 @@ def _mimics_under(components: np.ndarray, numbers: Iterable[int], mimics: np.nda
     return counts
 
 
-def _tolerances(tolerance, classes, unit: str) -> dict[int, float]:
-    """Tolerance per label: a number for every class, a dict, or None (the paper's voxels)."""
-    if isinstance(tolerance, numbers.Real):
-        return {label: float(tolerance) for label in classes}
-    given = dict(tolerance or {})
+def matching_tolerances(tolerance, classes, unit: str) -> dict[int, float]:
+    """Tolerance per label: a number for every class, a dict, or None (the paper's voxels).
+    InputError for a unit other than 'voxel' or 'mm', a tolerance that is not a positive
+    finite number, and for 'mm' without a tolerance for every class (the paper's are voxels)."""
+    if unit not in ("voxel", "mm"):
+        raise InputError("--unit", f"must be 'voxel' or 'mm', not {unit!r}")
+    if isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool):
+        tolerance = {label: tolerance for label in classes}
+    given = {label: options.positive_number(value, f"tolerance of label {label}") for label, value in dict(tolerance or {}).items()}
     if unit == "mm":
         missing = [label for label in classes if label not in given]
         if missing:
-            raise ValueError(f"give a tolerance in mm for label(s) {missing} when unit='mm' (the paper's are in voxels)")
+            raise InputError("--unit mm", f"needs a matching tolerance in mm for label(s) {missing} (--tolerance-cmb, "
+                                          "--tolerance-iron): the paper's tolerances are in voxels")
         return given
     merged = {**TOLERANCE_VOXELS, **given}
     missing = [label for label in classes if label not in merged]
     if missing:
-        raise ValueError(f"no tolerance for label(s) {missing}")
+        raise InputError("tolerance", f"no tolerance for label(s) {missing}")
     return merged
 
 
@@ -190,8 +196,7 @@ def evaluate_participant(
     With a `mimics` map (simulated data: mimic kind per voxel, `mimic_names` kind -> name)
     each result also counts its false positives by the mimic they lie on (`on_mimics`),
     from the same components and matching as the counts."""
-    if unit not in ("voxel", "mm"):
-        raise ValueError(f"unit must be 'voxel' or 'mm', not {unit!r}")
+    tolerances = matching_tolerances(tolerance, classes, unit)
     if not same_grid(prediction, reference):
         raise InputError(
             prediction.source,
@@ -202,7 +207,6 @@ def evaluate_participant(
         raise ValueError("give mimic_names (kind -> name) with a mimics map")
     if mimics is not None and not same_grid(mimics, reference):
         raise InputError(mimics.source, f"mimics are not on the grid of the reference {reference.source or ''}".rstrip())
-    tolerances = _tolerances(tolerance, classes, unit)
     results = {}
     for label in classes:
         components, predicted = class_components(prediction, label, unit)

@@ -3,8 +3,10 @@
 A model is two files side by side: `<name>.safetensors` (the weights, never pickled) and
 `<name>.json` (the card: architecture and width, input modalities in order, task, classes
 with names and colours, normalisation, training provenance, metrics, version, and the
-sha256 of the weights). Loading checks the checksum, rebuilds the network from the card
-and requires the weights to match it tensor by tensor.
+sha256 of the weights). Loading checks the card field by field (types, sizes, classes that
+fit the task), requires and checks the checksum, compares the weights' tensor names and
+shapes with the card's network before any memory is allocated for it (the network is
+first built on PyTorch's 'meta' device), and refuses NaN or infinite weights.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from . import __version__
+from . import __version__, options
 from .atomic import atomic_write, write_text_atomic
 from .classes import MODALITIES, TASK_CLASSES, LesionClass, classes_for_task
 from .errors import InputError
+from .options import MAX_BASE_WIDTH
 from .preprocessing import NORMALISATION
 from .registry import REGISTRY_PATH, read_registry
 from .results import ModelSummary
@@ -29,6 +34,15 @@ from .unet import UNet2D
 
 CARD_FORMAT = "deepmir-model-card"
 CARD_FORMAT_VERSION = 1
+MAX_CARD_BYTES = 16 * 2**20  # a card is a small JSON file
+MAX_LEVELS = 6  # canvases are multiples of 32 = 2**(levels - 1) (preprocessing.NETWORK_MULTIPLE)
+# JSON type of each card field; the first six are required
+CARD_FIELD_TYPES = {
+    "name": str, "version": str, "task": str, "inputs": list, "architecture": dict, "classes": list,
+    "normalisation": dict, "training": dict, "metrics": dict, "postprocessing": dict, "description": str,
+    "intended_use": str, "weights_sha256": str, "created": str, "deepmir_version": str, "format": str, "format_version": int,
+}
+REQUIRED_CARD_FIELDS = ("name", "version", "task", "inputs", "architecture", "classes")
 
 
 @dataclass(frozen=True)
@@ -51,12 +65,26 @@ class Architecture:
 
     @classmethod
     def from_dict(cls, data: dict, source=None) -> "Architecture":
+        """The architecture a card describes, each field checked for type and range, so that
+        a damaged card cannot make DeepMIR build a network of absurd size."""
         if not isinstance(data, dict) or data.get("name") != "unet2d":
             raise InputError(source, f"unknown architecture {data.get('name') if isinstance(data, dict) else data!r}")
-        try:
-            return cls(**data)
-        except TypeError as err:
-            raise InputError(source, f"model card architecture is incomplete or unknown: {err}") from None
+        limits = {"levels": (2, MAX_LEVELS), "base_width": (1, MAX_BASE_WIDTH), "in_channels": (1, len(MODALITIES)),
+                  "num_classes": (1, 2), "size_multiple": (4, 2**MAX_LEVELS)}
+        fields = set(cls.__dataclass_fields__)
+        if not set(data) <= fields or not {"levels", "base_width", "in_channels", "num_classes", "head"} <= set(data):
+            raise InputError(source, f"model card architecture must give levels, base_width, in_channels, num_classes and head "
+                                     f"(optionally head_relu, size_multiple); it has {sorted(data)}")
+        for name, (low, high) in limits.items():
+            value = data.get(name, 2 ** (data["levels"] - 1) if name == "size_multiple" and isinstance(data["levels"], int) else None)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(source, f"model card architecture: {name} {value!r} is not a whole number from {low} to {high}")
+        if data["head"] != ("sigmoid" if data["num_classes"] == 1 else "softmax") or not isinstance(data.get("head_relu", False), bool):
+            raise InputError(source, f"model card architecture: head {data['head']!r} (head_relu {data.get('head_relu')!r}) does not fit "
+                                     f"{data['num_classes']} class(es): sigmoid for one, softmax for two")
+        if data.get("size_multiple", 2 ** (data["levels"] - 1)) != 2 ** (data["levels"] - 1):
+            raise InputError(source, f"model card architecture: size_multiple {data['size_multiple']} is not 2**(levels - 1)")
+        return cls(**data)
 
     def build_network(self) -> UNet2D:
         return UNet2D(self.in_channels, self.num_classes, self.base_width, self.levels, self.head_relu)
@@ -94,25 +122,32 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict, source=None) -> "ModelCard":
+        """A card from its JSON, checked field by field before anything is built from it."""
+        if not isinstance(data, dict):
+            raise InputError(source, f"is not a DeepMIR model card (a JSON object is required, not a {type(data).__name__})")
         if data.get("format") != CARD_FORMAT:
             raise InputError(source, f"is not a DeepMIR model card (format {data.get('format')!r})")
-        if data.get("format_version", 0) > CARD_FORMAT_VERSION:
-            raise InputError(source, f"model card format {data['format_version']} is newer than this DeepMIR understands ({CARD_FORMAT_VERSION})")
-        known = {f for f in cls.__dataclass_fields__}
-        fields = {k: v for k, v in data.items() if k in known}
-        if "architecture" in fields:
-            fields["architecture"] = Architecture.from_dict(fields["architecture"], source)
-        try:
-            fields["classes"] = [LesionClass(**c) for c in fields.get("classes", [])]
-            card = cls(**fields)
-        except TypeError as err:
-            raise InputError(source, f"model card is incomplete: {err}") from None
+        format_version = data.get("format_version", 0)
+        if not isinstance(format_version, int) or format_version > CARD_FORMAT_VERSION:
+            raise InputError(source, f"model card format {format_version!r} is newer than this DeepMIR understands ({CARD_FORMAT_VERSION})")
+        missing = [name for name in REQUIRED_CARD_FIELDS if name not in data]
+        if missing:
+            raise InputError(source, f"model card is incomplete: no {', '.join(missing)}")
+        for name, kind in CARD_FIELD_TYPES.items():
+            if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool) and kind is not bool):
+                raise InputError(source, f"model card field {name!r} is {type(data[name]).__name__}, not {kind.__name__}")
+        fields = {k: v for k, v in data.items() if k in CARD_FIELD_TYPES}
+        fields["architecture"] = Architecture.from_dict(fields["architecture"], source)
+        fields["classes"] = [_lesion_class(c, source) for c in fields["classes"]]
+        card = cls(**fields)
         card.validate(source)
         return card
 
     def validate(self, source=None) -> None:
         if self.task not in TASK_CLASSES:
             raise InputError(source, f"unknown task {self.task!r}")
+        if not all(isinstance(m, str) for m in self.inputs):
+            raise InputError(source, f"inputs {self.inputs} must be modality names")
         unknown = [m for m in self.inputs if m not in MODALITIES]
         if not self.inputs or self.inputs[0] != "swi" or unknown or len(set(self.inputs)) != len(self.inputs):
             raise InputError(source, f"inputs {self.inputs} must start with 'swi' and name each of {MODALITIES} at most once")
@@ -121,6 +156,17 @@ class ModelCard:
         expected = len(classes_for_task(self.task))
         if self.architecture.num_classes != expected or len(self.classes) != expected:
             raise InputError(source, f"task {self.task!r} needs {expected} classes; the card describes {self.architecture.num_classes}")
+        task_classes = [(c.label, c.key) for c in classes_for_task(self.task)]
+        if [(c.label, c.key) for c in self.classes] != task_classes:
+            raise InputError(source, f"classes {[(c.label, c.key) for c in self.classes]} are not the (label, key) pairs of task "
+                                     f"{self.task!r}: {task_classes}")
+        if self.weights_sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.weights_sha256):
+            raise InputError(source, f"weights_sha256 {self.weights_sha256!r} is not a sha256 (64 hexadecimal digits)")
+        minimum = self.postprocessing.get("min_lesion_probability", {})
+        if not isinstance(minimum, dict) or set(minimum) - {c.key for c in self.classes}:
+            raise InputError(source, f"postprocessing min_lesion_probability {minimum!r} must map class keys to probabilities")
+        for key, value in minimum.items():
+            options.probability(value, f"{source}: postprocessing min_lesion_probability {key}")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""
@@ -141,6 +187,15 @@ class ModelCard:
                 source or self.name,
                 f"model '{self.name}' needs {', '.join(m.upper() for m in self.inputs)}, but no {', '.join(m.upper() for m in missing)} was given",
             )
+
+
+def _lesion_class(data, source) -> LesionClass:
+    if (not isinstance(data, dict) or set(data) != {"label", "name", "key", "color"} or isinstance(data["label"], bool)
+            or not isinstance(data["label"], int) or not all(isinstance(data[k], str) for k in ("name", "key", "color"))):
+        raise InputError(source, f"model card class {data!r} is not a {{label (number), name, key, color}} object")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", data["color"]):
+        raise InputError(source, f"model card class colour {data['color']!r} is not #rrggbb")
+    return LesionClass(**data)
 
 
 @dataclass
@@ -182,10 +237,12 @@ def read_card(path) -> ModelCard:
     card_path, _ = model_paths(path)
     if not card_path.is_file():
         raise InputError(card_path, "model card not found (a model is a .json card beside its .safetensors weights)")
+    if card_path.stat().st_size > MAX_CARD_BYTES:
+        raise InputError(card_path, f"is {card_path.stat().st_size / 2**20:.0f} MB; a model card is a small JSON file (at most {MAX_CARD_BYTES // 2**20} MB)")
     try:
-        data = json.loads(card_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(card_path, f"model card is not valid JSON ({err})") from None
+        data = json.loads(card_path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputError(card_path, f"model card is not valid JSON ({type(err).__name__}: {err})") from None
     return ModelCard.from_dict(data, source=card_path)
 
 
@@ -196,22 +253,34 @@ def load_model(path) -> LoadedModel:
     card = read_card(card_path)
     if not weights_path.is_file():
         raise InputError(weights_path, "model weights not found")
-    if card.weights_sha256 and sha256_of(weights_path) != card.weights_sha256:
+    if not card.weights_sha256:
+        raise InputError(card_path, "model card records no weights_sha256, so its weights cannot be verified; DeepMIR loads "
+                                    "only weights it can check (modelfile.save_model records the checksum)")
+    if sha256_of(weights_path) != card.weights_sha256:
         raise InputError(weights_path, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
+    with torch.device("meta"):  # the card's network without memory: its shapes are checked first
+        expected = {k: (tuple(v.shape), v.dtype.is_floating_point) for k, v in card.build_network().state_dict().items()}
     try:
+        with safe_open(str(weights_path), "pt") as handle:
+            names = handle.keys()
+            _check_shapes(expected, {k: tuple(handle.get_slice(k).get_shape()) for k in names}, weights_path)
         state = load_file(str(weights_path))
-    except Exception as err:  # safetensors raises its own error types
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
         raise InputError(weights_path, f"cannot be read as safetensors ({err})") from None
+    for name, tensor in state.items():
+        if tensor.dtype.is_floating_point != expected[name][1] or (tensor.dtype.is_floating_point and not torch.isfinite(tensor).all()):
+            raise InputError(weights_path, f"weight {name} holds NaN or infinite values, or is not of the network's type ({tensor.dtype})")
     network = card.build_network()
-    _check_state(network, state, weights_path)
     network.load_state_dict(state, strict=True)
     network.eval()
     return LoadedModel(network, card, card_path)
 
 
-def _check_state(network: torch.nn.Module, state: dict, source) -> None:
-    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
+def _check_shapes(expected: dict, found: dict, source) -> None:
+    """Tensor names and shapes of the weights against those of the card's network."""
+    expected = {k: shape for k, (shape, _) in expected.items()}
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import SimpleITK as sitk
 
+from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
@@ -28,6 +29,7 @@ from .volumes import (
     Reorientation,
     Volume,
     check_overlap,
+    check_volume,
     find_image,
     read_volume,
     resample_onto,
@@ -164,29 +166,55 @@ def prepare_participant(participant: ParticipantInputs | ParticipantVolumes, nee
         participant = participant.read(needed)
     available = participant.modalities()
     check_modalities(available, needed, participant.participant_id, participant.swi.source)
+    _check_volumes(participant, needed)
     notes: list[str] = []
     swi = participant.swi
     mask = _brain_mask(participant, notes)
     volumes = {"swi": swi}
     for name in needed[1:]:
         volumes[name] = _onto_swi_grid(name, available[name], swi, register, n4, notes)
+    for name, volume in volumes.items():
+        _check_contrast(volume, mask.array > 0, "inside the brain mask", _name(participant, name, volume))
     canonical_mask, reorientation = to_canonical(mask)
     canonical = {name: to_canonical(volume)[0].array for name, volume in volumes.items()}
     return PreparedParticipant(swi, canonical, canonical_mask.array, reorientation, mask, notes)
 
 
-def check_detection_options(batch_size: int, threshold: float, min_size: int, min_probability) -> None:
-    """Refuse option values that would run and give wrong or empty output."""
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise InputError("--batch-size", f"{batch_size} is not a number of slices (at least 1)")
-    if not 0 < threshold <= 1:
-        raise InputError("--threshold", f"{threshold} is not a probability in (0, 1]")
-    if not (isinstance(min_size, int) and min_size >= 1):
-        raise InputError("--min-size", f"{min_size} is not a number of voxels (at least 1)")
+def _name(participant: ParticipantVolumes, name: str, volume: Volume) -> str:
+    return volume.source or f"participant {participant.participant_id}: {name.upper()}"
+
+
+def _check_volumes(participant: ParticipantVolumes, needed: list[str]) -> None:
+    """Refuse, before anything is computed, volumes that `volumes.check_volume` refuses (files
+    were checked when read; in-memory volumes, e.g. Slicer's nodes, are checked here) and
+    images without contrast (blank or constant: nothing to detect, and the brain mask,
+    registration and z-scoring would fail or divide by zero)."""
+    volumes = {name: volume for name, volume in participant.modalities().items() if name in needed}
+    for name, volume in {**volumes, BRAIN_MASK: participant.mask}.items():
+        if volume is not None:
+            check_volume(volume, _name(participant, name, volume))
+    for name, volume in volumes.items():
+        _check_contrast(volume, None, "in every voxel", _name(participant, name, volume))
+
+
+def _check_contrast(volume: Volume, where: np.ndarray | None, place: str, source: str) -> None:
+    values = volume.array if where is None else volume.array[where]
+    if values.size and values.min() == values.max():
+        raise InputError(source, f"holds the one value {values.flat[0].item():g} {place}: a blank or constant image, nothing to detect in")
+
+
+def check_detection_options(batch_size: int, threshold: float, min_size: int, min_probability, canvas="auto", device="auto") -> None:
+    """Refuse option values that would run and give wrong or empty output, with the checks
+    the command line's parser uses (`options`), named by their command-line option."""
+    options.whole_number(batch_size, "--batch-size", minimum=1)
+    options.real_number(threshold, "--threshold", 0.0, 1.0, low_open=True)
+    options.whole_number(min_size, "--min-size", minimum=1)
     values = min_probability.values() if isinstance(min_probability, dict) else [min_probability]
     for value in values:
-        if value is not None and not 0 <= value <= 1:
-            raise InputError("--min-probability", f"{value} is not a probability in [0, 1]")
+        if value is not None:
+            options.probability(value, "--min-probability")
+    options.canvas(canvas)
+    options.device(device)
 
 
 def detect(
@@ -214,7 +242,8 @@ def detect(
     `progress(done, total)` follows the network over slices, `stage(name)` marks "loading
     model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
     callable returning True) stops the work with errors.Cancelled."""
-    check_detection_options(batch_size, threshold, min_size, min_probability)
+    check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
+    canvas = options.canvas(canvas)
     report = stage or (lambda name: None)
     report("loading model")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -259,6 +288,10 @@ def _min_probability_by_label(card: ModelCard, min_probability) -> dict[int, flo
         min_probability = card.postprocessing.get("min_lesion_probability", {})
     if not isinstance(min_probability, dict):
         min_probability = {c.key: float(min_probability) for c in card.lesion_classes}
+    unknown = sorted(set(min_probability) - {c.key for c in card.lesion_classes})
+    if unknown:  # a misspelt class would silently keep every lesion of the class meant
+        raise InputError("--min-probability", f"names classes {unknown} that model '{card.name}' does not have "
+                                              f"({', '.join(c.key for c in card.lesion_classes)})")
     return {c.label: float(min_probability.get(c.key, 0.0)) for c in card.lesion_classes}
 
 

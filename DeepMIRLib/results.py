@@ -23,10 +23,10 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_directory, write_text_atomic
-from .classes import LesionClass, classes_for_task
+from .classes import LABEL_VALUES, LesionClass, classes_for_task
 from .errors import InputError
 from .lesions import Lesion, lesion_counts, read_lesions, write_lesion_table
-from .volumes import Volume, read_volume, write_volume
+from .volumes import Volume, read_labels, read_volume, write_volume
 
 LABELS_FILE = "labels.nii.gz"
 LESION_TABLE_FILE = "lesions.tsv"
@@ -110,10 +110,15 @@ def read_detection(folder, probabilities: bool = False) -> Detection:
     report_path = folder / REPORT_FILE
     if not report_path.is_file():
         raise InputError(folder, f"is not a DeepMIR result folder (no {REPORT_FILE})")
-    report = json.loads(report_path.read_text())
-    model = ModelSummary.from_dict(report["model"])
+    try:
+        report = json.loads(report_path.read_text())
+        model = ModelSummary.from_dict(report["model"])
+        if not isinstance(report["participant"], str):
+            raise TypeError("participant is not text")
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        raise InputError(report_path, f"is not a readable DeepMIR result report ({type(err).__name__}: {err})") from None
     maps = {}
     if probabilities:
         maps = {c.key: read_volume(folder / probability_file(c.key)) for c in model.lesion_classes}
-    return Detection(report["participant"], read_volume(folder / LABELS_FILE, dtype=np.uint8), maps,
+    return Detection(report["participant"], read_labels(folder / LABELS_FILE, LABEL_VALUES), maps,
                      read_lesions(folder / LESION_TABLE_FILE), model, list(report.get("notes", [])), settings=report.get("settings", {}))

@@ -114,7 +114,7 @@ def read_volume(path, dtype=np.float32) -> Volume:
     except InputError:
         raise
     except RuntimeError as err:  # SimpleITK's errors
-        raise InputError(path, f"cannot be read as an image ({_itk_reason(err)})") from None
+        raise InputError(path, f"cannot be read as an image ({itk_error_text(err)})") from None
     except (OSError, EOFError, zlib.error, ValueError) as err:
         raise InputError(path, f"cannot be read as an image ({err})") from None
     volume.source = str(path)
@@ -149,7 +149,7 @@ def check_label_values(array: np.ndarray, values, source) -> None:
         raise InputError(source, f"holds label values {unexpected[:5]}; only {allowed} are allowed")
 
 
-def _itk_reason(err: RuntimeError) -> str:
+def itk_error_text(err: RuntimeError) -> str:
     """The informative line of a SimpleITK error (its last line is often an errno left over
     from another call, such as 'Reason: No such file or directory')."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from DeepMIRLib.errors import InputError
 from DeepMIRLib.evaluation import (
     MIMIC_NAMES,
     IoUAccumulator,
@@ -31,20 +32,24 @@ def _volume(array) -> Volume:
 
 
 @pytest.mark.parametrize(("task", "expected"), [
-    ("multiclass", [0, 1, 2, 0]),  # other values are not lesions
-    ("cmb", [0, 1, 0, 0]),
-    ("iron", [0, 0, 2, 0]),
-    ("union", [0, 1, 1, 0]),  # union lesions carry label 1
+    ("multiclass", [0, 1, 2]),
+    ("cmb", [0, 1, 0]),
+    ("iron", [0, 0, 2]),
+    ("union", [0, 1, 1]),  # union lesions carry label 1
 ])
 def test_read_reference_reduces_to_the_task(tmp_path, task, expected):
     labels = np.zeros((4, 5, 6), np.uint8)
-    labels[0, 0, :4] = [0, 1, 2, 3]
+    labels[0, 0, :3] = [0, 1, 2]
     path = tmp_path / "labels.nii.gz"
     write_volume(Volume(labels, origin=(1.0, 2.0, 3.0), spacing=(0.5, 0.5, 1.5), direction=(1, 0, 0, 0, 1, 0, 0, 0, 1)), path)
     reference = read_reference(path, task)
     assert reference.array.dtype == np.uint8 and reference.shape == labels.shape
-    assert reference.array[0, 0, :4].tolist() == expected and not reference.array[1:].any()
+    assert reference.array[0, 0, :3].tolist() == expected and not reference.array[1:].any()
     assert reference.spacing == pytest.approx((0.5, 0.5, 1.5)) and reference.origin == pytest.approx((1.0, 2.0, 3.0))
+    labels[0, 0, 3] = 3  # no label value: refused rather than read as background (test_bad_input has more)
+    write_volume(Volume(labels, origin=(1.0, 2.0, 3.0), spacing=(0.5, 0.5, 1.5), direction=(1, 0, 0, 0, 1, 0, 0, 0, 1)), path)
+    with pytest.raises(InputError, match=r"label values \[3\]"):
+        read_reference(path, task)
 
 
 def test_task_tolerances():

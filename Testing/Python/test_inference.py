@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from DeepMIRLib.errors import Cancelled
+from DeepMIRLib.errors import Cancelled, InputError
 from DeepMIRLib.inference import choose_device, labels_from_probabilities, predict_probabilities
 from DeepMIRLib.modelfile import LoadedModel, ModelCard
 from DeepMIRLib.preprocessing import stack_modalities
@@ -68,7 +68,7 @@ def test_device_choice():
     assert choose_device("cpu").type == "cpu"
     assert choose_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA device"):
+        with pytest.raises(InputError, match="no CUDA device"):
             choose_device("cuda")
 
 

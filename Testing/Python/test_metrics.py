@@ -96,9 +96,9 @@ def test_voxel_and_mm_tolerances_differ_on_anisotropic_voxels():
     prediction.array[5, 10, 14] = 1
     assert evaluate_participant(prediction, reference, classes=(1,))[1].tp == 0
     assert evaluate_participant(prediction, reference, classes=(1,), tolerance=5.0, unit="mm")[1].tp == 1
-    with pytest.raises(ValueError, match="mm"):
+    with pytest.raises(InputError, match="mm"):
         evaluate_participant(prediction, reference, unit="mm")  # the paper gives no mm tolerance
-    with pytest.raises(ValueError, match="unit"):
+    with pytest.raises(InputError, match="unit"):
         evaluate_participant(prediction, reference, unit="cm")
 
 
