@@ -372,7 +372,9 @@ def exercise_the_scene_layer(tmp_path):
 
 
 def test_every_slicer_method_the_scene_layer_calls_exists_in_its_class_in_the_release(tmp_path):
-    with CallTracer([SCENE_FILE]) as tracer:
+    from DeepMIRLib import scene
+
+    with CallTracer([SCENE_FILE, scene.__file__]) as tracer:
         exercise_the_scene_layer(tmp_path)
     assert len(tracer.calls) > 30, "the tracer saw too few calls: is sys.setprofile still reporting C calls?"
     check_traced_calls(tracer.calls)
