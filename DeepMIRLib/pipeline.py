@@ -50,6 +50,12 @@ class ParticipantInputs:
     t2: Path | None = None
     mask: Path | None = None
 
+    def __post_init__(self):
+        for name in ("swi", *MODALITIES[1:], "mask"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, Path(value))
+
     def modality_paths(self) -> dict[str, Path]:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
 
