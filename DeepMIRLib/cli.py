@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "calibrated values, see `deepmir calibrate`; 0 keeps every lesion)")
     processing.add_argument("--register", choices=("auto", "always", "never"), default="auto", help="rigid registration of T2 to SWI: auto = when T2 is on another grid (default: auto)")
     processing.add_argument("--n4", action="store_true", help="N4 bias-field correction of T2 before registration")
+    processing.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto",
+                            help="run the network with PyTorch or ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]'); "
+                                 "auto = ONNX Runtime on the CPU when installed (default: auto)")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
     predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
     cluster = predict.add_argument_group(
@@ -330,7 +333,7 @@ def _detection_options(args):
     from .cohort import DetectionOptions
 
     options = DetectionOptions(args.device, args.batch_size, _parse_canvas(args.canvas), args.threshold, args.min_size,
-                               args.min_probability, args.register, args.n4)
+                               args.min_probability, args.register, args.n4, args.runtime)
     options.check()
     return options
 

@@ -51,6 +51,7 @@ class DetectionOptions:
     min_probability: float | dict | None = None
     register: str = "auto"
     n4: bool = False
+    runtime: str = "auto"  # the network's runtime (onnxrt): the same labels either way, so not a setting that skips
 
     def check(self) -> None:
         from .pipeline import check_detection_options

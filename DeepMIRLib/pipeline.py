@@ -238,6 +238,7 @@ def detect(
     progress: ProgressCallback | None = None,
     stage: StageCallback | None = None,
     cancel=None,
+    runtime: str = "auto",
 ) -> Detection:
     """Detect microbleeds and iron deposits in one participant (files or in-memory volumes).
 
@@ -247,7 +248,9 @@ def detect(
     (chosen on validation data by `deepmir calibrate`), 0 keeps every lesion of the arg-max.
     `progress(done, total)` follows the network over slices, `stage(name)` marks "loading
     model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
-    callable returning True) stops the work with errors.Cancelled."""
+    callable returning True) stops the work with errors.Cancelled. `runtime`: the network on
+    "auto" (ONNX Runtime on the CPU when the fast extra is installed, else PyTorch), "torch" or
+    "onnxruntime" (onnxrt); the same labels either way."""
     check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
     canvas = options.canvas(canvas)
     report = stage or (lambda name: None)
@@ -262,7 +265,7 @@ def detect(
     report("inference")
     card = loaded.card
     stack = stack_modalities(prepared.canonical, card.inputs, prepared.mask)
-    canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel)
+    canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))

@@ -27,6 +27,15 @@ QSM2016_FILES = ("chi_cosmos", "phs_tissue", "msk")
 REQUIRE_SHARED_DATA = "DEEPMIR_REQUIRE_SHARED_DATA"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory) -> Path:
+    """ONNX exports of the tests' models (DeepMIRLib.onnxrt) go to a temporary folder, not
+    the user's cache; set in the environment, so Dask worker processes see it too."""
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    os.environ["DEEPMIR_ONNX_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def qsm2016_folder() -> Path:
     """../shared/data/qsm2016 (a real scan's local field and COSMOS map), or a skip that
