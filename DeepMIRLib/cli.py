@@ -308,8 +308,6 @@ def _training_config(args, inputs=("swi", "qsm", "t2"), task="multiclass"):
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.crop and args.crop % 32:
-        raise InputError("--crop", f"{args.crop} is not a multiple of 32")
     return TrainingConfig(tuple(inputs), task, args.width, args.epochs, args.batch_size, args.crop or None,
                           args.learning_rate, args.dice_weight, args.copies, args.seed, args.device,
                           mimic_fraction=args.mimic_fraction, cosine_schedule=args.cosine)

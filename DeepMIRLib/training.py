@@ -23,21 +23,25 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+from scipy import ndimage
 
-from .atomic import atomic_write, write_text_atomic
+from . import options
+from .atomic import atomic_write
 from .casecache import CaseArrays, CaseCache, prepare_arrays
-from .classes import BRAIN_MASK, classes_for_task, reference_for_task
+from .classes import BRAIN_MASK, MODALITIES, classes_for_task, reference_for_task
 from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
 from .evaluation import IoUAccumulator
 from .modelfile import ModelCard, save_model
 from .pipeline import ParticipantInputs, participant_from_folder
-from .preprocessing import round_up
+from .preprocessing import NETWORK_MULTIPLE, round_up
 from .simulation.objects import MIMIC_LABELS
 from .unet import UNet2D
 from .volumes import find_image
+
+CHECKPOINT_FORMAT = "deepmir-checkpoint"  # the key of the checkpoint's record in its safetensors metadata
 
 
 @dataclass
@@ -62,8 +66,10 @@ def find_training_cases(folder) -> list[TrainingCase]:
         for entry in store.approved():
             images = store.image_paths(entry.case, entry.version)
             inputs = ParticipantInputs(entry.case, images["swi"], images.get("qsm"), images.get("t2"), images.get(BRAIN_MASK))
-            cases.append(TrainingCase(entry.case, inputs, store.final_labels_path(entry.case)))
+            cases.append(TrainingCase(entry.case, inputs, store.final_labels_path(entry.case, entry.version)))
     elif (folder / "labels" / "final").is_dir():
+        if not (folder / "images").is_dir():
+            raise InputError(folder, "has labels/final/ but no images/ folder (the datastore layout needs both)")
         for image_folder in sorted((folder / "images").iterdir()):
             labels = find_image(folder / "labels" / "final", image_folder.name)
             if image_folder.is_dir() and labels is not None and labels.is_file():
@@ -231,6 +237,25 @@ class TrainingConfig:
     mimic_fraction: float = 0.0  # share of lesion-free slices centred on a simulated mimic
     cosine_schedule: bool = False  # learning rate decayed along half a cosine over the epochs
 
+    def __post_init__(self):
+        """Refuse values that would train nothing, or train on nonsense, with the checks the
+        command line's parser uses (named by their train option)."""
+        if not self.inputs or self.inputs[0] != "swi" or not set(self.inputs) <= set(MODALITIES) or len(set(self.inputs)) != len(self.inputs):
+            raise InputError("--inputs", f"{list(self.inputs)}: each of {', '.join(MODALITIES)} at most once, SWI first")
+        classes_for_task(self.task)
+        options.whole_number(self.base_width, "--width", minimum=1, maximum=options.MAX_BASE_WIDTH)
+        options.whole_number(self.epochs, "--epochs", minimum=1)
+        options.whole_number(self.batch_size, "--batch-size", minimum=1)
+        if self.crop is not None and options.whole_number(self.crop, "--crop", minimum=1) % NETWORK_MULTIPLE:
+            raise InputError("--crop", f"{self.crop} is not a multiple of {NETWORK_MULTIPLE}")
+        options.positive_number(self.learning_rate, "--learning-rate")
+        options.real_number(self.dice_weight, "--dice-weight", low=0.0)
+        options.whole_number(self.copies, "--copies", minimum=1)
+        options.whole_number(self.seed, "--seed", minimum=0)
+        options.device(self.device)
+        options.real_number(self.validation_fraction, "validation_fraction", 0.0, 1.0, low_open=True)
+        options.probability(self.mimic_fraction, "--mimic-fraction")
+
 
 class Trainer:
     """The epoch loop. Distributed data parallel when launched by torchrun (gloo on CPU,
@@ -328,7 +353,10 @@ class Trainer:
             if on_epoch is not None and self.rank == 0:
                 on_epoch(self, epoch + 1)
 
-    # --- checkpoints (safetensors + JSON; never pickle) ---------------------------------
+    # --- checkpoints: one safetensors file, never pickle -------------------------------
+    # Tensors (network, best epoch, optimizer) and the JSON of the epoch, history and
+    # configuration travel in one file written atomically, so a kill at any point leaves the
+    # previous checkpoint or the new one, never tensors of one epoch with the record of another.
 
     def save_checkpoint(self, path: Path, epoch: int) -> None:
         tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
@@ -338,27 +366,45 @@ class Trainer:
         for index, state in optimizer_state["state"].items():
             for name, value in state.items():
                 tensors[f"optimizer.{index}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
-        atomic_write(_suffixed(path, ".safetensors"), lambda p: save_file(tensors, p))
-        meta = {"epoch": epoch, "best_iou": self.best_iou, "best_epoch": self.best_epoch, "history": self.history,
-                "param_groups": optimizer_state["param_groups"], "config": _config_dict(self.config)}
-        write_text_atomic(_suffixed(path, ".json"), json.dumps(meta, indent=2) + "\n")
+        meta = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "best_iou": self.best_iou, "best_epoch": self.best_epoch,
+                "history": self.history, "param_groups": optimizer_state["param_groups"], "config": _config_dict(self.config)}
+        atomic_write(checkpoint_file(path), lambda p: save_file(tensors, p, metadata={CHECKPOINT_FORMAT: json.dumps(meta)}))
+        _suffixed(path, ".json").unlink(missing_ok=True)  # the record of the older two-file checkpoints, now stale
 
     def load_checkpoint(self, path: Path) -> int:
-        meta = json.loads(_suffixed(path, ".json").read_text())
+        """Continue from the checkpoint at `path`; InputError for a file that is not a
+        complete DeepMIR checkpoint, or one of another configuration or architecture."""
+        file = checkpoint_file(path)
+        try:
+            with safe_open(str(file), "pt") as handle:
+                meta = json.loads((handle.metadata() or {})[CHECKPOINT_FORMAT])
+            tensors = load_file(str(file))
+        except KeyError:
+            raise InputError(file, "holds no DeepMIR checkpoint record (an older two-file checkpoint cannot be checked for a "
+                                   "matching pair): start a new run without --resume") from None
+        except (OSError, ValueError, RecursionError, SafetensorError) as err:
+            raise InputError(file, f"is not a readable checkpoint ({err}); start a new run without --resume") from None
+        if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT or not isinstance(meta.get("config"), dict):
+            raise InputError(file, "is not a DeepMIR checkpoint; start a new run without --resume")
         if _without_epochs(meta["config"]) != _without_epochs(_config_dict(self.config)):
-            raise InputError(path, "checkpoint was made with another configuration; start a new run or use the same options")
-        tensors = load_file(str(_suffixed(path, ".safetensors")))
-        self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-        self.best_state = best or None
-        state: dict = {}
-        for key, value in tensors.items():
-            if key.startswith("optimizer."):
-                _, index, name = key.split(".", 2)
-                state.setdefault(int(index), {})[name] = value.to(self.device) if name != "step" else value
-        self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-        self.best_iou, self.best_epoch, self.history = meta["best_iou"], meta["best_epoch"], meta["history"]
-        return int(meta["epoch"])
+            raise InputError(file, "checkpoint was made with another configuration; start a new run or use the same options")
+        epoch = meta.get("epoch")
+        if not isinstance(epoch, int) or not 1 <= epoch <= self.config.epochs:
+            raise InputError(file, f"checkpoint is at epoch {epoch!r}, not between 1 and --epochs {self.config.epochs}")
+        try:
+            self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+            self.best_state = best or None
+            state: dict = {}
+            for key, value in tensors.items():
+                if key.startswith("optimizer."):
+                    _, index, name = key.split(".", 2)
+                    state.setdefault(int(index), {})[name] = value.to(self.device) if name != "step" else value
+            self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+            self.best_iou, self.best_epoch, self.history = float(meta["best_iou"]), int(meta["best_epoch"]), list(meta["history"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise InputError(file, f"checkpoint does not fit this network and optimizer ({err}); start a new run without --resume") from None
+        return epoch
 
 
 def _config_dict(config: TrainingConfig) -> dict:
@@ -368,8 +414,13 @@ def _config_dict(config: TrainingConfig) -> dict:
 
 
 def _suffixed(path: Path, suffix: str) -> Path:
-    """`path` + suffix (checkpoints are <model>.checkpoint.json / .safetensors, beside the model)."""
+    """`path` + suffix (a checkpoint is <model>.checkpoint.safetensors, beside the model)."""
     return Path(f"{path}{suffix}")
+
+
+def checkpoint_file(path: Path) -> Path:
+    """The one file of the checkpoint `path` (<model>.checkpoint): path + .safetensors."""
+    return _suffixed(path, ".safetensors")
 
 
 def _without_epochs(config: dict) -> dict:
@@ -416,7 +467,12 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
         log(f"{len(cases)} cases ready: {n_read} read from the cache {cache.folder}, {n_prepared} prepared")
     trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
     checkpoint = Path(f"{out}.checkpoint")
-    start = trainer.load_checkpoint(checkpoint) if resume and _suffixed(checkpoint, ".json").exists() else 0
+    start = 0
+    if resume and checkpoint_file(checkpoint).exists():
+        start = trainer.load_checkpoint(checkpoint)
+        log(f"resuming after epoch {start} from {checkpoint_file(checkpoint)}")
+    elif resume:
+        log(f"no checkpoint at {checkpoint_file(checkpoint)}: starting at epoch 1")
 
     def on_epoch(t: Trainer, epoch: int) -> None:
         log(f"epoch {epoch}/{config.epochs}: loss {t.history[-1]['loss']:.4f}, validation IoU {t.history[-1]['validation_iou']:.4f} (best {t.best_iou:.4f} at epoch {t.best_epoch})")
