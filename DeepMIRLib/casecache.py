@@ -187,14 +187,14 @@ def read_entry(path: Path, key: str, source: Path | None = None) -> CaseArrays:
     try:
         with np.load(path, allow_pickle=False) as entry:
             meta = json.loads(str(entry["meta"]))
-            arrays = {name: entry[name] for name in ("stack", "labels", "mask", "mimics") if name in entry.files}
+            if meta["format"] != CACHE_FORMAT or meta["key"] != key:
+                raise DamagedEntry(f"{path}: made for another key")
+            mimics = entry["mimics"] if "mimics" in entry.files else None
+            result = CaseArrays(meta["case"], tuple(meta["modalities"]), entry["stack"], entry["labels"], entry["mask"], mimics, source)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DamagedEntry(f"{path}: {error}") from error
-    if meta.get("format") != CACHE_FORMAT or meta.get("key") != key:
-        raise DamagedEntry(f"{path}: made for another key")
-    result = CaseArrays(meta["case"], tuple(meta["modalities"]), arrays["stack"], arrays["labels"], arrays["mask"], arrays.get("mimics"), source)
     grids = {a.shape for a in (result.labels, result.mask, result.mimics) if a is not None}
     if result.stack.shape[:1] != (len(result.modalities),) or grids != {result.stack.shape[1:]}:
         raise DamagedEntry(f"{path}: arrays of inconsistent shapes")

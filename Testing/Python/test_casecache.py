@@ -96,7 +96,7 @@ def _flip_a_byte(path):
 
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_a_byte, lambda path: path.write_bytes(b"")], ids=["truncated", "flipped byte", "empty"])
-def test_a_damaged_entry_is_detected_and_prepared_again(one_case, tmp_path, damage):
+def test_a_damaged_entry_is_detected_and_prepared_again(one_case, tmp_path, damage, one_thread):
     folder = tmp_path / "cache"
     good = CaseCache(folder).get(one_case, ["swi"])
     (entry,) = _entries(folder)
