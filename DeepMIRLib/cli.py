@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "auto = ONNX Runtime on the CPU when installed (default: auto)")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
     predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
+    predict.add_argument("--bids-derivatives", action="store_true",
+                         help="write --out as a BIDS derivatives dataset (dseg, probseg, lesion tables with JSON sidecars) "
+                              "instead of one folder per participant")
     cluster = predict.add_argument_group(
         "cohort on a Dask cluster (needs the cohort extra: pip install 'DeepMIRLib[cohort]')",
         "Without these, participants run one after another in this process. A participant whose folder in --out "
@@ -360,12 +363,28 @@ def run_predict(args) -> int:
     if args.workers is not None and args.scheduler is not None:
         raise InputError("--workers", "give either --workers (a local cluster) or --scheduler (an existing one), not both")
     if args.input is None:
+        if args.bids_derivatives:
+            raise InputError("--bids-derivatives", "needs --input (a folder of participants or a BIDS dataset)")
         participant = _single_participant(args)
         return _predict_one(participant, load_model(args.model), options, args)
+    tasks, layout = _cohort_tasks(args)
+    return _predict_cohort(tasks, load_model(args.model), options, args, layout)
+
+
+def _cohort_tasks(args):
+    """The participants of --input (a BIDS dataset, or participant folders) and the layout of
+    their results (DeepMIR's folders, or a BIDS derivatives dataset)."""
+    from . import bids
     from .cohort import folder_tasks
 
-    tasks = folder_tasks(args.input, args.out)
-    return _predict_cohort(tasks, load_model(args.model), options, args)
+    source = args.input if bids.is_bids_dataset(args.input) else None
+    if source is not None:
+        tasks = bids.bids_tasks(args.input, args.out, derivatives=args.bids_derivatives)
+    else:
+        tasks = folder_tasks(args.input, args.out)
+        if args.bids_derivatives:
+            tasks = bids.as_derivatives(tasks, args.out)
+    return tasks, bids.DerivativesLayout(source) if args.bids_derivatives else None
 
 
 def _predict_one(participant, model, options, args) -> int:
@@ -386,11 +405,12 @@ def _predict_one(participant, model, options, args) -> int:
     return 0
 
 
-def _predict_cohort(tasks, model, options, args) -> int:
+def _predict_cohort(tasks, model, options, args, layout=None) -> int:
     from .cohort import COHORT_TABLE, DaskRunner, run_cohort
 
     runner = DaskRunner(args.workers, args.scheduler) if args.workers or args.scheduler else None
     bar = tqdm(total=len(tasks), desc="participants", unit="participant")
+    folders = {task.participant_id: task.out_dir for task in tasks}
 
     def report(outcome, done, total):
         if outcome.status == "error":
@@ -400,12 +420,12 @@ def _predict_cohort(tasks, model, options, args) -> int:
         else:
             for note in outcome.notes:
                 tqdm.write(f"{outcome.participant_id}: {note}")
-            tqdm.write(f"{outcome.participant_id}: {_describe_counts(outcome.row)} -> {args.out / outcome.participant_id}")
+            tqdm.write(f"{outcome.participant_id}: {_describe_counts(outcome.row)} -> {folders[outcome.participant_id]}")
         bar.update(1)
 
     try:
         outcomes = run_cohort(tasks, model, options, args.out, overwrite=args.overwrite, stop_on_error=args.stop_on_error,
-                              runner=runner, on_outcome=report)
+                              runner=runner, on_outcome=report, layout=layout)
     finally:
         bar.close()
         if runner is not None:

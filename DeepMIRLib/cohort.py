@@ -52,6 +52,7 @@ class DetectionOptions:
     register: str = "auto"
     n4: bool = False
     runtime: str = "auto"  # the network's runtime (onnxrt): the same labels either way, so not a setting that skips
+    stages: int | None = None  # 1 the U-Net alone, 2 with the card's second stage, None: 2 when the card has one
 
     def check(self) -> None:
         from .pipeline import check_detection_options
@@ -77,12 +78,14 @@ class ModelRef:
 @dataclass(frozen=True)
 class ParticipantTask:
     """One participant of a cohort and where its result goes. `problem`: why it cannot run
-    (found while discovering, e.g. a folder with QSM but no SWI); it becomes its error row."""
+    (found while discovering, e.g. a folder with QSM but no SWI); it becomes its error row.
+    `file_prefix`: the start of its file names in a BIDS derivatives dataset (sub-01_ses-1)."""
 
     participant_id: str
     out_dir: Path
     inputs: object | None = None  # pipeline.ParticipantInputs
     problem: InputError | None = None
+    file_prefix: str = ""
 
 
 @dataclass
@@ -122,47 +125,77 @@ def model_for(ref: ModelRef, loaded=None):
 def result_row(participant_id: str, folder: Path) -> dict:
     """A participant's row of the cohort table, read from its result folder."""
     report = json.loads((folder / REPORT_FILE).read_text())
+    return table_row(participant_id, report, folder / LESION_TABLE_FILE)
+
+
+def table_row(participant_id: str, report: dict, lesion_table: Path) -> dict:
+    """A participant's row of the cohort table from its report (prediction.json's content)
+    and lesion table: status ok, lesion counts and volumes per class, the notes."""
     model = ModelSummary.from_dict(report["model"])
-    counts = lesion_counts(read_lesions(folder / LESION_TABLE_FILE), model.lesion_classes)
+    counts = lesion_counts(read_lesions(lesion_table), model.lesion_classes)
     return {"participant": participant_id, "status": "ok", **counts, "message": "; ".join(report.get("notes", []))}
 
 
 def existing_result(folder: Path, model: ModelSummary) -> dict | None:
     """prediction.json of a complete result in `folder` made by `model`, else None."""
-    report_path = folder / REPORT_FILE
-    if not report_path.is_file():
-        return None
+    files = [LABELS_FILE, LESION_TABLE_FILE] + [probability_file(c.key) for c in model.lesion_classes]
+    return complete_report(folder / REPORT_FILE, [folder / name for name in files], model)
+
+
+def complete_report(report_path: Path, files: list[Path], model: ModelSummary) -> dict | None:
+    """The report (a dict with 'model', 'settings', 'notes') at `report_path` when it was made
+    by `model` and every one of `files` is there; else None. A report inside a JSON sidecar
+    sits under its "DeepMIR" key."""
     try:
         report = json.loads(report_path.read_text())
+        report = report.get("DeepMIR", report)
         summary = ModelSummary.from_dict(report["model"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    files = [LABELS_FILE, LESION_TABLE_FILE] + [probability_file(c.key) for c in model.lesion_classes]
-    if summary != model or not all((folder / name).is_file() for name in files):
+    if summary != model or not all(path.is_file() for path in files):
         return None
     return report
 
 
-def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False, progress=None) -> Outcome:
-    """Detect one participant and write its folder, or skip it when its result is there.
-    Raises whatever fails (the caller decides whether that stops the run)."""
-    from .pipeline import detect, detection_settings
+class FolderLayout:
+    """DeepMIR's own output layout: OUT/<participant>/ with results.write_detection's files."""
 
+    def prepare(self, out: Path, model) -> None:
+        """Dataset-level files before any participant runs: none here."""
+
+    def write(self, detection, task: ParticipantTask, overwrite: bool) -> None:
+        write_detection(detection, task.out_dir, overwrite=overwrite)
+
+    def report(self, task: ParticipantTask, model: ModelSummary) -> dict | None:
+        return existing_result(task.out_dir, model)
+
+    def row(self, task: ParticipantTask) -> dict:
+        return result_row(task.participant_id, task.out_dir)
+
+
+def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False,
+                    layout=None, progress=None) -> Outcome:
+    """Detect one participant and write its folder (in `layout`, default FolderLayout), or skip
+    it when its result is there. Raises whatever fails (the caller decides whether that stops
+    the run)."""
+    from .pipeline import detect, detection_settings, resolve_stages
+
+    layout = layout or FolderLayout()
     if task.problem is not None:
         raise task.problem
     model = model_for(ref)
     if not overwrite:
-        report = existing_result(task.out_dir, ref.summary)
+        report = layout.report(task, ref.summary)
         settings = detection_settings(model.card, options.canvas, options.threshold, options.min_size,
-                                      options.min_probability, options.register, options.n4)
+                                      options.min_probability, options.register, options.n4, resolve_stages(model, options.stages))
         if report is not None and report.get("settings") == json.loads(json.dumps(settings)):
-            return Outcome(task.participant_id, "skipped", result_row(task.participant_id, task.out_dir), report.get("notes", []))
+            return Outcome(task.participant_id, "skipped", layout.row(task), report.get("notes", []))
         if task.out_dir.exists():
             raise InputError(task.out_dir, "output folder exists already and holds no result of this model with these settings "
                                            "(use --overwrite to replace it)")
     detection = detect(task.inputs, model, **options.detect_arguments(), progress=progress)
-    write_detection(detection, task.out_dir, overwrite=overwrite)
-    return Outcome(task.participant_id, "done", result_row(task.participant_id, task.out_dir), list(detection.notes))
+    layout.write(detection, task, overwrite)
+    return Outcome(task.participant_id, "done", layout.row(task), list(detection.notes))
 
 
 def failed(task: ParticipantTask, error: BaseException | str) -> Outcome:
@@ -180,11 +213,11 @@ def failed(task: ParticipantTask, error: BaseException | str) -> Outcome:
     return Outcome(task.participant_id, "error", row, input_error=isinstance(error, InputError))
 
 
-def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False) -> Outcome:
+def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False, layout=None) -> Outcome:
     """`run_participant` with any exception turned into the participant's error row: what a
     runner calls (on a Dask worker: the task)."""
     try:
-        return run_participant(task, ref, options, overwrite)
+        return run_participant(task, ref, options, overwrite, layout)
     except (KeyboardInterrupt, Cancelled):
         raise
     except Exception as error:  # noqa: BLE001 - one participant's failure of any kind is its row
@@ -196,9 +229,9 @@ def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, ov
 class SerialRunner:
     """Participants one after another in this process."""
 
-    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool) -> Iterator[Outcome]:
+    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:
         for task in tasks:
-            yield run_task(task, ref, options, overwrite)
+            yield run_task(task, ref, options, overwrite, layout)
 
     def close(self) -> None:
         pass
@@ -225,14 +258,14 @@ class DaskRunner:
                                          dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
 
-    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool) -> Iterator[Outcome]:
+    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:
         from distributed import as_completed
 
         run_id = uuid.uuid4().hex[:8]
         futures = {}
         for index, task in enumerate(tasks):
             key = f"deepmir-{run_id}-{index}-{task.participant_id}"
-            futures[self.client.submit(run_task, task, ref, options, overwrite, key=key, pure=False)] = task
+            futures[self.client.submit(run_task, task, ref, options, overwrite, layout, key=key, pure=False)] = task
         try:
             for future in as_completed(futures):
                 task = futures[future]
@@ -258,8 +291,9 @@ OutcomeCallback = Callable[[Outcome, int, int], None]  # (outcome, participants 
 
 
 def run_cohort(tasks: list[ParticipantTask], model, options: DetectionOptions, out: Path, *, overwrite: bool = False,
-               stop_on_error: bool = False, runner=None, on_outcome: OutcomeCallback | None = None) -> list[Outcome]:
-    """Run every task (serially when no `runner` is given), then write `out`/cohort.tsv with
+               stop_on_error: bool = False, runner=None, on_outcome: OutcomeCallback | None = None, layout=None) -> list[Outcome]:
+    """Run every task (serially when no `runner` is given), each written in `layout`
+    (FolderLayout, or bids.DerivativesLayout), then write `out`/cohort.tsv with
     one row per participant in the order of `tasks`. Returns the outcomes in that order. With
     `stop_on_error`, the first failure stops the run (nothing more is started, no table is
     written) and is raised: an InputError as such, anything else as a DeepMIRError."""
@@ -270,8 +304,10 @@ def run_cohort(tasks: list[ParticipantTask], model, options: DetectionOptions, o
     ref = ModelRef.of(model)
     model_for(ref, model)
     runner = runner or SerialRunner()
+    layout = layout or FolderLayout()
+    layout.prepare(Path(out), model)
     outcomes: dict[str, Outcome] = {}
-    results = runner.run(tasks, ref, options, overwrite)
+    results = runner.run(tasks, ref, options, overwrite, layout)
     try:
         for outcome in results:
             outcomes[outcome.participant_id] = outcome
