@@ -11,6 +11,7 @@ first built on PyTorch's 'meta' device), and refuses NaN or infinite weights.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -30,6 +31,7 @@ from .options import MAX_BASE_WIDTH
 from .preprocessing import NORMALISATION
 from .registry import REGISTRY_PATH, read_registry
 from .results import ModelSummary
+from .secondstage import CandidateNet, SecondStageSpec, load_second_stage
 from .unet import UNet2D
 
 CARD_FORMAT = "deepmir-model-card"
@@ -41,6 +43,7 @@ CARD_FIELD_TYPES = {
     "name": str, "version": str, "task": str, "inputs": list, "architecture": dict, "classes": list,
     "normalisation": dict, "training": dict, "metrics": dict, "postprocessing": dict, "description": str,
     "intended_use": str, "weights_sha256": str, "created": str, "deepmir_version": str, "format": str, "format_version": int,
+    "second_stage": dict,  # optional: the 3-D candidate classifier (secondstage.SecondStageSpec)
 }
 REQUIRED_CARD_FIELDS = ("name", "version", "task", "inputs", "architecture", "classes")
 
@@ -110,6 +113,7 @@ class ModelCard:
     deepmir_version: str = __version__
     format: str = CARD_FORMAT
     format_version: int = CARD_FORMAT_VERSION
+    second_stage: SecondStageSpec | None = None  # optional; a card without it reads and writes as before
 
     @classmethod
     def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> "ModelCard":
@@ -118,7 +122,11 @@ class ModelCard:
                    classes=list(classes_for_task(task)), **extra)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("second_stage")
+        if self.second_stage is not None:
+            data["second_stage"] = self.second_stage.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, source=None) -> "ModelCard":
@@ -139,6 +147,8 @@ class ModelCard:
         fields = {k: v for k, v in data.items() if k in CARD_FIELD_TYPES}
         fields["architecture"] = Architecture.from_dict(fields["architecture"], source)
         fields["classes"] = [_lesion_class(c, source) for c in fields["classes"]]
+        if "second_stage" in fields:
+            fields["second_stage"] = SecondStageSpec.from_dict(fields["second_stage"], source, len(fields["inputs"]))
         card = cls(**fields)
         card.validate(source)
         return card
@@ -203,6 +213,13 @@ class LoadedModel:
     network: UNet2D
     card: ModelCard
     path: Path
+    second_stage: CandidateNet | None = None  # the card's second stage, loaded and checked
+
+
+def second_stage_path(card_path) -> Path:
+    """Where a model's second-stage weights lie: `<name>.second.safetensors` beside its card."""
+    card_path, _ = model_paths(card_path)
+    return card_path.with_suffix(".second.safetensors")
 
 
 def model_paths(path) -> tuple[Path, Path]:
@@ -220,10 +237,19 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
-def save_model(network: UNet2D, card: ModelCard, path) -> Path:
-    """Write weights and card; returns the card's path. The card gets the weights' sha256."""
+def save_model(network: UNet2D, card: ModelCard, path, second_stage: CandidateNet | None = None) -> Path:
+    """Write weights and card; returns the card's path. The card gets the weights' sha256.
+    With `second_stage` (the card must then have a second_stage section) its weights are
+    written to `second_stage_path` and their file name and sha256 recorded in the section."""
     card.validate()
     card_path, weights_path = model_paths(path)
+    if (second_stage is None) != (card.second_stage is None):
+        raise ValueError("give the second-stage network exactly when the card has a second_stage section")
+    if second_stage is not None:
+        second_path = second_stage_path(card_path)
+        second_state = {k: v.detach().cpu().contiguous() for k, v in second_stage.state_dict().items()}
+        atomic_write(second_path, lambda p: save_file(second_state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
+        card.second_stage = dataclasses.replace(card.second_stage, weights_file=second_path.name, weights_sha256=sha256_of(second_path))
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
     atomic_write(weights_path, lambda p: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "version": card.version}))
     card.weights_sha256 = sha256_of(weights_path)
@@ -275,7 +301,21 @@ def load_model(path) -> LoadedModel:
     network = card.build_network()
     network.load_state_dict(state, strict=True)
     network.eval()
-    return LoadedModel(network, card, card_path)
+    return LoadedModel(network, card, card_path, _load_second_stage(card, card_path))
+
+
+def _load_second_stage(card: ModelCard, card_path: Path) -> CandidateNet | None:
+    spec = card.second_stage
+    if spec is None:
+        return None
+    if not spec.weights_file or Path(spec.weights_file).name != spec.weights_file or not spec.weights_sha256:
+        raise InputError(card_path, "model card second_stage must name its weights file (beside the card) and their weights_sha256")
+    path = card_path.parent / spec.weights_file
+    if not path.is_file():
+        raise InputError(path, "second-stage weights not found")
+    if sha256_of(path) != spec.weights_sha256:
+        raise InputError(path, "second-stage weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
+    return load_second_stage(spec, path)
 
 
 def _check_shapes(expected: dict, found: dict, source) -> None:

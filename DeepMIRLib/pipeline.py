@@ -239,6 +239,7 @@ def detect(
     stage: StageCallback | None = None,
     cancel=None,
     runtime: str = "auto",
+    stages: int | None = None,
 ) -> Detection:
     """Detect microbleeds and iron deposits in one participant (files or in-memory volumes).
 
@@ -250,12 +251,18 @@ def detect(
     model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
     callable returning True) stops the work with errors.Cancelled. `runtime`: the network on
     "auto" (ONNX Runtime on the CPU when the fast extra is installed, else PyTorch), "torch" or
-    "onnxruntime" (onnxrt); the same labels either way."""
+    "onnxruntime" (onnxrt); the same labels either way. `stages`: 2 runs the card's second
+    stage (secondstage: a 3-D classifier that keeps, relabels or removes each lesion the
+    U-Net proposes, with the U-Net permissive: `min_probability` None means 0 for it), 1 the
+    U-Net alone; None is 2 when the card has a second stage, else 1."""
     check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
+    if stages not in (None, 1, 2):
+        raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
     canvas = options.canvas(canvas)
     report = stage or (lambda name: None)
     report("loading model")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    stages = resolve_stages(loaded, stages)
     available = participant.modality_paths() if isinstance(participant, ParticipantInputs) else participant.modalities()
     loaded.card.check_inputs(available, source=participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source)
     report("reading and aligning images")
@@ -267,21 +274,47 @@ def detect(
     stack = stack_modalities(prepared.canonical, card.inputs, prepared.mask)
     canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
+    if stages == 2:
+        canonical_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
                      for k, c in enumerate(card.lesion_classes)}
     by_label = {c.label: probabilities[c.key].array for c in card.lesion_classes}
     labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
-                                           _min_probability_by_label(card, min_probability)))
+                                           _min_probability_by_label(card, min_probability, stages)))
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
-    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4)
+    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages)
     return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
 
 
-def detection_settings(card: ModelCard, canvas, threshold: float, min_size: int, min_probability, register: str, n4: bool) -> dict:
+def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
+    """1 or 2: `stages` as given, or 2 when the model has a second stage; InputError for 2
+    without one."""
+    if stages not in (None, 1, 2):
+        raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
+    if stages == 2 and loaded.second_stage is None:
+        raise InputError("--stages 2", f"model '{loaded.card.name}' has no second stage")
+    return stages or (2 if loaded.second_stage is not None else 1)
+
+
+def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
+                  min_size: int) -> np.ndarray:
+    """The canonical label map after the card's second stage (secondstage.apply_second_stage):
+    candidates are the U-Net's components of at least `min_size` voxels."""
+    from .secondstage import apply_second_stage
+
+    labels = [c.label for c in loaded.card.lesion_classes]
+    candidates = remove_lesions(canonical_labels, min_size)
+    return apply_second_stage(loaded.second_stage, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
+
+
+def detection_settings(card: ModelCard, canvas, threshold: float, min_size: int, min_probability, register: str, n4: bool,
+                       stages: int = 1) -> dict:
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
-    probability resolved per class key, so a calibrated copy of the same weights differs)."""
-    by_label = _min_probability_by_label(card, min_probability)
+    probability resolved per class key, so a calibrated copy of the same weights differs;
+    with the second stage, `stages` 2 and its minimum probabilities)."""
+    by_label = _min_probability_by_label(card, min_probability, stages)
+    second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability)}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
         "threshold": float(threshold),
@@ -289,12 +322,13 @@ def detection_settings(card: ModelCard, canvas, threshold: float, min_size: int,
         "min_probability": {c.key: by_label[c.label] for c in card.lesion_classes},
         "register": register,
         "n4": bool(n4),
+        **second,
     }
 
 
-def _min_probability_by_label(card: ModelCard, min_probability) -> dict[int, float]:
-    if min_probability is None:
-        min_probability = card.postprocessing.get("min_lesion_probability", {})
+def _min_probability_by_label(card: ModelCard, min_probability, stages: int = 1) -> dict[int, float]:
+    if min_probability is None:  # with the second stage the U-Net runs permissive: it decides
+        min_probability = card.postprocessing.get("min_lesion_probability", {}) if stages == 1 else 0.0
     if not isinstance(min_probability, dict):
         min_probability = {c.key: float(min_probability) for c in card.lesion_classes}
     unknown = sorted(set(min_probability) - {c.key for c in card.lesion_classes})

@@ -1,0 +1,564 @@
+"""The second, 3-D stage: a small 3-D CNN that looks at a patch around each candidate the
+U-Net proposes and decides microbleed, iron deposit or neither.
+
+The first stage (the paper's 2-D U-Net) runs permissive: every 26-connected component of
+its arg-max (no minimum lesion probability) is a candidate. A 2-D slice cannot tell a vein
+seen in cross-section from a round bleed; a patch that spans several slices can, since a
+vein continues through them (Dou et al. 2016, Al-masni et al. 2020). The classifier sees,
+for each candidate, the normalised modalities the U-Net uses plus the candidate's own
+voxels as one more channel, on a patch of `patch` (z, y, x) canonical voxels centred on
+the candidate's centroid, and a few numbers about the candidate (its size, extent through
+slices and the U-Net's highest probabilities). A candidate is kept, as the class the
+classifier finds most likely of CMB and iron, when that class's probability reaches the
+card's calibrated minimum; otherwise it is removed.
+
+The second stage is part of the model: its weights are `<model>.second.safetensors` beside
+the U-Net's, and the card's optional `second_stage` section describes it (architecture,
+patch, classes, features, calibrated minimum probabilities, training provenance and the
+sha256 of its weights). Training on simulated cohorts, where each candidate's truth is
+known, is in `collect_candidates` and `train_classifier`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch import nn
+
+from . import options
+from .errors import InputError
+from .lesions import label_components
+
+SECOND_STAGE_CLASSES = ("neither", "cmb", "iron")  # classifier outputs, in this order
+DEFAULT_PATCH = (9, 20, 20)  # canonical (z, y, x) voxels: 13.5 x 20 x 20 mm at 1 x 1 x 1.5 mm
+N_FEATURES = 6
+FEATURE_NAMES = ("log_voxels", "z_extent", "max_p_cmb", "max_p_iron", "unet_cmb", "unet_iron")
+MAX_PATCH = 64
+MAX_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class SecondStageSpec:
+    """The card's `second_stage` section."""
+
+    architecture: str  # "cnn3d"
+    width: int
+    in_channels: int  # modalities + 1 (the candidate's own voxels)
+    patch: tuple[int, int, int]
+    classes: tuple[str, ...] = SECOND_STAGE_CLASSES
+    features: tuple[str, ...] = FEATURE_NAMES
+    # minimum classifier probability per lesion class key, chosen on a cohort it never trained on
+    min_probability: dict = field(default_factory=lambda: {"cmb": 0.5, "iron": 0.5})
+    weights_file: str = ""
+    weights_sha256: str = ""
+    training: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["patch"] = list(self.patch)
+        data["classes"] = list(self.classes)
+        data["features"] = list(self.features)
+        return data
+
+    @classmethod
+    def from_dict(cls, data, source=None, n_inputs: int | None = None) -> "SecondStageSpec":
+        """The section, checked field by field."""
+        if not isinstance(data, dict):
+            raise InputError(source, f"model card second_stage must be an object, not {type(data).__name__}")
+        known = set(cls.__dataclass_fields__)
+        if not set(data) <= known or not {"architecture", "width", "in_channels", "patch"} <= set(data):
+            raise InputError(source, f"model card second_stage must give architecture, width, in_channels and patch "
+                                     f"(optionally {', '.join(sorted(known - {'architecture', 'width', 'in_channels', 'patch'}))}); "
+                                     f"it has {sorted(data)}")
+        if data["architecture"] != "cnn3d":
+            raise InputError(source, f"model card second_stage: unknown architecture {data['architecture']!r}")
+        for name, high in (("width", MAX_WIDTH), ("in_channels", 8)):
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise InputError(source, f"model card second_stage: {name} {value!r} is not a whole number from 1 to {high}")
+        if n_inputs is not None and data["in_channels"] != n_inputs + 1:
+            raise InputError(source, f"model card second_stage: in_channels {data['in_channels']} is not the card's "
+                                     f"{n_inputs} inputs plus the candidate channel")
+        patch = data["patch"]
+        if (not isinstance(patch, list) or len(patch) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= MAX_PATCH for v in patch)):
+            raise InputError(source, f"model card second_stage: patch {patch!r} is not three whole numbers from 4 to {MAX_PATCH}")
+        classes = tuple(data.get("classes", SECOND_STAGE_CLASSES))
+        if classes != SECOND_STAGE_CLASSES:
+            raise InputError(source, f"model card second_stage: classes {list(classes)} are not {list(SECOND_STAGE_CLASSES)}")
+        features = tuple(data.get("features", FEATURE_NAMES))
+        if features != FEATURE_NAMES:
+            raise InputError(source, f"model card second_stage: features {list(features)} are not {list(FEATURE_NAMES)}")
+        minimum = data.get("min_probability", {"cmb": 0.5, "iron": 0.5})
+        if not isinstance(minimum, dict) or set(minimum) != {"cmb", "iron"}:
+            raise InputError(source, f"model card second_stage: min_probability {minimum!r} must give 'cmb' and 'iron'")
+        for key, value in minimum.items():
+            options.probability(value, f"{source}: second_stage min_probability {key}")
+        for name in ("weights_file", "weights_sha256"):
+            if not isinstance(data.get(name, ""), str):
+                raise InputError(source, f"model card second_stage: {name} must be a string")
+        if data.get("weights_sha256") and not re.fullmatch(r"[0-9a-f]{64}", data["weights_sha256"]):
+            raise InputError(source, f"model card second_stage: weights_sha256 {data['weights_sha256']!r} is not a sha256")
+        for name in ("training", "calibration"):
+            if not isinstance(data.get(name, {}), dict):
+                raise InputError(source, f"model card second_stage: {name} must be an object")
+        return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
+                   {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
+                   dict(data.get("training", {})), dict(data.get("calibration", {})))
+
+    def build_network(self) -> "CandidateNet":
+        return CandidateNet(self.in_channels, self.width)
+
+
+class CandidateNet(nn.Module):
+    """A small 3-D CNN: three 3x3x3 convolution blocks (batch norm, ReLU), in-plane pooling
+    first, then 3-D pooling, global average and max pooling, joined by the candidate's
+    features, and a linear head over `SECOND_STAGE_CLASSES`."""
+
+    def __init__(self, in_channels: int, width: int = 16):
+        super().__init__()
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv3d(i, o, 3, padding=1, bias=False), nn.BatchNorm3d(o), nn.ReLU(inplace=True))
+
+        self.in_channels, self.width = in_channels, width
+        self.features = nn.Sequential(
+            block(in_channels, width), nn.MaxPool3d((1, 2, 2)),
+            block(width, 2 * width), nn.MaxPool3d(2, ceil_mode=True),
+            block(2 * width, 4 * width),
+        )
+        self.head = nn.Sequential(nn.Linear(8 * width + N_FEATURES, 2 * width), nn.ReLU(inplace=True),
+                                  nn.Linear(2 * width, len(SECOND_STAGE_CLASSES)))
+
+    def forward(self, patches: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        x = self.features(patches)
+        pooled = torch.cat([x.mean(dim=(2, 3, 4)), x.amax(dim=(2, 3, 4)), features], dim=1)
+        return self.head(pooled)
+
+
+# --- candidates -------------------------------------------------------------------------
+
+@dataclass
+class Candidates:
+    """The U-Net's lesion components on the canonical grid: `components` numbers them 1..n
+    (per class, renumbered jointly), `label[k]` is the U-Net's class of component k + 1."""
+
+    components: np.ndarray
+    label: np.ndarray  # (n,) U-Net label value (1 CMB, 2 iron)
+    centroid: np.ndarray  # (n, 3) z, y, x
+    features: np.ndarray  # (n, N_FEATURES)
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+
+def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels=(1, 2)) -> Candidates:
+    """Every 26-connected component of each lesion class of the U-Net's label map, with its
+    centroid and features (`FEATURE_NAMES`)."""
+    components = np.zeros(canonical_labels.shape, dtype=np.int32)
+    labels, features, count = [], [], 0
+    for k, value in enumerate(class_labels):
+        labelled, n = label_components(canonical_labels == value)
+        if not n:
+            continue
+        components[labelled > 0] = labelled[labelled > 0] + count
+        count += n
+        labels += [value] * n
+    if not count:
+        return Candidates(components, np.zeros(0, int), np.zeros((0, 3)), np.zeros((0, N_FEATURES), np.float32))
+    index = np.arange(1, count + 1)
+    centroid = np.array(ndimage.center_of_mass(np.ones(components.shape), components, index), dtype=float).reshape(-1, 3)
+    sizes = np.bincount(components.ravel(), minlength=count + 1)[1:]
+    slices = ndimage.find_objects(components)
+    z_extent = np.array([s[0].stop - s[0].start for s in slices], dtype=float)
+    p_cmb = np.asarray(ndimage.maximum(canonical_probabilities[0], components, index), dtype=float)
+    p_iron = (np.asarray(ndimage.maximum(canonical_probabilities[1], components, index), dtype=float)
+              if len(canonical_probabilities) > 1 else np.zeros(count))
+    labels = np.asarray(labels, dtype=int)
+    features = np.stack([np.log1p(sizes), z_extent / 4.0, p_cmb, p_iron, (labels == 1).astype(float), (labels == 2).astype(float)], axis=1)
+    return Candidates(components, labels, centroid, features.astype(np.float32))
+
+
+def patches_for(stack: np.ndarray, candidates: Candidates, patch=DEFAULT_PATCH, centres: np.ndarray | None = None) -> np.ndarray:
+    """(n, C + 1, *patch) float32: the normalised modalities (`stack`, (C, Z, Y, X)) and the
+    candidate's own voxels around each centroid (or `centres`), zero outside the image."""
+    centres = candidates.centroid if centres is None else centres
+    n = len(centres)
+    out = np.zeros((n, stack.shape[0] + 1, *patch), dtype=np.float32)
+    shape = np.array(stack.shape[1:])
+    half = np.array(patch) // 2
+    for i, centre in enumerate(centres):
+        start = np.rint(centre).astype(int) - half
+        stop = start + np.array(patch)
+        lo, hi = np.maximum(start, 0), np.minimum(stop, shape)
+        if np.any(hi <= lo):
+            continue
+        src = tuple(slice(a, b) for a, b in zip(lo, hi))
+        dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))
+        out[(i, slice(0, stack.shape[0]), *dst)] = stack[(slice(None), *src)]
+        if i < len(candidates):
+            out[(i, stack.shape[0], *dst)] = candidates.components[src] == i + 1
+    return out
+
+
+def classify(network: CandidateNet, patches: np.ndarray, features: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """(n, 3) softmax probabilities over SECOND_STAGE_CLASSES."""
+    if not len(patches):
+        return np.zeros((0, len(SECOND_STAGE_CLASSES)), dtype=np.float32)
+    network.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(patches), batch_size):
+            logits = network(torch.from_numpy(patches[start:start + batch_size]), torch.from_numpy(features[start:start + batch_size]))
+            out.append(torch.softmax(logits, dim=1).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def decide(scores: np.ndarray, min_probability: dict) -> np.ndarray:
+    """The label value each candidate gets: 1 CMB or 2 iron where that (the likelier of the
+    two) reaches its minimum probability, 0 (removed) otherwise."""
+    if not len(scores):
+        return np.zeros(0, dtype=np.uint8)
+    lesion = np.where(scores[:, 1] >= scores[:, 2], 1, 2)
+    probability = np.where(lesion == 1, scores[:, 1], scores[:, 2])
+    threshold = np.where(lesion == 1, min_probability["cmb"], min_probability["iron"])
+    return np.where(probability >= threshold, lesion, 0).astype(np.uint8)
+
+
+def apply_second_stage(network: CandidateNet, spec: SecondStageSpec, stack: np.ndarray, canonical_labels: np.ndarray,
+                       canonical_probabilities: np.ndarray, class_labels=(1, 2), min_probability: dict | None = None):
+    """The canonical label map after the second stage, and (candidates, scores, decisions)."""
+    candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
+    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
+    decisions = decide(scores, min_probability or spec.min_probability)
+    lookup = np.concatenate([[0], decisions]).astype(np.uint8)
+    return lookup[candidates.components], (candidates, scores, decisions)
+
+
+def load_second_stage(spec: SecondStageSpec, weights_path) -> CandidateNet:
+    """The classifier with the weights at `weights_path` (checked against the spec's sha256 by
+    the caller), in eval mode."""
+    from safetensors.torch import load_file
+
+    network = spec.build_network()
+    try:
+        state = load_file(str(weights_path))
+        network.load_state_dict(state, strict=True)
+    except Exception as err:  # noqa: BLE001 - safetensors and torch raise their own types
+        raise InputError(weights_path, f"second-stage weights do not fit the card's second_stage ({err})") from None
+    for name, tensor in state.items():
+        if tensor.dtype.is_floating_point and not torch.isfinite(tensor).all():
+            raise InputError(weights_path, f"second-stage weight {name} holds NaN or infinite values")
+    network.eval()
+    return network
+
+
+# --- training data ----------------------------------------------------------------------
+
+MIMIC_CAUSES = {1: "vein", 2: "calcification", 3: "perivascular space"}
+TOLERANCES = {1: 3.0, 2: 5.0}  # the paper's centroid tolerances, voxels
+
+
+def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Each candidate's target (index into SECOND_STAGE_CLASSES) and cause: 'cmb' or 'iron'
+    when its centroid lies within the paper's tolerance of a reference lesion of that class
+    (the nearer, relative to tolerance, when both), else 'neither' with the cause read from
+    the mimic map under its voxels (the kind it overlaps most: 'vein', 'calcification',
+    'perivascular space') or 'none'."""
+    targets = np.zeros(len(candidates), dtype=np.int64)
+    causes = []
+    ref_centroids = {}
+    for value in TOLERANCES:
+        labelled, n = label_components(reference == value)
+        ref_centroids[value] = (np.array(ndimage.center_of_mass(np.ones(labelled.shape), labelled, range(1, n + 1))).reshape(-1, 3)
+                                if n else np.zeros((0, 3)))
+    for i, centre in enumerate(candidates.centroid):
+        best, best_ratio = 0, math.inf
+        for value, tolerance in TOLERANCES.items():
+            if len(ref_centroids[value]):
+                ratio = np.linalg.norm(ref_centroids[value] - centre, axis=1).min() / tolerance
+                if ratio <= 1 and ratio < best_ratio:
+                    best, best_ratio = value, ratio
+        targets[i] = best
+        if best:
+            causes.append(SECOND_STAGE_CLASSES[best])
+            continue
+        cause = "none"
+        if mimics is not None:
+            under = mimics[candidates.components == i + 1]
+            under = under[under > 0]
+            if under.size:
+                cause = MIMIC_CAUSES.get(int(np.bincount(under).argmax()), "none")
+        causes.append(cause)
+    return targets, causes
+
+
+@dataclass
+class CandidateSet:
+    """Candidates of a cohort for training or calibrating the second stage."""
+
+    patches: np.ndarray  # (n, C + 1, *patch)
+    features: np.ndarray  # (n, N_FEATURES)
+    targets: np.ndarray  # (n,) index into SECOND_STAGE_CLASSES
+    causes: list  # 'cmb', 'iron', 'vein', 'calcification', 'perivascular space', 'none'
+    participants: list  # participant id of each candidate
+    unet_label: np.ndarray  # (n,) the U-Net's label value
+
+    def save(self, path) -> None:
+        np.savez_compressed(path, patches=self.patches, features=self.features, targets=self.targets, causes=np.array(self.causes),
+                            participants=np.array(self.participants), unet_label=self.unet_label)
+
+    @classmethod
+    def load(cls, path) -> "CandidateSet":
+        data = np.load(path)
+        return cls(data["patches"], data["features"], data["targets"], list(data["causes"]), list(data["participants"]), data["unet_label"])
+
+
+def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, proposal: float | None = None, **detect_options) -> CandidateSet:
+    """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
+    simulated participant folders, each with its truth from the folder's labels and mimics
+    (`candidate_truth`). With `proposal` (for training: more, harder negatives) the
+    candidates are the components where the lesion classes' probabilities sum to at least
+    `proposal`, each voxel of the likelier lesion class, instead of the arg-max's."""
+    from .modelfile import LoadedModel, load_model
+    from .pipeline import participant_from_folder, detect
+    from .preprocessing import stack_modalities
+    from .volumes import read_volume, to_canonical
+    from pathlib import Path
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
+    for n, folder in enumerate(folders):
+        folder = Path(folder)
+        detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
+        prepared = detection.prepared
+        stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
+        labels = to_canonical(detection.labels)[0].array
+        probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
+        if proposal is not None:
+            class_labels = np.array([c.label for c in loaded.card.lesion_classes], dtype=np.uint8)
+            labels = np.where(probabilities.sum(axis=0) >= proposal, class_labels[probabilities.argmax(axis=0)], 0).astype(np.uint8)
+        candidates = extract_candidates(labels, probabilities, [c.label for c in loaded.card.lesion_classes])
+        reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
+        mimics_path = folder / "mimics.nii.gz"
+        mimics = to_canonical(read_volume(mimics_path))[0].array.astype(np.int64) if mimics_path.exists() else None
+        targets, causes = candidate_truth(candidates, reference, mimics)
+        parts["patches"].append(patches_for(stack, candidates, patch))
+        parts["features"].append(candidates.features)
+        parts["targets"].append(targets)
+        parts["causes"] += causes
+        parts["participants"] += [folder.name] * len(candidates)
+        parts["unet_label"].append(candidates.label)
+        if progress:
+            progress(n + 1, len(folders))
+    return CandidateSet(np.concatenate(parts["patches"]), np.concatenate(parts["features"]), np.concatenate(parts["targets"]),
+                        parts["causes"], parts["participants"], np.concatenate(parts["unet_label"]))
+
+
+def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, batch_size: int = 32, learning_rate: float = 1e-3,
+                     seed: int = 0, log=print) -> CandidateNet:
+    """Train the classifier on a CandidateSet: cross-entropy weighted by inverse class
+    frequency, Adam, flips left-right and front-back and in-plane 90-degree turns."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    network = CandidateNet(train.patches.shape[1], width)
+    counts = np.bincount(train.targets, minlength=len(SECOND_STAGE_CLASSES)).astype(float)
+    weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(counts), dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs)
+    n = len(train.targets)
+    for epoch in range(epochs):
+        network.train()
+        order = rng.permutation(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            index = order[start:start + batch_size]
+            patches = train.patches[index].copy()
+            if rng.random() < 0.5:
+                patches = patches[..., ::-1]
+            if rng.random() < 0.5:
+                patches = patches[..., ::-1, :]
+            patches = np.rot90(patches, rng.integers(4), axes=(3, 4))
+            logits = network(torch.from_numpy(np.ascontiguousarray(patches)), torch.from_numpy(train.features[index]))
+            loss = loss_fn(logits, torch.from_numpy(train.targets[index]))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(index)
+        scheduler.step()
+        if log:
+            log(f"epoch {epoch + 1}/{epochs}: loss {total / n:.4f}")
+    network.eval()
+    return network
+
+
+def _counts(labels: np.ndarray, reference: np.ndarray) -> dict:
+    """TP/FP/FN per class key of a canonical label map against the reference, by the paper's
+    centroid matching (metrics.match_class, tolerances 3 and 5 voxels)."""
+    from .metrics import match_class
+
+    counts = {}
+    for value, key in ((1, "cmb"), (2, "iron")):
+        found = [np.array(ndimage.center_of_mass(np.ones(m.shape), *_labelled(m))).reshape(-1, 3) for m in (labels == value, reference == value)]
+        result = match_class(found[0], found[1], TOLERANCES[value])
+        counts[key] = (result.tp, result.fp, result.fn)
+    return counts
+
+
+def _labelled(mask):
+    labelled, n = label_components(mask)
+    return labelled, range(1, n + 1)
+
+
+def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, progress=None, **detect_options) -> list:
+    """Per participant of `folders` (simulated: labels.nii.gz beside the images): the U-Net's
+    canonical labels (arg-max and calibrated), its candidates, their scores and the reference,
+    for choosing and checking the second stage's minimum probabilities."""
+    from pathlib import Path
+
+    from .modelfile import LoadedModel, load_model
+    from .pipeline import _min_probability_by_label, detect, participant_from_folder
+    from .lesions import remove_lesions
+    from .preprocessing import stack_modalities
+    from .volumes import read_volume, to_canonical
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    rows = []
+    for n, folder in enumerate(folders):
+        folder = Path(folder)
+        detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
+        prepared = detection.prepared
+        stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
+        labels = to_canonical(detection.labels)[0].array
+        probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
+        class_labels = [c.label for c in loaded.card.lesion_classes]
+        calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
+                                    _min_probability_by_label(loaded.card, None))
+        candidates = extract_candidates(labels, probabilities, class_labels)
+        scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
+        reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
+        rows.append({"participant": folder.name, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
+                     "scores": scores, "reference": reference})
+        if progress:
+            progress(n + 1, len(folders))
+    return rows
+
+
+def cohort_figures(rows, which: str = "second", min_probability: dict | None = None) -> dict:
+    """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
+    the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`."""
+    total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
+    for row in rows:
+        if which == "second":
+            lookup = np.concatenate([[0], decide(row["scores"], min_probability)]).astype(np.uint8)
+            labels = lookup[row["candidates"].components]
+        else:
+            labels = row[which]
+        for key, counts in _counts(labels, row["reference"]).items():
+            total[key] = [a + b for a, b in zip(total[key], counts)]
+    figures = {}
+    for key, (tp, fp, fn) in total.items():
+        sensitivity = tp / (tp + fn) if tp + fn else 1.0
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        f1 = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
+        figures[key] = {"tp": tp, "fp": fp, "fn": fn, "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(f1, 4)}
+    return figures
+
+
+CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2))
+
+
+def choose_min_probability(rows, grid=CALIBRATION_GRID) -> dict:
+    """Per lesion class, the lowest minimum probability with the highest F1 (pooled over the
+    calibration participants, the paper's centroid matching), and the table."""
+    tables = {"cmb": [], "iron": []}
+    for t in grid:
+        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t})
+        for key in tables:
+            tables[key].append({"min_probability": t, **figures[key]})
+    chosen = {}
+    for key, table in tables.items():
+        best = max(r["f1"] for r in table)
+        chosen[key] = next(r["min_probability"] for r in table if r["f1"] == best)
+    return {"min_probability": chosen, "tables": tables}
+
+
+def build_two_stage_model(model, train_folders, calibration_folders, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 30,
+                          proposal: float | None = 0.05, version: str | None = None, cache=None, log=print) -> dict:
+    """Train a second stage for `model` on the candidates of `train_folders` (simulated),
+    choose its minimum probabilities on `calibration_folders` (never trained on), and write
+    the U-Net with it as a new model at `out`. Returns the record kept in the card."""
+    import copy
+    from pathlib import Path
+
+    from .modelfile import load_model, save_model
+
+    loaded = load_model(model)
+    cache = Path(cache) if cache else None
+    if cache is not None and cache.exists():
+        train = CandidateSet.load(cache)
+    else:
+        train = collect_candidates(train_folders, loaded, patch, proposal=proposal)
+        if cache is not None:
+            train.save(cache)
+    counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
+    log(f"training candidates: {len(train.targets)} {counts}")
+    network = train_classifier(train, width, epochs, log=log)
+    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch))
+    rows = score_cohort(calibration_folders, loaded, network, spec)
+    choice = choose_min_probability(rows)
+    baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
+    chosen = cohort_figures(rows, "second", choice["min_probability"])
+    log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
+        f"two stages at {choice['min_probability']}: {chosen}")
+    card = copy.deepcopy(loaded.card)
+    card.version = version or card.version + "+2stage"
+    card.second_stage = SecondStageSpec(
+        "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"],
+        training={"data": f"candidates of the U-Net (proposal: lesion probability >= {proposal}) in {len(train_folders)} simulated "
+                          f"participants: {Path(train_folders[0]).name}..{Path(train_folders[-1]).name}",
+                  "candidates": counts, "epochs": epochs, "width": width},
+        calibration={"data": f"{len(calibration_folders)} simulated participants: {Path(calibration_folders[0]).name}.."
+                             f"{Path(calibration_folders[-1]).name}", "rule": "lowest minimum probability with the highest F1, pooled",
+                     "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
+                     "tables": choice["tables"]})
+    card.created = ""
+    save_model(loaded.network, card, out, second_stage=network)
+    return card.second_stage.to_dict()
+
+
+def main(argv=None) -> int:
+    """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json"""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="Train and calibrate a second stage for a DeepMIR model on simulated cohorts.")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--train", type=Path, required=True, help="folder of simulated participants (training)")
+    parser.add_argument("--calibrate", type=Path, required=True, help="folder of simulated participants (calibration; never trained on)")
+    parser.add_argument("--out", type=Path, required=True, help="the new model's card (.json)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--proposal", type=float, default=0.05)
+    parser.add_argument("--version", default=None)
+    parser.add_argument("--cache", type=Path, default=None, help="npz of the training candidates (reused when present)")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    folders = [sorted(p for p in folder.iterdir() if (p / "labels.nii.gz").exists()) for folder in (args.train, args.calibrate)]
+    record = build_two_stage_model(args.model, folders[0], folders[1], args.out, width=args.width, epochs=args.epochs,
+                                   proposal=args.proposal, version=args.version, cache=args.cache)
+    print({k: v for k, v in record.items() if k != "calibration"})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

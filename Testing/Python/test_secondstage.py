@@ -1,0 +1,140 @@
+"""The second, 3-D stage (secondstage.py): its card section and weights, candidates and their
+truth, and detection through pipeline.detect with one or two stages."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from DeepMIRLib import secondstage
+from DeepMIRLib.errors import InputError
+from DeepMIRLib.lesions import label_components
+from DeepMIRLib.modelfile import ModelCard, load_model, read_card, save_model
+from DeepMIRLib.pipeline import detect, participant_from_folder
+from DeepMIRLib.secondstage import CandidateNet, SecondStageSpec
+from DeepMIRLib.unet import UNet2D
+from DeepMIRLib.volumes import read_volume, to_canonical
+
+
+def _spec(in_channels=4, **extra) -> SecondStageSpec:
+    return SecondStageSpec("cnn3d", 4, in_channels, (5, 8, 8), **extra)
+
+
+def _biased(winner: int, in_channels: int = 4) -> CandidateNet:
+    """A classifier that scores every candidate as SECOND_STAGE_CLASSES[winner]."""
+    network = CandidateNet(in_channels, 4)
+    last = network.head[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([10.0 if k == winner else 0.0 for k in range(3)]))
+    return network.eval()
+
+
+def test_card_round_trip_with_and_without_second_stage(tmp_path):
+    network = UNet2D(3, 2, base_width=2)
+    card = ModelCard.for_network(network, "test", "0.1", "multiclass", ["swi", "qsm", "t2"])
+    plain = save_model(network, card, tmp_path / "plain")
+    data = json.loads(plain.read_text())
+    assert "second_stage" not in data  # a card without it is written as before
+    assert load_model(plain).second_stage is None
+    assert read_card(plain).to_dict() == data
+
+    two = copy.deepcopy(card)
+    two.second_stage = _spec(min_probability={"cmb": 0.4, "iron": 0.7}, training={"data": "test"})
+    classifier = _biased(1)
+    path = save_model(network, two, tmp_path / "two", second_stage=classifier)
+    data = json.loads(path.read_text())
+    assert data["second_stage"]["weights_file"] == "two.second.safetensors"
+    assert data["second_stage"]["patch"] == [5, 8, 8] and data["second_stage"]["min_probability"] == {"cmb": 0.4, "iron": 0.7}
+    loaded = load_model(path)
+    assert loaded.card.second_stage == SecondStageSpec.from_dict(data["second_stage"])
+    assert read_card(path).to_dict() == data
+    for name, tensor in classifier.state_dict().items():
+        assert torch.equal(loaded.second_stage.state_dict()[name], tensor)
+
+    (tmp_path / "two.second.safetensors").write_bytes(b"damaged")
+    with pytest.raises(InputError, match="second-stage weights do not match"):
+        load_model(path)
+    data["second_stage"]["in_channels"] = 2
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="in_channels"):
+        read_card(tmp_path / "bad.json")
+
+
+def test_candidates_and_their_truth_on_a_simulated_slab(slab_cohort):
+    """Reference lesions proposed as candidates are labelled by their class; a piece of a
+    simulated vein proposed as a CMB is labelled 'neither', caused by a vein."""
+    folder = slab_cohort / "sim-41-0000"
+    reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
+    mimics = to_canonical(read_volume(folder / "mimics.nii.gz"))[0].array.astype(np.int64)
+    assert (reference == 1).any() and (mimics == 1).any()
+    proposed = reference.astype(np.uint8).copy()
+    # a few voxels of a vein, far from every lesion
+    lesion_voxels = np.argwhere(reference > 0)
+    vein = np.argwhere((mimics == 1) & (reference == 0))
+    distance = np.min(np.linalg.norm(vein[:, None, :] - lesion_voxels[None, :, :], axis=2), axis=1)
+    seed = vein[np.argmax(distance)]
+    box = tuple(slice(max(c - 1, 0), c + 2) for c in seed)
+    piece = np.zeros_like(proposed, dtype=bool)
+    piece[box] = mimics[box] == 1
+    proposed[piece] = 1
+    probabilities = np.stack([(proposed == 1) * 0.9, (proposed == 2) * 0.8]).astype(np.float32)
+    candidates = secondstage.extract_candidates(proposed, probabilities)
+    n_ref = sum(label_components(reference == value)[1] for value in (1, 2))
+    assert len(candidates) == n_ref + 1
+    targets, causes = secondstage.candidate_truth(candidates, reference, mimics)
+    vein_candidate = int(candidates.components[tuple(seed)]) - 1
+    assert causes[vein_candidate] == "vein" and targets[vein_candidate] == 0
+    others = [k for k in range(len(candidates)) if k != vein_candidate]
+    assert [causes[k] for k in others] == [("cmb", "iron")[candidates.label[k] - 1] for k in others]
+    assert all(targets[k] == candidates.label[k] for k in others)
+    patches = secondstage.patches_for(np.zeros((3, *proposed.shape), np.float32), candidates, (5, 8, 8))
+    assert patches.shape == (len(candidates), 4, 5, 8, 8)
+    assert patches[vein_candidate, 3].sum() == piece[tuple(slice(c - 2, c + 3) if i == 0 else slice(c - 4, c + 4) for i, c in
+                                                          enumerate(np.rint(candidates.centroid[vein_candidate]).astype(int)))].sum()
+
+
+@pytest.fixture(scope="module")
+def two_stage_models(tmp_path_factory):
+    """The default U-Net with a second stage that calls every candidate 'neither', and one
+    that calls every candidate a CMB."""
+    folder = tmp_path_factory.mktemp("two-stage")
+    base = load_model("default")
+    paths = {}
+    for name, winner in (("neither", 0), ("cmb", 1)):
+        card = copy.deepcopy(base.card)
+        card.second_stage = _spec(len(card.inputs) + 1, min_probability={"cmb": 0.5, "iron": 0.5})
+        paths[name] = save_model(base.network, card, folder / name, second_stage=_biased(winner, len(card.inputs) + 1))
+    return paths
+
+
+def test_detect_with_one_and_two_stages(slab_cohort, two_stage_models):
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    unet = detect(participant, "default", device="cpu", runtime="torch")
+    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0)
+    assert (permissive.labels.array > 0).any()
+
+    one = detect(participant, two_stage_models["neither"], device="cpu", runtime="torch", stages=1)
+    assert np.array_equal(one.labels.array, unet.labels.array)  # --stages 1: exactly the U-Net alone
+    assert one.lesions == unet.lesions
+    assert one.settings == unet.settings
+
+    removed = detect(participant, two_stage_models["neither"], device="cpu", runtime="torch")  # two stages by default
+    assert removed.settings["stages"] == 2 and not removed.labels.array.any() and not removed.lesions
+
+    kept = detect(participant, two_stage_models["cmb"], device="cpu", runtime="torch", stages=2)
+    assert np.array_equal(kept.labels.array > 0, permissive.labels.array > 0)  # every candidate kept, as a CMB
+    assert set(np.unique(kept.labels.array)) == {0, 1}
+
+    with pytest.raises(InputError, match="no second stage"):
+        detect(participant, "default", device="cpu", stages=2)
+
+
+def test_decide():
+    scores = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.3, 0.6], [0.5, 0.3, 0.2]], np.float32)
+    assert secondstage.decide(scores, {"cmb": 0.5, "iron": 0.5}).tolist() == [0, 1, 2, 0]
+    assert secondstage.decide(scores, {"cmb": 0.25, "iron": 0.9}).tolist() == [0, 1, 0, 1]
