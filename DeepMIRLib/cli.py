@@ -26,6 +26,7 @@ from .errors import Cancelled, DeepMIRError, InputError
 from .options import MAX_BASE_WIDTH, argument, canvas, device, positive_number, probability, real_number, whole_number
 
 EXIT_INPUT = 2
+DICOM_SEG_FILE = "seg.dcm"  # dicomseg.SEG_FILE, named here so --help does not import highdicom
 
 PREDICT_EPILOG = """\
 inputs:
@@ -85,11 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     processing.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto",
                             help="run the network with PyTorch or ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]'); "
                                  "auto = ONNX Runtime on the CPU when installed (default: auto)")
-    processing.add_argument("--stages", type=int, choices=(1, 2), default=None,
-                            help="1: the U-Net alone; 2: the U-Net proposes candidates and the model's second stage (a 3-D "
-                                 "classifier) keeps, relabels or removes each (default: 2 when the model has a second stage)")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
     predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
+    predict.add_argument("--dicom-seg", action="store_true",
+                         help=f"when SWI is a DICOM series folder, also write the result as a DICOM Segmentation referencing it "
+                              f"({DICOM_SEG_FILE} in the participant's folder; needs the dicom extra: pip install 'DeepMIRLib[dicom]')")
     predict.add_argument("--bids-derivatives", action="store_true",
                          help="write --out as a BIDS derivatives dataset (dseg, probseg, lesion tables with JSON sidecars) "
                               "instead of one folder per participant")
@@ -337,7 +338,7 @@ def _detection_options(args):
     from .cohort import DetectionOptions
 
     options = DetectionOptions(args.device, args.batch_size, _parse_canvas(args.canvas), args.threshold, args.min_size,
-                               args.min_probability, args.register, args.n4, args.runtime, args.stages)
+                               args.min_probability, args.register, args.n4, args.runtime)
     options.check()
     return options
 
@@ -369,6 +370,8 @@ def run_predict(args) -> int:
         if args.bids_derivatives:
             raise InputError("--bids-derivatives", "needs --input (a folder of participants or a BIDS dataset)")
         participant = _single_participant(args)
+        if args.dicom_seg and not participant.swi.is_dir():
+            raise InputError("--dicom-seg", f"SWI {participant.swi} is not a DICOM series folder")
         return _predict_one(participant, load_model(args.model), options, args)
     tasks, layout = _cohort_tasks(args)
     return _predict_cohort(tasks, load_model(args.model), options, args, layout)
@@ -387,7 +390,13 @@ def _cohort_tasks(args):
         tasks = folder_tasks(args.input, args.out)
         if args.bids_derivatives:
             tasks = bids.as_derivatives(tasks, args.out)
-    return tasks, bids.DerivativesLayout(source) if args.bids_derivatives else None
+    if args.bids_derivatives:
+        if args.dicom_seg:
+            raise InputError("--dicom-seg", "is written in DeepMIR's participant folders, not with --bids-derivatives")
+        return tasks, bids.DerivativesLayout(source)
+    from .cohort import FolderLayout
+
+    return tasks, FolderLayout(dicom_seg=args.dicom_seg)
 
 
 def _predict_one(participant, model, options, args) -> int:
@@ -401,7 +410,13 @@ def _predict_one(participant, model, options, args) -> int:
             bar.refresh()
 
         detection = detect(participant, model, **options.detect_arguments(), progress=progress)
-    write_detection(detection, args.out, overwrite=args.overwrite)
+    extra = None
+    if args.dicom_seg:
+        from .dicomseg import SEG_FILE, write_dicom_seg
+
+        def extra(folder):
+            write_dicom_seg(detection, participant.swi, folder / SEG_FILE)
+    write_detection(detection, args.out, overwrite=args.overwrite, extra=extra)
     for note in detection.notes:
         print(f"{participant.participant_id}: {note}")
     print(f"{participant.participant_id}: {_describe_counts(detection.lesion_counts())} -> {args.out}")

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .atomic import write_text_atomic
 from .classes import BRAIN_MASK, MODALITIES
+from .dicomseg import SEG_FILE
 from .errors import Cancelled, DeepMIRError, InputError
 from .lesions import lesion_counts, read_lesions
 from .results import LABELS_FILE, LESION_TABLE_FILE, REPORT_FILE, ModelSummary, probability_file, write_detection
@@ -158,16 +159,34 @@ def complete_report(report_path: Path, files: list[Path], model: ModelSummary) -
 
 
 class FolderLayout:
-    """DeepMIR's own output layout: OUT/<participant>/ with results.write_detection's files."""
+    """DeepMIR's own output layout: OUT/<participant>/ with results.write_detection's files;
+    with `dicom_seg`, also seg.dcm (dicomseg) for a participant whose SWI is a DICOM series."""
+
+    def __init__(self, dicom_seg: bool = False):
+        self.dicom_seg = dicom_seg
 
     def prepare(self, out: Path, model) -> None:
         """Dataset-level files before any participant runs: none here."""
 
+    def _seg_source(self, task: ParticipantTask) -> Path | None:
+        swi = getattr(task.inputs, "swi", None)
+        return Path(swi) if self.dicom_seg and swi is not None and Path(swi).is_dir() else None
+
     def write(self, detection, task: ParticipantTask, overwrite: bool) -> None:
-        write_detection(detection, task.out_dir, overwrite=overwrite)
+        extra = None
+        series = self._seg_source(task)
+        if series is not None:
+            from .dicomseg import write_dicom_seg
+
+            def extra(folder: Path) -> None:
+                write_dicom_seg(detection, series, folder / SEG_FILE)
+        write_detection(detection, task.out_dir, overwrite=overwrite, extra=extra)
 
     def report(self, task: ParticipantTask, model: ModelSummary) -> dict | None:
-        return existing_result(task.out_dir, model)
+        report = existing_result(task.out_dir, model)
+        if report is not None and self._seg_source(task) is not None and not (task.out_dir / SEG_FILE).is_file():
+            return None  # asked for a DICOM SEG that the earlier run did not write
+        return report
 
     def row(self, task: ParticipantTask) -> dict:
         return result_row(task.participant_id, task.out_dir)

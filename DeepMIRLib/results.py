@@ -81,11 +81,14 @@ class Detection:
         return lesion_counts(self.lesions, self.model.lesion_classes)
 
 
-def write_detection(detection: Detection, out_dir, overwrite: bool = False) -> Path:
+def write_detection(detection: Detection, out_dir, overwrite: bool = False, extra=None) -> Path:
     """Write label map, probability maps, lesion table and report into `out_dir`, all or
-    nothing: everything goes to a hidden temporary folder that is renamed at the end."""
+    nothing: everything goes to a hidden temporary folder that is renamed at the end.
+    `extra(folder)`, when given, writes further files into that folder (the DICOM SEG)."""
     out_dir = Path(out_dir)
     with atomic_directory(out_dir, overwrite) as staging:
+        if extra is not None:
+            extra(staging)
         write_volume(detection.labels.with_array(detection.labels.array.astype(np.uint8)), staging / LABELS_FILE)
         for key, volume in detection.probabilities.items():
             write_volume(volume.with_array(volume.array.astype(np.float32)), staging / probability_file(key))
