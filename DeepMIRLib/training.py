@@ -126,7 +126,7 @@ def case_for_model(arrays: CaseArrays, inputs, task: str) -> PreparedCase:
 def split_cases(case_ids: list[str], seed: int, validation_fraction: float = 0.25) -> tuple[list[str], list[str]]:
     """Random split by participant (at least one validation case when there are two or more)."""
     order = list(np.random.default_rng([seed, 7]).permutation(sorted(case_ids)))
-    n_validation = max(1, int(round(validation_fraction * len(order)))) if len(order) > 1 else 0
+    n_validation = max(1, round(validation_fraction * len(order))) if len(order) > 1 else 0
     return sorted(order[n_validation:]), sorted(order[:n_validation])
 
 
@@ -148,7 +148,7 @@ def epoch_samples(cases: list[PreparedCase], rng: np.random.Generator, copies: i
     n_free = max(len(lesion), 1)
     pools = [[Sample(c, int(z), kind) for c, case in enumerate(cases) for z in case.mimic_slices(kind)] for kind in MIMIC_LABELS.values()]
     pools = [pool for pool in pools if pool]
-    n_mimic = int(round(mimic_fraction * n_free)) if pools else 0
+    n_mimic = round(mimic_fraction * n_free) if pools else 0
     mimic = [sample for k, pool in enumerate(pools) for sample in _draw(pool, n_mimic // len(pools) + (k < n_mimic % len(pools)), rng)]
     empty = [Sample(c, int(z)) for c, case in enumerate(cases) for z in case.empty_slices]
     samples = lesion + mimic + _draw(empty, n_free - n_mimic, rng)

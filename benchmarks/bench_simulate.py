@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_predict import cpu_name, timed_deepmir  # noqa: E402
+from bench_predict import cpu_name, timed_deepmir
 
 
 def run_once(out: Path, extra: list[str]) -> tuple[float, float]:

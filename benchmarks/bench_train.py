@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_predict import cpu_name  # noqa: E402
+from bench_predict import cpu_name
 
-from DeepMIRLib.simulation.phantom import Protocol, simulate_cohort  # noqa: E402
-from DeepMIRLib.simulation.placement import LesionLoad  # noqa: E402
-from DeepMIRLib.training import Trainer, TrainingConfig, epoch_samples, find_training_cases, prepare_case  # noqa: E402
+from DeepMIRLib.simulation.phantom import Protocol, simulate_cohort
+from DeepMIRLib.simulation.placement import LesionLoad
+from DeepMIRLib.training import Trainer, TrainingConfig, epoch_samples, find_training_cases, prepare_case
 
 
 def main() -> None:

@@ -13,15 +13,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import SimpleITK as sitk  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import SimpleITK as sitk
 
-from DeepMIRLib.classes import CMB, IRON  # noqa: E402
-from DeepMIRLib.simulation.objects import MIMIC_LABELS  # noqa: E402
-from DeepMIRLib.simulation.phantom import simulate_participant  # noqa: E402
-from DeepMIRLib.simulation.placement import LesionLoad  # noqa: E402
-from DeepMIRLib.volumes import resample_onto  # noqa: E402
+from DeepMIRLib.classes import CMB, IRON
+from DeepMIRLib.simulation.objects import MIMIC_LABELS
+from DeepMIRLib.simulation.phantom import simulate_participant
+from DeepMIRLib.simulation.placement import LesionLoad
+from DeepMIRLib.volumes import resample_onto
 
 OUTLINES = (
     ("labels", CMB, "red", "microbleed"),

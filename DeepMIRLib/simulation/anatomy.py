@@ -112,7 +112,7 @@ def participant_transform(rng: np.random.Generator, deformation_mm: float = 2.5,
     pose.SetCenter((0.0, -18.0, 10.0))
     pose.SetRotation(*np.deg2rad(rng.uniform(-rotation_deg, rotation_deg, 3)))
     pose.SetTranslation(tuple(rng.uniform(-shift_mm, shift_mm, 3)))
-    mesh = [max(1, int(round(n * s / 30.0))) for n, s in zip(template.GetSize(), template.GetSpacing())]
+    mesh = [max(1, round(n * s / 30.0)) for n, s in zip(template.GetSize(), template.GetSpacing())]
     bspline = sitk.BSplineTransformInitializer(template, mesh, 3)
     bspline.SetParameters(tuple(rng.normal(0.0, deformation_mm, len(bspline.GetParameters()))))
     return _as_displacement_field(sitk.CompositeTransform([pose, bspline]), template)
@@ -157,5 +157,5 @@ def _ventricles(grid: sitk.Image, transform: sitk.Transform, csf: np.ndarray, br
 
 
 def _grow(mask: np.ndarray, grid: sitk.Image, mm: float) -> np.ndarray:
-    radius = [max(1, int(round(mm / s))) for s in grid.GetSpacing()]
+    radius = [max(1, round(mm / s)) for s in grid.GetSpacing()]
     return sitk.GetArrayFromImage(sitk.BinaryDilate(_like(mask.astype(np.uint8), grid), radius)).astype(bool)

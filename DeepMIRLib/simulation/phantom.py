@@ -32,18 +32,18 @@ GYROMAGNETIC_HZ_PER_T = 42.577e6
 
 # susceptibility (ppm, relative to CSF), R2* (1/s), proton density, T1 and T2 (ms) at 3 T
 TISSUES = {
-    "csf": dict(chi=0.0, r2s=2.0, pd=1.0, t1=4000.0, t2=1600.0),
-    "gm": dict(chi=0.01, r2s=15.0, pd=0.8, t1=1400.0, t2=100.0),
-    "wm": dict(chi=-0.03, r2s=20.0, pd=0.7, t1=850.0, t2=70.0),
+    "csf": {"chi": 0.0, "r2s": 2.0, "pd": 1.0, "t1": 4000.0, "t2": 1600.0},
+    "gm": {"chi": 0.01, "r2s": 15.0, "pd": 0.8, "t1": 1400.0, "t2": 100.0},
+    "wm": {"chi": -0.03, "r2s": 20.0, "pd": 0.7, "t1": 850.0, "t2": 70.0},
 }
 NUCLEUS_TISSUE = {  # chi ranges are drawn per participant where given as (low, high)
-    "globus_pallidus": dict(chi=(0.13, 0.19), r2s=40.0, pd=0.75, t1=900.0, t2=50.0),
-    "putamen": dict(chi=0.04, r2s=25.0, pd=0.8, t1=1100.0, t2=70.0),
-    "caudate": dict(chi=0.04, r2s=24.0, pd=0.8, t1=1200.0, t2=75.0),
-    "thalamus": dict(chi=0.02, r2s=22.0, pd=0.78, t1=1000.0, t2=75.0),
-    "substantia_nigra": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
-    "red_nucleus": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
-    "dentate": dict(chi=(0.10, 0.15), r2s=35.0, pd=0.75, t1=900.0, t2=55.0),
+    "globus_pallidus": {"chi": (0.13, 0.19), "r2s": 40.0, "pd": 0.75, "t1": 900.0, "t2": 50.0},
+    "putamen": {"chi": 0.04, "r2s": 25.0, "pd": 0.8, "t1": 1100.0, "t2": 70.0},
+    "caudate": {"chi": 0.04, "r2s": 24.0, "pd": 0.8, "t1": 1200.0, "t2": 75.0},
+    "thalamus": {"chi": 0.02, "r2s": 22.0, "pd": 0.78, "t1": 1000.0, "t2": 75.0},
+    "substantia_nigra": {"chi": (0.10, 0.15), "r2s": 35.0, "pd": 0.75, "t1": 900.0, "t2": 55.0},
+    "red_nucleus": {"chi": (0.10, 0.15), "r2s": 35.0, "pd": 0.75, "t1": 900.0, "t2": 55.0},
+    "dentate": {"chi": (0.10, 0.15), "r2s": 35.0, "pd": 0.75, "t1": 900.0, "t2": 55.0},
 }
 
 
@@ -111,8 +111,8 @@ def tissue_parameters(anatomy, nucleus_chi: dict[str, float]) -> dict[str, np.nd
     for name, label in NUCLEUS_LABELS.items():
         inside = anatomy.nuclei == label
         values = {**NUCLEUS_TISSUE[name], "chi": nucleus_chi[name]}
-        for key in maps:
-            maps[key][inside] = values[key]
+        for key, array in maps.items():
+            array[inside] = values[key]
     return maps
 
 

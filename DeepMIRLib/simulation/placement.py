@@ -33,7 +33,7 @@ class LesionLoad:
     calcification_probabilities: tuple = (0.55, 0.3, 0.15)  # 0, 1, 2 calcifications
 
     @classmethod
-    def named(cls, name: str) -> "LesionLoad":
+    def named(cls, name: str) -> LesionLoad:
         if name == "paper":
             return cls()
         if name == "dense":

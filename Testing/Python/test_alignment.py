@@ -3,11 +3,10 @@ N4 on the real scan."""
 
 import numpy as np
 import SimpleITK as sitk
+from conftest import make_modalities, real_scan_modalities
 
 from DeepMIRLib.alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from DeepMIRLib.volumes import Volume, resample_onto
-
-from conftest import make_modalities, real_scan_modalities
 
 
 def _misaligned_t2(images, angle_deg=6.0, shift_mm=(4.0, -3.0, 2.0)):
@@ -56,7 +55,7 @@ def test_n4_removes_a_smooth_bias(real_anatomy):
     images = real_scan_modalities(real_anatomy)
     t2 = images["t2"]
     mask = images["brainmask"].array > 0
-    z, y, x = np.indices(t2.shape)
+    z, _y, x = np.indices(t2.shape)
     bias = 1.0 + 0.25 * (x / x.max() - 0.5) + 0.15 * (z / z.max() - 0.5)
     clean = np.clip(t2.array, 0, None) + 0.5 * mask  # a positive, tissue-like image
     biased = t2.with_array((clean * bias).astype(np.float32))

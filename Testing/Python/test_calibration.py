@@ -3,6 +3,8 @@ simulated slab participants it never saw."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -41,7 +43,7 @@ def test_threshold_table_and_choice(default_predictions):
         rows = threshold_table(predictions, lesion_class.label)
         assert rows[0].min_probability == 0.0 and len(rows) == 1 + len(CANDIDATE_PROBABILITIES)
         # a higher threshold only ever removes predicted lesions: TP + FP never grows, FN never shrinks
-        assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in zip(rows, rows[1:]))
+        assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in itertools.pairwise(rows))
         # the same counts as evaluating the filtered label maps one by one
         threshold = rows[5].min_probability
         totals = np.zeros(3, int)

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_modalities
 
 from DeepMIRLib.errors import Cancelled, InputError
 from DeepMIRLib.inference import choose_device, labels_from_probabilities, predict_probabilities
@@ -11,8 +12,6 @@ from DeepMIRLib.modelfile import LoadedModel, ModelCard
 from DeepMIRLib.preprocessing import stack_modalities
 from DeepMIRLib.unet import UNet2D
 from DeepMIRLib.volumes import to_canonical
-
-from conftest import make_modalities
 
 
 @pytest.fixture()

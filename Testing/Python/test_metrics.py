@@ -28,7 +28,7 @@ T_975_2 = 4.302653  # Student t, 97.5th percentile, 2 degrees of freedom (tables
 
 
 def _pair(shape=(20, 20, 20), spacing=(1.0, 1.0, 1.0)):
-    grid = dict(origin=(0.0, 0.0, 0.0), spacing=spacing, direction=(1, 0, 0, 0, 1, 0, 0, 0, 1))
+    grid = {"origin": (0.0, 0.0, 0.0), "spacing": spacing, "direction": (1, 0, 0, 0, 1, 0, 0, 0, 1)}
     return Volume(np.zeros(shape, np.uint8), **grid), Volume(np.zeros(shape, np.uint8), **grid)
 
 

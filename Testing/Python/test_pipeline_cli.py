@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
+from conftest import make_modalities
 
 from DeepMIRLib.cli import main
 from DeepMIRLib.modelfile import ModelCard, save_model
 from DeepMIRLib.unet import UNet2D
 from DeepMIRLib.volumes import Volume, read_volume, write_volume
-
-from conftest import make_modalities
 
 DARK_THRESHOLD = 6.0  # z-score below which the hand-built network calls a voxel a CMB
 
@@ -112,7 +111,7 @@ def _read_table(path):
 
 
 def test_lesion_comes_out_at_its_patient_position(tmp_path, dark_spot_model, oblique_participant):
-    folder, swi, lesions = oblique_participant
+    folder, _swi, lesions = oblique_participant
     out = tmp_path / "out"
     assert main(["predict", "--model", str(dark_spot_model), "--input", str(folder.parent), "--out", str(out)]) == 0
     result = out / "sub-01"

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import make_modalities
 
 from DeepMIRLib.preprocessing import (
     clip_qsm,
@@ -10,8 +11,6 @@ from DeepMIRLib.preprocessing import (
     zscore,
 )
 from DeepMIRLib.volumes import to_canonical
-
-from conftest import make_modalities
 
 
 def test_zscore_inside_mask_and_zero_outside(anatomy):

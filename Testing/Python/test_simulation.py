@@ -15,7 +15,7 @@ from DeepMIRLib.cli import main
 from DeepMIRLib.simulation.dipole import forward_field, invert_field
 from DeepMIRLib.simulation.objects import SimObject, rasterise
 from DeepMIRLib.simulation.phantom import Protocol, simulate_participant
-from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, LesionLoad, PAPER_CMB_PROBABILITIES, cmb_count
+from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, PAPER_CMB_PROBABILITIES, LesionLoad, cmb_count
 from DeepMIRLib.volumes import Volume
 
 
@@ -152,7 +152,7 @@ def test_simulate_command_is_reproducible(tmp_path):
     folder = "sim-3-0000"
     names = sorted(p.name for p in (tmp_path / "a" / folder).iterdir())
     assert names == ["brainmask.nii.gz", "chi.nii.gz", "labels.nii.gz", "manifest.json", "mimics.nii.gz", "qsm.nii.gz", "swi.nii.gz", "t2.nii.gz"]
-    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / folder, tmp_path / "b" / folder, names, shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / folder, tmp_path / "b" / folder, names, shallow=False)
     assert not mismatch and not errors
     assert filecmp.cmp(tmp_path / "a" / "participants.tsv", tmp_path / "b" / "participants.tsv", shallow=False)
     manifest = json.loads((tmp_path / "a" / folder / "manifest.json").read_text())

@@ -125,7 +125,7 @@ def test_module_uses_only_library_names_that_exist(module_tree):
 # --- CMake ---------------------------------------------------------------------------------
 
 def cmake_list(text: str, variable: str) -> list[str]:
-    match = re.search(rf"set\(\s*{variable}\s+(.*?)\)", text, re.S)
+    match = re.search(rf"set\(\s*{variable}\s+(.*?)\)", text, re.DOTALL)
     assert match, f"no set({variable} ...) in the CMake file"
     return [entry for line in match.group(1).splitlines() for entry in line.split("#")[0].split()]
 

@@ -106,7 +106,7 @@ def test_registry_entries_resolve_and_check_the_checksum(tmp_path):
     from DeepMIRLib.modelfile import register_model
 
     registry = tmp_path / "registry.json"
-    network, card_path = _tiny_model(tmp_path)
+    _network, card_path = _tiny_model(tmp_path)
     entry = register_model(card_path, "tiny", default=True, registry_path=registry)
     assert entry["inputs"] == ["swi", "qsm", "t2"] and entry["default"]
     assert resolve_model("default", registry) == card_path
