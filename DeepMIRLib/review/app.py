@@ -69,13 +69,15 @@ KEY_ACTIONS = {
     "a": "approve", "b": "paint", "e": "erase", "Escape": "no_tool", "1": "paint_cmb", "2": "paint_iron",
     "c": "toggle_cmb", "i": "toggle_iron", "g": "toggle_detection", "]": "next_case", "[": "previous_case",
 }
+# Listens in the capture phase, so a shortcut pressed while a view has the focus is the page's
+# and is not also sent to the view's VTK interactor.
 KEY_LISTENER = (
     "window.addEventListener('keydown', (event) => {"
     " const target = event.target;"
     " if (target && (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable)) { return; }"
     " if (event.ctrlKey || event.metaKey || event.altKey) { return; }"
     f" if (!{sorted(KEY_ACTIONS)!r}.includes(event.key)) {{ return; }}"
-    " event.preventDefault(); trigger('review_key', [event.key]); })"
+    " event.preventDefault(); event.stopPropagation(); trigger('review_key', [event.key]); }, true)"
 )
 
 
@@ -99,6 +101,16 @@ def share_logics_with_scene_layer(slicer_app: SlicerApp) -> None:
         "Segmentations": slicer_app.segmentations_logic, "Terminologies": slicer_app.terminologies_logic,
     }
     scene.load_terminology(slicer_app.terminologies_logic)
+
+
+def keep_views_alive(views) -> None:
+    """A key a view passes to VTK must not stop the server: VTK's interactor styles call the
+    interactor's exit callback on 'e' and 'q', which terminates the application unless an
+    ExitEvent observer takes the call."""
+    from vtkmodules.vtkCommonCore import vtkCommand
+
+    for view in views:
+        view.interactor().AddObserver(vtkCommand.ExitEvent, lambda *_: None)
 
 
 def reporting(handler):
@@ -133,6 +145,7 @@ class ReviewApp(TrameApp):
         self.layout_manager = LayoutManager(self.slicer_app.scene, self.slicer_app.view_manager, self.server)
         self.layout_manager.register_layout(LAYOUT_ID, review_layout())
         self.layout_manager.set_layout(LAYOUT_ID)
+        keep_views_alive(self.slicer_app.view_manager.get_views())
         self._refresh_pending = False
         self._init_state()
         self.editor.segmentation_modified.connect(self._on_segmentation_modified)
@@ -169,7 +182,7 @@ class ReviewApp(TrameApp):
             rows.append({
                 "index": index, "label": lesion.label, "cls": "CMB" if lesion.label == CMB else "Iron",
                 "volume": f"{lesion.volume_mm3:.1f}", "prob": "" if math.isnan(lesion.prob_max) else f"{lesion.prob_max:.2f}",
-                "location": f"R {r:.1f}, A {a:.1f}, S {s:.1f}", "side": lesion.hemisphere,
+                "location": f"{r:.1f}, {a:.1f}, {s:.1f}", "ras": [round(r, 3), round(a, 3), round(s, 3)],
             })
         self.state.lesions = rows
         if self.state.selected >= len(rows):
@@ -189,10 +202,10 @@ class ReviewApp(TrameApp):
             with layout.content:
                 v3.VAlert(v_if="error", text=("error",), type="error", density="compact", closable=True, id="error",
                           click_close="error = ''", classes="ma-1")
-                with html.Div(style="height: calc(100vh - 120px); width: 100%;"):
+                html.Div("{{ message }}", id="message", classes="text-caption px-2", style="height: 20px; overflow: hidden;")
+                with html.Div(style="height: calc(100vh - 90px); width: 100%;"):
                     self.layout_manager.initialize_layout_grid(layout)
-            with layout.footer:
-                html.Div("{{ message }}", id="message", classes="text-caption")
+            layout.footer.hide()
         self.ui = layout
 
     def _toolbar(self) -> None:
@@ -285,6 +298,11 @@ class ReviewApp(TrameApp):
 
     # --- cases --------------------------------------------------------------------------
 
+    def open_first_unread(self) -> None:
+        """Open the first case that is not approved yet (the first case when all are)."""
+        index = next_unread(self.cases, case_statuses(self.session.datastore_root), -1)
+        self.open_case(0 if index is None else index)
+
     @reporting
     def open_case(self, index: int) -> None:
         """Open case `index` of the worklist (the page sends an index, never a path)."""
@@ -362,6 +380,7 @@ class ReviewApp(TrameApp):
             self.editor.set_active_segmentation(self.session.segmentation_node, self.session.swi_node)
             self._apply_display()
             self._refresh_lesion_rows()
+            self.slicer_app.view_manager.get_view(THREE_D_VIEW).reset_view()
             self.state.update({"phase": "detected", "message": progress.message, "selected": -1})
         else:
             self.state.update({"phase": "open", "message": progress.message})
