@@ -34,7 +34,10 @@ _SESSIONS: dict[tuple[str, int], object] = {}  # (ONNX file, threads) -> Inferen
 
 def available() -> bool:
     """True when onnxruntime and onnx (for the export) are installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+    except (ImportError, ValueError):
+        return False
 
 
 def wanted(runtime: str, device_type: str) -> bool:
