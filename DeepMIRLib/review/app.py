@@ -231,13 +231,13 @@ class ReviewApp(TrameApp):
             self._shortcuts_panel()
 
     def _worklist_panel(self) -> None:
-        with v3.VExpansionPanel(title="Worklist"), v3.VExpansionPanelText():
-            with v3.VList(density="compact", style="max-height: 180px; overflow-y: auto;", id="worklist"):
-                v3.VListItem(
-                    v_for="item in cases", key="item.index", id=("`case-${item.id}`",), click=(self.open_case, "[item.index]"),
-                    active=("item.index === case_index",), title=("item.id",),
-                    subtitle=("item.status + (item.annotator ? ' by ' + item.annotator : '') + (item.version ? ' (v' + item.version + ')' : '')",),
-                )
+        with (v3.VExpansionPanel(title="Worklist"), v3.VExpansionPanelText(),
+              v3.VList(density="compact", style="max-height: 180px; overflow-y: auto;", id="worklist")):
+            v3.VListItem(
+                v_for="item in cases", key="item.index", id=("`case-${item.id}`",), click=(self.open_case, "[item.index]"),
+                active=("item.index === case_index",), title=("item.id",),
+                subtitle=("item.status + (item.annotator ? ' by ' + item.annotator : '') + (item.version ? ' (v' + item.version + ')' : '')",),
+            )
 
     def _lesion_panel(self) -> None:
         with v3.VExpansionPanel(title="Lesions"), v3.VExpansionPanelText():
@@ -246,15 +246,14 @@ class ReviewApp(TrameApp):
                 with html.Thead(), html.Tr():
                     for heading in ("#", "class", "mm³", "p", "location (RAS mm)"):
                         html.Th(heading)
-                with html.Tbody():
-                    with html.Tr(v_for="row in lesions", key="row.index", id=("`lesion-row-${row.index}`",),
-                                 click=(self.select_lesion, "[row.index]"), style="cursor: pointer;",
-                                 classes=("row.index === selected ? 'bg-blue-lighten-4' : ''",)):
-                        html.Td("{{ row.index + 1 }}")
-                        html.Td("{{ row.cls }}", style=("row.label === 1 ? 'color: #d00000' : 'color: #008000'",))
-                        html.Td("{{ row.volume }}")
-                        html.Td("{{ row.prob }}")
-                        html.Td("{{ row.location }}")
+                with html.Tbody(), html.Tr(v_for="row in lesions", key="row.index", id=("`lesion-row-${row.index}`",),
+                                           click=(self.select_lesion, "[row.index]"), style="cursor: pointer;",
+                                           classes=("row.index === selected ? 'bg-blue-lighten-4' : ''",)):
+                    html.Td("{{ row.index + 1 }}")
+                    html.Td("{{ row.cls }}", style=("row.label === 1 ? 'color: #d00000' : 'color: #008000'",))
+                    html.Td("{{ row.volume }}")
+                    html.Td("{{ row.prob }}")
+                    html.Td("{{ row.location }}")
             with html.Div(classes="d-flex mt-1"):
                 v3.VBtn("Delete", id="delete-lesion", click=self.delete_selected, size="small", disabled=("selected < 0",), classes="mr-1")
                 v3.VBtn("Relabel", id="relabel-lesion", click=self.relabel_selected, size="small", disabled=("selected < 0",))

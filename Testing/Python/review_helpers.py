@@ -137,7 +137,7 @@ class Page:
         while time.monotonic() < deadline:
             try:
                 value = condition()
-            except Exception:  # the page is still loading
+            except Exception:  # noqa: BLE001 - the page is still loading (no element, no state, stale element)
                 value = None
             if isinstance(value, np.ndarray) or value:
                 return value

@@ -20,14 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from review_helpers import Page, ReviewServer, centre_box, chromium_driver, colour_fraction, is_blank, need_browser, need_web_extra, save_png
 
 from DeepMIRLib.classes import CMB, IRON
 from DeepMIRLib.datastore import Datastore
 from DeepMIRLib.lesions import label_components
 from DeepMIRLib.volumes import read_volume
-
-from review_helpers import (Page, ReviewServer, centre_box, chromium_driver, colour_fraction, is_blank, need_browser,
-                            need_web_extra, save_png)
 
 SWI_VIEW = "SWI_axial"
 
