@@ -28,7 +28,7 @@ from trame_slicer.core import LayoutManager, SlicerApp
 from trame_slicer.rca_view import register_rca_factories
 from trame_slicer.segmentation import BrushDiameterMode, SegmentationEffectErase, SegmentationEffectPaint
 from trame_slicer.segmentation.segment_modifier import ModificationMode
-from trame_slicer.views import Layout, LayoutDirection, ViewLayoutDefinition, ViewProps, ViewType
+from trame_slicer.views import Layout, LayoutDirection, ViewDirection, ViewLayoutDefinition, ViewProps, ViewType
 from trame_vuetify.ui.vuetify3 import SinglePageWithDrawerLayout
 
 from .. import scene
@@ -324,6 +324,7 @@ class ReviewApp(TrameApp):
             node = nodes.get(modality)
             view.set_background_volume_id(node.GetID() if node is not None else None)
             view.set_foreground_volume_id(None)
+        self.slicer_app.view_manager.get_view("SWI_axial").set_visible_in_3d(True)  # the 3-D view's anatomy
         self.slicer_app.display_manager.reset_views()
 
     @reporting
@@ -379,12 +380,19 @@ class ReviewApp(TrameApp):
             self.editor.set_active_segmentation(self.session.segmentation_node, self.session.swi_node)
             self._apply_display()
             self._refresh_lesion_rows()
-            self.slicer_app.view_manager.get_view(THREE_D_VIEW).reset_view()
+            self._show_3d_from_above()
             self.state.update({"phase": "detected", "message": progress.message, "selected": -1})
         else:
             self.state.update({"phase": "open", "message": progress.message})
             if progress.state == "failed":
                 self.state.error = progress.message
+
+    def _show_3d_from_above(self) -> None:
+        """Fit the 3-D view to the lesions and the SWI axial slice, seen from above (an
+        axial slab seen from the front is a line)."""
+        view = self.slicer_app.view_manager.get_view(THREE_D_VIEW)
+        view.reset_view()
+        view.rotate_to_view_direction(ViewDirection.SUPERIOR)
 
     # --- lesions ------------------------------------------------------------------------
 

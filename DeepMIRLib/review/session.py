@@ -223,8 +223,9 @@ class ReadingSession:
         display.SetSegmentVisibility(self.segment_id(label), bool(visible))
 
     def set_segment_opacity(self, opacity: float) -> None:
+        """Opacity of the segments' fill in the slice views (outlines and 3-D stay opaque)."""
         display = self.segmentation_node.GetDisplayNode()
-        display.SetOpacity(float(opacity))
+        display.SetOpacity2DFill(float(opacity))
 
     def apply_window_preset(self, preset: str) -> None:
         """Set every open volume's window: Slicer's automatic one, or a percentile range."""
