@@ -8,12 +8,13 @@ inputs always give the same transform.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import SimpleITK as sitk
 
 from .errors import InputError
 from .volumes import Volume, itk_error_text
-
 
 REGISTRATION_VOXEL_MM = 2.0  # images are bin-shrunk to about this voxel size first
 
@@ -23,6 +24,21 @@ def _bin_shrink(image: sitk.Image, voxel_mm: float = REGISTRATION_VOXEL_MM) -> s
     resolution costs seconds and gains nothing visible for a rigid fit at 1-1.5 mm."""
     factors = [max(1, int(voxel_mm // spacing)) for spacing in image.GetSpacing()]
     return sitk.BinShrink(image, factors)
+
+
+@contextmanager
+def _single_threaded_itk():
+    """ITK's default thread count set to one for the duration. The Mattes metric sums over
+    threads in an order that varies from run to run on a busy machine (transform parameters
+    differing in the 10th digit, enough to change trained weights bitwise); with one thread
+    the same images always give the same transform. The method's own SetNumberOfThreads is
+    not enough: the metric takes the global default."""
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def register_rigid(moving: Volume, fixed: Volume, seed: int = 42) -> sitk.Transform:
@@ -50,7 +66,8 @@ def register_rigid(moving: Volume, fixed: Volume, seed: int = 42) -> sitk.Transf
     method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     method.SetInitialTransform(initial, inPlace=False)
     try:
-        return method.Execute(fixed_image, moving_image)
+        with _single_threaded_itk():
+            return method.Execute(fixed_image, moving_image)
     except RuntimeError as err:  # e.g. too few voxels overlap for the metric
         raise InputError(moving.source, f"could not be registered to SWI ({itk_error_text(err)}); check that the images show "
                                         "the same head, or pass images already on the SWI grid with --register never") from None
