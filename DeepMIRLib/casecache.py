@@ -46,12 +46,13 @@ import SimpleITK as sitk
 
 from . import __version__
 from .atomic import atomic_write
-from .classes import MODALITIES
+from .classes import LABEL_VALUES, MODALITIES
 from .datastore import exclusive_lock
 from .errors import InputError
 from .pipeline import check_modalities, prepare_participant
 from .preprocessing import NORMALISATION, stack_modalities
-from .volumes import read_volume, same_grid, to_canonical
+from .simulation.objects import MIMIC_LABELS
+from .volumes import read_labels, same_grid, to_canonical
 
 if TYPE_CHECKING:
     from .training import TrainingCase
@@ -108,13 +109,13 @@ def prepare_arrays(case: TrainingCase, modalities, preparation: Preparation = Pr
     labels and mimics into the same orientation."""
     modalities = tuple(modalities)
     prepared = prepare_participant(case.inputs, list(modalities), preparation.register, preparation.n4)
-    labels = read_volume(case.labels, dtype=np.uint8)  # whole map: each model reduces it to its task (training.case_for_model)
+    labels = read_labels(case.labels, LABEL_VALUES)  # whole map: each model reduces it to its task (training.case_for_model)
     if not same_grid(labels, prepared.swi):
         raise InputError(case.labels, "labels are not on the SWI grid of their case")
     stack = stack_modalities(prepared.canonical, list(modalities), prepared.mask)
     mimics = None
     if case.mimics is not None:
-        mimic_volume = read_volume(case.mimics, dtype=np.uint8)
+        mimic_volume = read_labels(case.mimics, (0, *sorted(MIMIC_LABELS.values())))
         if not same_grid(mimic_volume, prepared.swi):
             raise InputError(case.mimics, "mimics are not on the SWI grid of their case")
         mimics = to_canonical(mimic_volume.with_array(np.where(labels.array > 0, 0, mimic_volume.array)))[0].array

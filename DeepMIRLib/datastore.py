@@ -94,11 +94,15 @@ def validate_case_id(case_id: str) -> str:
 
 def content_sha256(volume: Volume) -> str:
     """sha256 of a volume's voxels (dtype, shape, bytes) and geometry: equal for equal images,
-    whatever file they came from."""
+    whatever file they came from, and for a volume and the NIfTI file it was saved as. So
+    the geometry enters at the precision NIfTI stores it: origin and spacing as float32,
+    the direction rounded to 4 decimals (NIfTI keeps it as a float32 quaternion), -0.0 as 0."""
     digest = hashlib.sha256()
     array = np.ascontiguousarray(volume.array)
     digest.update(f"{array.dtype.str}{array.shape}".encode())
-    digest.update(np.asarray([*volume.origin, *volume.spacing, *volume.direction], dtype="<f8").round(6).tobytes())
+    position = np.asarray([*volume.origin, *volume.spacing], dtype="<f4") + np.float32(0)
+    direction = np.asarray(volume.direction, dtype="<f8").round(4) + 0.0
+    digest.update(position.astype("<f4").tobytes() + direction.astype("<f8").tobytes())
     digest.update(array.tobytes())
     return digest.hexdigest()
 

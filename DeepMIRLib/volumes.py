@@ -271,10 +271,13 @@ def _nifti_header(data: bytearray, path: Path):
     import nibabel
     from nibabel.spatialimages import HeaderDataError
 
-    try:
-        return nibabel.Nifti1Header(bytes(data[:348]), check=True)
+    try:  # check=False: nibabel's checks would also "fix" fields (pixdim 0 to 1) without a word
+        header = nibabel.Nifti1Header(bytes(data[:348]), check=False)
     except (HeaderDataError, ValueError) as err:
         raise InputError(path, f"has a damaged NIfTI header ({err})") from None
+    if int(header["sizeof_hdr"]) != 348 or header["magic"].item() not in (b"n+1", b"ni1"):
+        raise InputError(path, "has a damaged NIfTI header (wrong size or magic)")
+    return header
 
 
 def _check_nifti_geometry(header, volume: Volume, path: Path) -> None:
