@@ -524,6 +524,9 @@ def run_simulate(args) -> int:
     check_output_folder(args.out)
     if args.b0 is not None and not any(args.b0):
         raise InputError("--b0", "the B0 direction must not be the zero vector")
+    if args.size is not None and min(args.size[:2]) < Protocol.swi_highpass:
+        raise InputError("--size", f"{args.size[0]} x {args.size[1]} in plane: at least {Protocol.swi_highpass} x "
+                                   f"{Protocol.swi_highpass} (the SWI high-pass filter's window)")
     if args.n < 1:
         raise InputError("--n", "must be at least 1")
     overrides = {
