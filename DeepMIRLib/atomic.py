@@ -19,9 +19,9 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 TEMPORARY_MARK = ".tmp-"  # .<name>.tmp-XXXXXXXX<suffix>: a file being written
 STAGING_MARK = ".partial-"  # .<name>.partial-XXXXXXXX: a folder being filled

@@ -149,7 +149,7 @@ class LabelRecord:
     sha256: str
 
     @classmethod
-    def from_dict(cls, data: dict, kind: str, case_id: str) -> "LabelRecord":
+    def from_dict(cls, data: dict, kind: str, case_id: str) -> LabelRecord:
         """A record of the index, whose file must be a version file of its kind and case."""
         if not isinstance(data, dict) or set(data) != {"file", "sha256"} or not all(isinstance(v, str) for v in data.values()):
             raise ValueError(f"{kind} is {data!r}, not a {{file, sha256}} record")
@@ -180,7 +180,7 @@ class DatastoreEntry:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, case_id: str) -> "DatastoreEntry":
+    def from_dict(cls, data: dict, case_id: str) -> DatastoreEntry:
         """An entry as the index holds it under the key `case_id`, checked field by field
         (TypeError or ValueError naming the field otherwise): a damaged or edited index must not make
         training read another case's files, or files outside the datastore."""
