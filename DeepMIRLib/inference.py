@@ -8,7 +8,7 @@ CPU or CUDA is chosen automatically; on CUDA the network runs in mixed precision
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

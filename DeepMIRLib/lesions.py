@@ -132,7 +132,7 @@ class Lesion:
         return (-x, -y, z)
 
     @classmethod
-    def from_row(cls, row: dict) -> "Lesion":
+    def from_row(cls, row: dict) -> Lesion:
         """The lesion a table row describes (values as `row()` writes them, or as the strings
         a CSV reader returns); the inverse of `row()` up to its rounding."""
         def number(name: str) -> float:

@@ -62,12 +62,12 @@ class Architecture:
     size_multiple: int = 32  # slice sides must be multiples of this
 
     @classmethod
-    def of(cls, network: UNet2D) -> "Architecture":
+    def of(cls, network: UNet2D) -> Architecture:
         return cls("unet2d", network.levels, network.base_width, network.in_channels, network.num_classes,
                    "sigmoid" if network.num_classes == 1 else "softmax", network.head_relu, network.size_multiple)
 
     @classmethod
-    def from_dict(cls, data: dict, source=None) -> "Architecture":
+    def from_dict(cls, data: dict, source=None) -> Architecture:
         """The architecture a card describes, each field checked for type and range, so that
         a damaged card cannot make DeepMIR build a network of absurd size."""
         if not isinstance(data, dict) or data.get("name") != "unet2d":
@@ -116,7 +116,7 @@ class ModelCard:
     second_stage: SecondStageSpec | None = None  # optional; a card without it reads and writes as before
 
     @classmethod
-    def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> "ModelCard":
+    def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> ModelCard:
         """A card describing `network` for `task` on `inputs` (classes filled from the task)."""
         return cls(name=name, version=version, task=task, inputs=list(inputs), architecture=Architecture.of(network),
                    classes=list(classes_for_task(task)), **extra)
@@ -129,7 +129,7 @@ class ModelCard:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, source=None) -> "ModelCard":
+    def from_dict(cls, data: dict, source=None) -> ModelCard:
         """A card from its JSON, checked field by field before anything is built from it."""
         if not isinstance(data, dict):
             raise InputError(source, f"is not a DeepMIR model card (a JSON object is required, not a {type(data).__name__})")

@@ -9,9 +9,9 @@ demo, calibration and the experiments all call it, and write its result with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -59,7 +59,7 @@ class ParticipantInputs:
     def modality_paths(self) -> dict[str, Path]:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
 
-    def read(self, needed: list[str]) -> "ParticipantVolumes":
+    def read(self, needed: list[str]) -> ParticipantVolumes:
         """The modalities in `needed` and the brain mask, read from their files."""
         check_modalities(self.modality_paths(), needed, self.participant_id, self.swi.parent)
         volumes = {m: read_volume(path) for m, path in self.modality_paths().items() if m in needed}

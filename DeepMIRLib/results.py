@@ -56,7 +56,7 @@ class ModelSummary:
         return {**asdict(self), "inputs": list(self.inputs)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelSummary":
+    def from_dict(cls, data: dict) -> ModelSummary:
         return cls(str(data["name"]), str(data["version"]), str(data.get("sha256", "")), str(data["task"]), tuple(data["inputs"]))
 
 

@@ -35,7 +35,7 @@ class Volume:
     source: str | None = None
 
     @classmethod
-    def from_image(cls, image: sitk.Image, source=None) -> "Volume":
+    def from_image(cls, image: sitk.Image, source=None) -> Volume:
         return cls(
             array=sitk.GetArrayFromImage(image),
             origin=image.GetOrigin(),
@@ -51,7 +51,7 @@ class Volume:
         image.SetDirection(tuple(float(v) for v in self.direction))
         return image
 
-    def with_array(self, array: np.ndarray) -> "Volume":
+    def with_array(self, array: np.ndarray) -> Volume:
         """The same grid carrying another array of the same shape."""
         if array.shape != self.array.shape:
             raise ValueError(f"array shape {array.shape} does not match the grid {self.array.shape}")
