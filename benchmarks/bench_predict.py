@@ -11,6 +11,7 @@ the script reports medians.
 
     python benchmarks/bench_predict.py                      # widths 8 16 32, 5 runs each
     python benchmarks/bench_predict.py --widths 16 --runs 3 --device cuda
+    python benchmarks/bench_predict.py --widths 16 --runs 3 --runtimes torch onnxruntime   # PyTorch vs ONNX Runtime, in turn
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ import SimpleITK as sitk
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Testing" / "Python"))
 
-from conftest import make_modalities, simulated_anatomy  # noqa: E402
+from conftest import make_modalities, simulated_anatomy
 
-from DeepMIRLib.modelfile import ModelCard, save_model  # noqa: E402
-from DeepMIRLib.unet import UNet2D  # noqa: E402
-from DeepMIRLib.volumes import write_volume  # noqa: E402
+from DeepMIRLib.modelfile import ModelCard, save_model
+from DeepMIRLib.unet import UNet2D
+from DeepMIRLib.volumes import write_volume
 
 GRID_SIZE_XYZ = (192, 256, 120)
 SPACING = (1.0, 1.0, 1.5)
@@ -68,15 +69,16 @@ def make_model(folder: Path, width: int) -> Path:
     return save_model(network, card, folder / f"bench-w{width}")
 
 
-def run_once(model: Path, participant: Path, out: Path, device: str, canvas: str) -> tuple[float, float]:
-    return timed_deepmir(["predict", "--model", str(model), "--input", str(participant), "--out", str(out), "--overwrite", "--device", device, "--canvas", canvas])
+def run_once(model: Path, participant: Path, out: Path, device: str, canvas: str, runtime: str = "auto") -> tuple[float, float]:
+    return timed_deepmir(["predict", "--model", str(model), "--input", str(participant), "--out", str(out), "--overwrite", "--device", device,
+                          "--canvas", canvas, "--runtime", runtime])
 
 
 def timed_deepmir(arguments: list[str]) -> tuple[float, float]:
     """Wall time (s) and peak resident memory (GB) of one `deepmir ...` process."""
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", *arguments]
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
@@ -90,6 +92,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--canvas", default="auto", help="passed to deepmir predict (auto, or 256x256 as in the paper)")
+    parser.add_argument("--runtimes", nargs="+", default=["auto"],
+                        help="passed to deepmir predict (auto, torch, onnxruntime); several are run in turn, run by run")
     args = parser.parse_args()
     import torch
 
@@ -98,16 +102,24 @@ def main() -> None:
         tmp = Path(tmp)
         participant = tmp / "sub-bench"
         make_participant(participant)
-        print("| base width | parameters | median wall time (s) | min-max (s) | median peak memory (GB) | runs |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| base width | parameters | runtime | median wall time (s) | min-max (s) | median peak memory (GB) | runs | load average before each run |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for width in args.widths:
             model = make_model(tmp, width)
             parameters = sum(p.numel() for p in UNet2D(3, 2, base_width=width).parameters())
-            run_once(model, participant, tmp / "out", args.device, args.canvas)  # warm the file cache
-            timings = [run_once(model, participant, tmp / "out", args.device, args.canvas) for _ in range(args.runs)]
-            seconds = [t for t, _ in timings]
-            memory = [m for _, m in timings]
-            print(f"| {width} | {parameters / 1e6:.1f} M | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} | {statistics.median(memory):.2f} | {args.runs} |", flush=True)
+            timings: dict[str, list] = {runtime: [] for runtime in args.runtimes}
+            for runtime in args.runtimes:
+                run_once(model, participant, tmp / "out", args.device, args.canvas, runtime)  # warm the file cache (and the ONNX export)
+            for _ in range(args.runs):  # the runtimes in turn, so that they share the machine's load
+                for runtime in args.runtimes:
+                    load = Path("/proc/loadavg").read_text().split()[0]
+                    timings[runtime].append((*run_once(model, participant, tmp / "out", args.device, args.canvas, runtime), load))
+            for runtime, runs in timings.items():
+                seconds = [t for t, _, _ in runs]
+                memory = [m for _, m, _ in runs]
+                loads = ", ".join(load for _, _, load in runs)
+                print(f"| {width} | {parameters / 1e6:.1f} M | {runtime} | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} | "
+                      f"{statistics.median(memory):.2f} | {args.runs} | {loads} |", flush=True)
 
 
 if __name__ == "__main__":
