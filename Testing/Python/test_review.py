@@ -201,3 +201,39 @@ def test_two_readers_approving_one_case_make_two_versions(cohort, tmp_path):
     assert sorted(entry.annotator for entry in entries) == ["ann", "bob"]
     assert all((store / entry.final.file).is_file() for entry in entries)
 
+
+
+def test_erase_tool_removes_every_class_under_the_brush(cohort, tmp_path):
+    """The page's Erase tool (trame-slicer's effect in RemoveAll mode) clears a microbleed and an
+    iron deposit under one 3 mm brush stroke; driven through the view's VTK interactor."""
+    from review_helpers import need_web_extra
+
+    need_web_extra()
+    from trame.app import get_server
+
+    from DeepMIRLib import scene
+    from DeepMIRLib.lesions import find_lesions
+    from DeepMIRLib.results import Detection, ModelSummary
+    from DeepMIRLib.review.app import ReviewApp
+    from DeepMIRLib.review.server import use_headless_rendering
+
+    use_headless_rendering()
+    app = ReviewApp(load_worklist(cohort), tmp_path / "store", server=get_server("erase-test", client_type="vue3"))
+    app.open_case(0)
+    swi = scene.volume_from_node(app.session.swi_node)
+    labels = np.zeros(swi.shape, np.uint8)
+    labels[8, 120, 100], labels[8, 120, 101] = CMB, IRON
+    labels = swi.with_array(labels)
+    app.session._show_detection(Detection("sim-41-0000", labels, {}, find_lesions(labels), ModelSummary("m", "0", "", "multiclass", ("swi",))))
+    assert len(app.session.lesions) == 2
+    view = app.slicer_app.view_manager.get_view("SWI_axial")
+    view.interactor().UpdateSize(400, 400)
+    view.get_view_node().SetDimensions(400, 400, 1)
+    app.select_lesion(0)  # centres the views on the microbleed's voxel
+    app.state.update({"tool": "erase", "paint_label": CMB, "brush_mm": 3.0})
+    app._on_tool()
+    interactor = view.interactor()
+    interactor.SetEventPosition(200, 200)
+    for event in ("MouseMoveEvent", "LeftButtonPressEvent", "LeftButtonReleaseEvent"):
+        interactor.InvokeEvent(event)
+    assert app.session.refresh_lesions() == []
