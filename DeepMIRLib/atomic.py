@@ -19,7 +19,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +29,7 @@ REPLACED_MARK = ".replaced-"  # .<name>.replaced-XXXXXXXX: a folder being replac
 PROCESS_STARTED = time.time()  # leftovers older than this were left by an earlier process
 
 
-def atomic_write(path, write: Callable[[str], None], suffix: str = "") -> Path:
+def atomic_write(path: Path | str, write: Callable[[str], None], suffix: str = "") -> Path:
     """Call `write(temporary_path)`, then rename the temporary file to `path`.
 
     `suffix` keeps a file-type suffix on the temporary name for writers that choose the
@@ -60,7 +60,7 @@ def is_leftover(name: str, target: str | None = None) -> bool:
     return any(mark in name for mark in marks)
 
 
-def sweep_leftovers(folder, target: str | None = None, older_than: float | None = PROCESS_STARTED) -> list[Path]:
+def sweep_leftovers(folder: Path | str, target: str | None = None, older_than: float | None = PROCESS_STARTED) -> list[Path]:
     """Remove what killed atomic writes left in `folder` (for `target` only, or for every
     target), when last modified before `older_than` (default: the start of this process;
     None: whatever its age, for callers that hold a lock every writer takes). Returns what
@@ -92,11 +92,11 @@ def _umask() -> int:
     return mask
 
 
-def write_text_atomic(path, text: str) -> Path:
+def write_text_atomic(path: Path | str, text: str) -> Path:
     return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
 
 
-def json_ready(value):
+def json_ready(value: object) -> object:
     """Dataclasses to dicts, tuples to lists and NaN to null, so that the JSON is standard."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return json_ready(dataclasses.asdict(value))
@@ -111,11 +111,11 @@ def json_ready(value):
     return value
 
 
-def write_json_atomic(path, data) -> Path:
+def write_json_atomic(path: Path | str, data: object) -> Path:
     return write_text_atomic(path, json.dumps(json_ready(data), indent=2) + "\n")
 
 
-def check_output_folder(path) -> Path:
+def check_output_folder(path: Path | str) -> Path:
     """Refuse, before any work, an output folder that cannot be made: `path` is a file, or
     a file stands where one of its parent folders should be, or the nearest existing parent
     cannot be written to."""
@@ -135,7 +135,7 @@ def check_output_folder(path) -> Path:
 
 
 @contextmanager
-def atomic_directory(path, overwrite: bool = False):
+def atomic_directory(path: Path | str, overwrite: bool = False) -> Iterator[Path]:
     """Fill a folder all-or-nothing: yields a hidden staging folder beside `path`, renamed
     to `path` when the block ends without error and removed when it fails. With
     `overwrite`, an existing folder is first renamed aside and removed once the new one is

@@ -12,6 +12,7 @@ for CMB, 5 for iron). The choice goes into the model card's `postprocessing`, wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from scipy import ndimage
 
 from .classes import TOLERANCE_VOXELS
 from .evaluation import read_reference
+from .inference import ProgressCallback
 from .metrics import class_components, match_class
 from .modelfile import LoadedModel
 from .pipeline import detect
@@ -47,7 +49,7 @@ class ThresholdRow:
                 "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(self.f1, 4)}
 
 
-def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress=None) -> list[tuple[Volume, dict, Volume]]:
+def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None) -> list[tuple[Volume, dict, Volume]]:
     """(unfiltered label map, label value -> probability array, reference) per case."""
     results = []
     for index, case in enumerate(cases):
@@ -60,7 +62,7 @@ def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], devic
     return results
 
 
-def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, candidates=CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
+def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
     """TP / FP / FN of class `label` summed over the participants, for no filtering (0) and
     for every candidate minimum probability.
 
@@ -91,7 +93,7 @@ def choose_min_probability(rows: list[ThresholdRow]) -> float:
     return next(row.min_probability for row in rows if row.f1 == best)
 
 
-def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress=None) -> dict:
+def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None) -> dict:
     """The card's new postprocessing and the record of how it was chosen."""
     predictions = predict_for_calibration(model, cases, device, progress)
     chosen, tables = {}, {}

@@ -36,7 +36,7 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,7 +92,7 @@ class CaseArrays:
     mimics: np.ndarray | None = None  # (Z, Y, X) uint8 mimic kinds, simulated participants only
     source: Path | None = field(default=None, compare=False)  # the case's folder, for errors
 
-    def channels(self, inputs) -> np.ndarray:
+    def channels(self, inputs: Sequence[str]) -> np.ndarray:
         """The stack of `inputs` in that order: a view of the stored stack when the channels
         are evenly spaced in it (every modality set of the paper), so that a fold holds no
         copy of it; a copy otherwise."""
@@ -104,7 +104,7 @@ class CaseArrays:
         return self.stack[indices]
 
 
-def prepare_arrays(case: TrainingCase, modalities, preparation: Preparation = Preparation()) -> CaseArrays:
+def prepare_arrays(case: TrainingCase, modalities: Sequence[str], preparation: Preparation = Preparation()) -> CaseArrays:
     """Read, align, reorient and normalise `modalities` of a case (SWI first), and bring its
     labels and mimics into the same orientation."""
     modalities = tuple(modalities)
@@ -220,7 +220,7 @@ class CaseCache:
         self.prepared = 0  # cases prepared from their files
         self.read = 0  # cases read from the disk cache
 
-    def get(self, case: TrainingCase, modalities) -> CaseArrays:
+    def get(self, case: TrainingCase, modalities: Sequence[str]) -> CaseArrays:
         """The case with (at least) `modalities`."""
         if case.case_id in self.memory:
             return self.memory[case.case_id]

@@ -41,6 +41,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,7 +113,7 @@ def utc_now() -> str:
 
 
 @contextmanager
-def exclusive_lock(path):
+def exclusive_lock(path: Path | str) -> Iterator[None]:
     """Hold an exclusive lock on the file `path` (created when missing) while the block runs;
     other processes wait. flock on POSIX, msvcrt.locking on Windows (Slicer runs on both)."""
     with open(path, "a+b") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,13 @@ from .metrics import evaluate_participant
 from .modelfile import load_model
 from .pipeline import detect, participant_from_folder
 from .results import LABELS_FILE, LESION_TABLE_FILE, write_detection
-from .simulation.phantom import simulate_participant, write_participant
+from .simulation.phantom import Protocol, simulate_participant, write_participant
 from .simulation.placement import LesionLoad
 from .volumes import read_volume, to_canonical
 
 
-def run_demo(out, seed: int, model_name: str = "default", device: str = "auto", log=print, protocol=None) -> int:
+def run_demo(out: Path | str, seed: int, model_name: str = "default", device: str = "auto", log: Callable[[str], object] = print,
+             protocol: Protocol | None = None) -> int:
     """`protocol` (a simulation Protocol) lets tests run the demo on a slab."""
     out = Path(out)
     start = time.perf_counter()

@@ -10,6 +10,7 @@ own numpy, scipy, SimpleITK and vtk are never replaced.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
@@ -45,7 +46,7 @@ def installed_version(name: str) -> str | None:
         return None
 
 
-def is_satisfied(requirement: str, installed=installed_version) -> bool:
+def is_satisfied(requirement: str, installed: Callable[[str], str | None] = installed_version) -> bool:
     """True when the package is installed in a version the requirement accepts."""
     parsed = Requirement(requirement)
     version = installed(parsed.name)
@@ -57,7 +58,7 @@ def is_satisfied(requirement: str, installed=installed_version) -> bool:
         return False
 
 
-def missing_requirements(requirements=REQUIREMENTS, installed=installed_version) -> list[str]:
+def missing_requirements(requirements: Iterable[str] = REQUIREMENTS, installed: Callable[[str], str | None] = installed_version) -> list[str]:
     """The requirements that are not installed, or installed in a version too old or too new."""
     return [r for r in requirements if not is_satisfied(r, installed)]
 
@@ -81,7 +82,7 @@ class InstallPlan:
         return lines + self.pip
 
 
-def slicer_install_plan(requirements=REQUIREMENTS, installed=installed_version) -> InstallPlan:
+def slicer_install_plan(requirements: Iterable[str] = REQUIREMENTS, installed: Callable[[str], str | None] = installed_version) -> InstallPlan:
     """What to install into Slicer's Python so that DeepMIR runs there."""
     own = {canonicalize_name(name) for name in SLICER_PROVIDES}
     plan = InstallPlan()

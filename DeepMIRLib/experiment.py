@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ CACHE_FOLDER = "cache"  # prepared cases, inside the output folder
 TASK_TITLES = {"cmb": "CMB only", "iron": "Iron deposits only", "union": "CMB or iron (union)", "multiclass": "Multiclass"}
 
 
-def modality_name(inputs) -> str:
+def modality_name(inputs: Iterable[str]) -> str:
     return " + ".join(m.upper() for m in inputs)
 
 
@@ -49,7 +50,7 @@ def assign_folds(case_ids: list[str], folds: int | str, seed: int) -> list[list[
 MIN_PARTICIPANTS_FOR_OUTLIERS = 8
 
 
-def outlier_counts(counts, percentile: float = 99.0) -> np.ndarray:
+def outlier_counts(counts: Sequence[float] | np.ndarray, percentile: float = 99.0) -> np.ndarray:
     """Supplementary S4: which participants' lesion counts are outliers (a boolean per count).
 
     Counts (plus half a count) are scaled into (0, 1) by a support ten times the largest count,
@@ -79,8 +80,8 @@ def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0, lesion_la
     return [case.case_id for case, outlier in zip(cases, outlier_counts(counts, percentile)) if outlier]
 
 
-def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds, base: TrainingConfig, out: Path,
-                   log=print, cache: CaseCache | None = None) -> dict:
+def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds: int | str, base: TrainingConfig, out: Path,
+                   log: Callable[[str], object] = print, cache: CaseCache | None = None) -> dict:
     """Train and test every (task, modalities, fold); write per_participant.csv, table3.md,
     results.json and figures into `out`. Returns {(task, modalities): {participant: results}}.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ def lesion_slices(prediction: np.ndarray, reference: np.ndarray | None, most: in
     return sorted(chosen[:most])
 
 
-def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.ndarray, path, reference: np.ndarray | None = None, most_slices: int = 6, title: str = "") -> Path:
+def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.ndarray, path: Path | str, reference: np.ndarray | None = None, most_slices: int = 6, title: str = "") -> Path:
     """Axial slices (canonical orientation: anterior up, patient right on the left) of each
     image through the detected and the missed lesions (`lesion_slices`), predicted lesions
     outlined (red CMB, green iron); reference lesions, when given, as dashed outlines. Slices with no lesion at all: the
@@ -94,7 +95,7 @@ def _joint_scatter(figure, cell, sensitivity, precision, title: str) -> None:
     right.axis("off")
 
 
-def experiment_figures(results: dict, out, titles: dict, modality_name) -> list[Path]:
+def experiment_figures(results: dict, out: Path | str, titles: dict, modality_name: Callable[[tuple[str, ...]], str]) -> list[Path]:
     """The paper's Figures 4-6 for an experiment: per task and class, joint scatter plots of
     sensitivity vs precision (one per modality set) and histograms of the magnitude accuracy."""
     import matplotlib

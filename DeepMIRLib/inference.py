@@ -38,7 +38,7 @@ def choose_device(requested: str = "auto") -> torch.device:
     return device
 
 
-def is_cancelled(cancel) -> bool:
+def is_cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
     if cancel is None:
         return False
     if isinstance(cancel, threading.Event):
@@ -52,9 +52,9 @@ def predict_probabilities(
     mask: np.ndarray,
     device: str | torch.device = "auto",
     batch_size: int = 8,
-    canvas="auto",
+    canvas: str | tuple[int, int] = "auto",
     progress: ProgressCallback | None = None,
-    cancel=None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
     runtime: str = "auto",
 ) -> np.ndarray:
     """Per-class foreground probabilities (K, Z, Y, X) float32 for a normalised canonical

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,7 +272,7 @@ def _delimiter(path) -> str:
     raise ValueError(f"{path}: a lesion table must end with .tsv or .csv")
 
 
-def write_lesion_table(lesions: list[Lesion], path, participant: str | None = None) -> Path:
+def write_lesion_table(lesions: list[Lesion], path: Path | str, participant: str | None = None) -> Path:
     """One row per lesion, TSV (path ending .tsv) or CSV (.csv), UTF-8, written atomically
     (temporary file in the same folder, then renamed). Columns: `participant` (only when
     given), then TABLE_COLUMNS; empty prob_max/prob_mean when there was no probability map."""
@@ -289,13 +290,13 @@ def write_lesion_table(lesions: list[Lesion], path, participant: str | None = No
     return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
 
-def read_lesion_table(path) -> list[dict]:
+def read_lesion_table(path: Path | str) -> list[dict]:
     """The rows of a lesion table as dicts of strings."""
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter=_delimiter(path)))
 
 
-def read_lesions(path) -> list[Lesion]:
+def read_lesions(path: Path | str) -> list[Lesion]:
     """The lesions of a lesion table written by `write_lesion_table`."""
     return [Lesion.from_row(row) for row in read_lesion_table(path)]
 
@@ -372,7 +373,7 @@ def _components_touching(labelled: np.ndarray, count: int, mask: np.ndarray) -> 
     return np.bincount(labelled[mask], minlength=count + 1)[1:] > 0
 
 
-def component_voxels(labelled: np.ndarray):
+def component_voxels(labelled: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """(component number, its voxels as (z, y, x) rows) for every component of `labelled`."""
     for number, box in enumerate(ndimage.find_objects(labelled), start=1):
         if box is not None:

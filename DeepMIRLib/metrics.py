@@ -55,7 +55,7 @@ SIGNIFICANCE = 0.05
 
 # --- matching ---------------------------------------------------------------------------
 
-def match_lesions(pred_centroids, ref_centroids, tolerance: float) -> list[tuple[int, int, float]]:
+def match_lesions(pred_centroids: np.ndarray, ref_centroids: np.ndarray, tolerance: float) -> list[tuple[int, int, float]]:
     """One-to-one matches (pred index, ref index, distance), only pairs with Euclidean
     distance <= tolerance (the boundary matches), sorted by prediction index.
 
@@ -123,7 +123,7 @@ class ClassResult:
         return float("nan") if math.isnan(s) or math.isnan(p) else math.hypot(s, p)
 
 
-def match_class(pred_centroids, ref_centroids, tolerance: float) -> ClassResult:
+def match_class(pred_centroids: np.ndarray, ref_centroids: np.ndarray, tolerance: float) -> ClassResult:
     """The counts of one class from one matching (`match_lesions`) of its predicted and
     reference centroids, keeping which predictions matched nothing."""
     pred = np.asarray(pred_centroids, dtype=float).reshape(-1, 3)
@@ -155,7 +155,7 @@ def _mimics_under(components: np.ndarray, numbers: Iterable[int], mimics: np.nda
     return counts
 
 
-def matching_tolerances(tolerance, classes, unit: str) -> dict[int, float]:
+def matching_tolerances(tolerance: float | Mapping[int, float] | None, classes: Iterable[int], unit: str) -> dict[int, float]:
     """Tolerance per label: a number for every class, a dict, or None (the paper's voxels).
     InputError for a unit other than 'voxel' or 'mm', a tolerance that is not a positive
     finite number, and for 'mm' without a tolerance for every class (the paper's are voxels)."""
@@ -180,7 +180,7 @@ def matching_tolerances(tolerance, classes, unit: str) -> dict[int, float]:
 def evaluate_participant(
     prediction: Volume,
     reference: Volume,
-    classes=(1, 2),
+    classes: Iterable[int] = (1, 2),
     tolerance: float | dict[int, float] | None = None,
     unit: str = "voxel",
     mimics: Volume | None = None,
@@ -226,7 +226,7 @@ def mimic_counts(results: Mapping[int, ClassResult]) -> dict[str, int] | None:
     return {name: sum(c[name] for c in counted) for name in counted[0]}
 
 
-def false_positives_on_mimics(prediction: Volume, reference: Volume, mimics: Volume, mimic_names: Mapping[int, str], classes=(1, 2),
+def false_positives_on_mimics(prediction: Volume, reference: Volume, mimics: Volume, mimic_names: Mapping[int, str], classes: Iterable[int] = (1, 2),
                               tolerance: float | dict[int, float] | None = None, unit: str = "voxel") -> dict[str, int]:
     """False positives (predicted lesions matched to no reference lesion) that touch a mimic,
     counted by the mimic's name (simulated data, where the mimics are known); a false positive
@@ -261,7 +261,7 @@ def _defined(values) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-def summarize(values) -> Summary:
+def summarize(values: Iterable[float]) -> Summary:
     """Mean, SEM (ddof=1) and Student-t 95 % CI of the values, NaNs dropped; SEM and CI
     are NaN below two values."""
     values = _defined(values)
@@ -294,7 +294,7 @@ def summarize_class(results: list[ClassResult]) -> dict:
     }
 
 
-def rank_sum_test(values, baseline_values) -> float:
+def rank_sum_test(values: Iterable[float], baseline_values: Iterable[float]) -> float:
     """Two-sided Wilcoxon rank-sum p-value (Mann-Whitney U; NaNs dropped; NaN when a side
     is empty). scipy's method 'auto' is exact for small samples without ties and otherwise
     the normal approximation with tie and continuity corrections, as MATLAB's ranksum
@@ -368,7 +368,7 @@ def per_participant_rows(results: dict[str, dict[int, ClassResult]]) -> list[dic
     return rows
 
 
-def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path) -> Path:
+def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path: Path | str) -> Path:
     """per_participant_rows as CSV, written atomically (temporary file, then renamed)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, PER_PARTICIPANT_COLUMNS, lineterminator="\n")

@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class Architecture:
                    "sigmoid" if network.num_classes == 1 else "softmax", network.head_relu, network.size_multiple)
 
     @classmethod
-    def from_dict(cls, data: dict, source=None) -> Architecture:
+    def from_dict(cls, data: dict, source: object = None) -> Architecture:
         """The architecture a card describes, each field checked for type and range, so that
         a damaged card cannot make DeepMIR build a network of absurd size."""
         if not isinstance(data, dict) or data.get("name") != "unet2d":
@@ -116,7 +117,7 @@ class ModelCard:
     second_stage: SecondStageSpec | None = None  # optional; a card without it reads and writes as before
 
     @classmethod
-    def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra) -> ModelCard:
+    def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra: object) -> ModelCard:
         """A card describing `network` for `task` on `inputs` (classes filled from the task)."""
         return cls(name=name, version=version, task=task, inputs=list(inputs), architecture=Architecture.of(network),
                    classes=list(classes_for_task(task)), **extra)
@@ -129,7 +130,7 @@ class ModelCard:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, source=None) -> ModelCard:
+    def from_dict(cls, data: dict, source: object = None) -> ModelCard:
         """A card from its JSON, checked field by field before anything is built from it."""
         if not isinstance(data, dict):
             raise InputError(source, f"is not a DeepMIR model card (a JSON object is required, not a {type(data).__name__})")
@@ -153,7 +154,7 @@ class ModelCard:
         card.validate(source)
         return card
 
-    def validate(self, source=None) -> None:
+    def validate(self, source: object = None) -> None:
         if self.task not in TASK_CLASSES:
             raise InputError(source, f"unknown task {self.task!r}")
         if not all(isinstance(m, str) for m in self.inputs):
@@ -189,7 +190,7 @@ class ModelCard:
     def build_network(self) -> UNet2D:
         return self.architecture.build_network()
 
-    def check_inputs(self, available, source=None) -> None:
+    def check_inputs(self, available: Iterable[str], source: object = None) -> None:
         """Raise InputError when a modality the model needs was not given."""
         missing = [m for m in self.inputs if m not in available]
         if missing:
@@ -216,20 +217,20 @@ class LoadedModel:
     second_stage: CandidateNet | None = None  # the card's second stage, loaded and checked
 
 
-def second_stage_path(card_path) -> Path:
+def second_stage_path(card_path: Path | str) -> Path:
     """Where a model's second-stage weights lie: `<name>.second.safetensors` beside its card."""
     card_path, _ = model_paths(card_path)
     return card_path.with_suffix(".second.safetensors")
 
 
-def model_paths(path) -> tuple[Path, Path]:
+def model_paths(path: Path | str) -> tuple[Path, Path]:
     """(card, weights) for a model given as its .json, its .safetensors or the common stem."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
     return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
 
 
-def sha256_of(path) -> str:
+def sha256_of(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -237,7 +238,7 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
-def save_model(network: UNet2D, card: ModelCard, path, second_stage: CandidateNet | None = None) -> Path:
+def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None) -> Path:
     """Write weights and card; returns the card's path. The card gets the weights' sha256.
     With `second_stage` (the card must then have a second_stage section) its weights are
     written to `second_stage_path` and their file name and sha256 recorded in the section."""
@@ -259,7 +260,7 @@ def save_model(network: UNet2D, card: ModelCard, path, second_stage: CandidateNe
     return card_path
 
 
-def read_card(path) -> ModelCard:
+def read_card(path: Path | str) -> ModelCard:
     card_path, _ = model_paths(path)
     if not card_path.is_file():
         raise InputError(card_path, "model card not found (a model is a .json card beside its .safetensors weights)")
@@ -272,7 +273,7 @@ def read_card(path) -> ModelCard:
     return ModelCard.from_dict(data, source=card_path)
 
 
-def load_model(path) -> LoadedModel:
+def load_model(path: Path | str) -> LoadedModel:
     """Load a model, checking card and weights agree. The network is returned in eval mode."""
     path = resolve_model(path)
     card_path, weights_path = model_paths(path)
@@ -333,7 +334,7 @@ def _check_shapes(expected: dict, found: dict, source) -> None:
 
 # --- registry ---------------------------------------------------------------------------
 
-def register_model(card_path, model_id: str, default: bool = False, registry_path=REGISTRY_PATH) -> dict:
+def register_model(card_path: Path | str, model_id: str, default: bool = False, registry_path: Path | str = REGISTRY_PATH) -> dict:
     """Add (or replace) a registry entry for a model whose files lie in the registry's folder."""
     card_path, weights_path = model_paths(card_path)
     registry_path = Path(registry_path)
@@ -361,7 +362,7 @@ def register_model(card_path, model_id: str, default: bool = False, registry_pat
     return entry
 
 
-def resolve_model(name_or_path, registry_path=REGISTRY_PATH) -> Path:
+def resolve_model(name_or_path: Path | str, registry_path: Path | str = REGISTRY_PATH) -> Path:
     """A model file path, or a registry id ('id' or 'id@version'), or 'default'."""
     candidate = Path(str(name_or_path))
     if candidate.suffix in (".json", ".safetensors") or candidate.exists() or model_paths(candidate)[0].exists():

@@ -21,7 +21,7 @@ from .preprocessing import NETWORK_MULTIPLE as CANVAS_MULTIPLE  # the U-Net halv
 MAX_BASE_WIDTH = 256  # the widest U-Net a model card or `train --width` may ask for
 
 
-def whole_number(value, name: str, minimum: int | None = 1, maximum: int | None = None) -> int:
+def whole_number(value: object, name: str, minimum: int | None = 1, maximum: int | None = None) -> int:
     """An integer between `minimum` and `maximum` (None: unbounded)."""
     if isinstance(value, str):
         try:
@@ -36,7 +36,7 @@ def whole_number(value, name: str, minimum: int | None = 1, maximum: int | None 
     return value
 
 
-def real_number(value, name: str, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
+def real_number(value: object, name: str, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
     """A finite number in [low, high] (or (low, high] with `low_open`); None: unbounded."""
     if isinstance(value, str):
         try:
@@ -53,17 +53,17 @@ def real_number(value, name: str, low: float | None = None, high: float | None =
     return value
 
 
-def positive_number(value, name: str) -> float:
+def positive_number(value: object, name: str) -> float:
     """A finite number above 0 (sizes, distances, rates)."""
     return real_number(value, name, 0.0, None, low_open=True)
 
 
-def probability(value, name: str) -> float:
+def probability(value: object, name: str) -> float:
     """A probability in [0, 1]."""
     return real_number(value, name, 0.0, 1.0)
 
 
-def canvas(value, name: str = "--canvas"):
+def canvas(value: object, name: str = "--canvas") -> str | tuple[int, int]:
     """'auto', or (height, width) as 'HxW': sides multiples of 32 (the U-Net halves a slice
     five times), e.g. 256x256 as in the paper."""
     if value == "auto":
@@ -83,7 +83,7 @@ def canvas(value, name: str = "--canvas"):
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 
 
-def device(value, name: str = "--device") -> str:
+def device(value: object, name: str = "--device") -> str:
     """'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' (whether the machine has it is checked when
     the device is chosen: inference.choose_device)."""
     if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
@@ -91,7 +91,7 @@ def device(value, name: str = "--device") -> str:
     return value
 
 
-def argument(check: Callable, **limits) -> Callable[[str], object]:
+def argument(check: Callable, **limits: object) -> Callable[[str], object]:
     """`check` as an argparse type: the parser reports the problem as its own error."""
 
     def parse(text: str):

@@ -9,7 +9,8 @@ demo, calibration and the experiments all call it, and write its result with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,7 @@ class ParticipantVolumes:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
 
 
-def check_modalities(available, needed: list[str], participant_id: str, source) -> None:
+def check_modalities(available: Iterable[str], needed: list[str], participant_id: str, source: object) -> None:
     """Raise InputError naming what is missing when `available` lacks a modality in `needed`."""
     missing = [m for m in needed if m not in available]
     if missing:
@@ -93,7 +94,7 @@ def check_modalities(available, needed: list[str], participant_id: str, source) 
         )
 
 
-def participant_from_folder(folder) -> ParticipantInputs:
+def participant_from_folder(folder: Path | str) -> ParticipantInputs:
     """A participant folder holds swi, qsm, t2 and brainmask images (any supported format
     or a DICOM series folder of that name); only swi is required."""
     folder = Path(folder)
@@ -103,7 +104,7 @@ def participant_from_folder(folder) -> ParticipantInputs:
     return ParticipantInputs(folder.name, swi, find_image(folder, "qsm"), find_image(folder, "t2"), find_image(folder, BRAIN_MASK))
 
 
-def discover_participants(folder) -> list[ParticipantInputs]:
+def discover_participants(folder: Path | str) -> list[ParticipantInputs]:
     """A participant folder itself, or a folder of participant folders (sorted by name)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -209,7 +210,8 @@ def _check_contrast(volume: Volume, where: np.ndarray | None, place: str, source
         raise InputError(source, f"holds the one value {values.flat[0].item():g} {place}: a blank or constant image, nothing to detect in")
 
 
-def check_detection_options(batch_size: int, threshold: float, min_size: int, min_probability, canvas="auto", device="auto") -> None:
+def check_detection_options(batch_size: int, threshold: float, min_size: int, min_probability: float | dict[str, float] | None,
+                            canvas: str | tuple[int, int] = "auto", device: str = "auto") -> None:
     """Refuse option values that would run and give wrong or empty output, with the checks
     the command line's parser uses (`options`), named by their command-line option."""
     options.whole_number(batch_size, "--batch-size", minimum=1)
@@ -227,9 +229,9 @@ def detect(
     participant: ParticipantInputs | ParticipantVolumes,
     model: LoadedModel | str | Path = "default",
     *,
-    device="auto",
+    device: str = "auto",
     batch_size: int = 8,
-    canvas="auto",
+    canvas: str | tuple[int, int] = "auto",
     threshold: float = 0.5,
     min_size: int = 1,
     min_probability: float | dict[str, float] | None = None,
@@ -237,7 +239,7 @@ def detect(
     n4: bool = False,
     progress: ProgressCallback | None = None,
     stage: StageCallback | None = None,
-    cancel=None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
     runtime: str = "auto",
     stages: int | None = None,
 ) -> Detection:
@@ -308,7 +310,8 @@ def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.n
     return apply_second_stage(loaded.second_stage, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
 
 
-def detection_settings(card: ModelCard, canvas, threshold: float, min_size: int, min_probability, register: str, n4: bool,
+def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold: float, min_size: int,
+                       min_probability: float | dict[str, float] | None, register: str, n4: bool,
                        stages: int = 1) -> dict:
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
     probability resolved per class key, so a calibrated copy of the same weights differs;

@@ -11,7 +11,7 @@ from .bundled import bundled_file
 REGISTRY_PATH = bundled_file("models", "registry.json")
 
 
-def read_registry(path=REGISTRY_PATH) -> list[dict]:
+def read_registry(path: Path | str = REGISTRY_PATH) -> list[dict]:
     """Entries of the model registry (id, version, file, sha256, inputs, task, classes, default)."""
     path = Path(path)
     if not path.is_file():

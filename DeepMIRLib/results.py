@@ -81,7 +81,7 @@ class Detection:
         return lesion_counts(self.lesions, self.model.lesion_classes)
 
 
-def write_detection(detection: Detection, out_dir, overwrite: bool = False, extra=None) -> Path:
+def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool = False, extra: dict | None = None) -> Path:
     """Write label map, probability maps, lesion table and report into `out_dir`, all or
     nothing: everything goes to a hidden temporary folder that is renamed at the end.
     `extra(folder)`, when given, writes further files into that folder (the DICOM SEG)."""
@@ -107,7 +107,7 @@ def write_detection(detection: Detection, out_dir, overwrite: bool = False, extr
     return out_dir
 
 
-def read_detection(folder, probabilities: bool = False) -> Detection:
+def read_detection(folder: Path | str, probabilities: bool = False) -> Detection:
     """A result folder written by `write_detection`; the probability maps only when asked."""
     folder = Path(folder)
     report_path = folder / REPORT_FILE

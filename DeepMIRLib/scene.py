@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,13 +52,27 @@ from .lesions import Lesion, find_lesions, label_components
 from .results import Detection, ModelSummary
 from .volumes import Volume
 
+if TYPE_CHECKING:
+    from threading import Event
+
+    from .modelfile import LoadedModel
+
 SEGMENT_NAMES = {CMB: CMB_CLASS.name, IRON: IRON_CLASS.name}
 SEGMENT_COLORS = {CMB: CMB_CLASS.color, IRON: IRON_CLASS.color}
 TERMINOLOGY_FILE = bundled_file("Terminology", "DeepMIR.term.json")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
+# Slicer's classes in annotations: slicer and vtk are imported only inside the functions (this
+# module loads outside Slicer too), so these names say which MRML object is meant and are `object`.
+MRMLScene = object  # vtkMRMLScene
+VolumeNode = object  # vtkMRMLScalarVolumeNode (or vtkMRMLLabelMapVolumeNode)
+SegmentationNode = object  # vtkMRMLSegmentationNode
+TableNode = object  # vtkMRMLTableNode
+Segment = object  # vtkSegment
+SlicerLogic = object  # a module logic, e.g. vtkSlicerTerminologiesModuleLogic
 
-def new_scene():
+
+def new_scene() -> MRMLScene:
     """An MRML scene with an application logic and the module logics DeepMIR uses (volumes,
     segmentations, tables, terminologies with DeepMIR's context) registered on it, as
     trame-slicer sets up its core. The application logic holds its module logics by weak
@@ -85,12 +101,12 @@ def new_scene():
     return scene
 
 
-def module_logic(scene, name: str):
+def module_logic(scene: MRMLScene, name: str) -> SlicerLogic:
     """A logic `new_scene` registered: "Volumes", "Segmentations", "Tables", "Terminologies"."""
     return scene._deepmir_logics[name]
 
 
-def load_terminology(terminologies_logic) -> str:
+def load_terminology(terminologies_logic: SlicerLogic) -> str:
     """Load DeepMIR's terminology context into Slicer's Terminologies logic (in desktop Slicer:
     `slicer.modules.terminologies.logic()`), so the terminology selector offers its two types."""
     name = terminologies_logic.LoadTerminologyFromFile(str(TERMINOLOGY_FILE))
@@ -110,7 +126,7 @@ def _volumes_logic(scene):
     return logic
 
 
-def load_volume(scene, path, name: str | None = None):
+def load_volume(scene: MRMLScene, path: Path | str, name: str | None = None) -> VolumeNode:
     """A scalar volume node read through MRML's archetype storage node (ITK readers)."""
     path = Path(path)
     if not path.exists():
@@ -160,7 +176,7 @@ def _ijk_to_world(volume_node) -> np.ndarray:
     return _numpy_matrix(to_world) @ ijk_to_ras
 
 
-def volume_from_node(volume_node) -> Volume:
+def volume_from_node(volume_node: VolumeNode) -> Volume:
     """The node's voxels (z, y, x) and geometry in world coordinates (its parent transform
     applied), in LPS."""
     from vtk.util.numpy_support import vtk_to_numpy
@@ -176,7 +192,7 @@ def volume_from_node(volume_node) -> Volume:
     return Volume(array, tuple(LPS_TO_RAS @ ijk_to_world[:3, 3]), tuple(spacing), tuple(direction.ravel()), volume_node.GetName())
 
 
-def node_from_volume(scene, volume: Volume, name: str, labelmap: bool = False):
+def node_from_volume(scene: MRMLScene, volume: Volume, name: str, labelmap: bool = False) -> VolumeNode:
     """A new scalar (or labelmap) volume node holding `volume` with its exact geometry."""
     import vtk
     from vtk.util.numpy_support import numpy_to_vtk
@@ -229,7 +245,7 @@ def _label_from_terminology(terminology: str) -> int | None:
     return None
 
 
-def segment_terminology(segment) -> str:
+def segment_terminology(segment: Segment) -> str:
     """The segment's serialized terminology entry, '' if it has none. Through the segment's
     tag, as Slicer 5.6 and 5.8 offer it (vtkSegment.GetTerminology() is new in 5.10)."""
     import vtk
@@ -240,14 +256,15 @@ def segment_terminology(segment) -> str:
     return str(value)
 
 
-def set_segment_terminology(segment, entry: str) -> None:
+def set_segment_terminology(segment: Segment, entry: str) -> None:
     """Set the segment's serialized terminology entry (the tag Slicer's terminology selector reads)."""
     segment.SetTag(segment.GetTerminologyEntryTagName(), entry)
 
 
 # --- results into the scene -----------------------------------------------------------------
 
-def show_result(scene, labels: Volume, lesions: list[Lesion], reference_node, segmentation_node=None, table_node=None):
+def show_result(scene: MRMLScene, labels: Volume, lesions: list[Lesion], reference_node: VolumeNode, segmentation_node: SegmentationNode | None = None,
+                table_node: TableNode | None = None) -> tuple[SegmentationNode, TableNode]:
     """One segmentation node with segments "Cerebral microbleed" (red) and "Iron deposit"
     (green) on the reference (SWI) geometry, and a table node listing the lesions."""
     if segmentation_node is None:
@@ -262,7 +279,7 @@ def show_result(scene, labels: Volume, lesions: list[Lesion], reference_node, se
     return segmentation_node, table_node
 
 
-def fill_lesion_table(scene, lesions: list[Lesion], table_node=None):
+def fill_lesion_table(scene: MRMLScene, lesions: list[Lesion], table_node: TableNode | None = None) -> TableNode:
     """A table node with one row per lesion: class, volume, centroid (RAS) and probability."""
     import vtk
 
@@ -346,7 +363,7 @@ def _paste_extent(mask: np.ndarray, image) -> None:
     mask[low[0]:high[0], low[1]:high[1], low[2]:high[2]] |= values[inside]
 
 
-def labels_from_segmentation(segmentation_node, reference_node) -> Volume:
+def labels_from_segmentation(segmentation_node: SegmentationNode, reference_node: VolumeNode) -> Volume:
     """The reader's segments as a 0/1/2 label map on the SWI grid (rules in the module docstring)."""
     reference = volume_from_node(reference_node)
     segmentation = segmentation_node.GetSegmentation()
@@ -418,13 +435,14 @@ def _write_segments(segmentation_node, reference_node, labels: np.ndarray) -> No
         logic.SetBinaryLabelmapToSegment(image, segmentation_node, segment_id, logic.MODE_REPLACE)
 
 
-def lesion_rows(segmentation_node, reference_node) -> list[Lesion]:
+def lesion_rows(segmentation_node: SegmentationNode, reference_node: VolumeNode) -> list[Lesion]:
     """The lesions as the segments now are: 26-connected components of each class, CMB
     first (lesions.find_lesions on the edited label map; no probabilities)."""
     return find_lesions(labels_from_segmentation(segmentation_node, reference_node))
 
 
-def refresh_lesion_table(scene, segmentation_node, reference_node, table_node, original_lesions: list[Lesion]):
+def refresh_lesion_table(scene: MRMLScene, segmentation_node: SegmentationNode, reference_node: VolumeNode, table_node: TableNode | None,
+                         original_lesions: list[Lesion]) -> tuple[list[Lesion], TableNode]:
     """The lesions of the segmentation as it is now, written to the table node (a new one if
     None): returns (lesions, table node). A lesion the reader left as the model made it (same
     class, voxels and centroid) keeps the model's probability; edited ones have none."""
@@ -457,7 +475,7 @@ def _component_at(labels: Volume, ras) -> tuple[np.ndarray, int] | None:
     return components == components[tuple(nearest)], label
 
 
-def delete_lesion_at(segmentation_node, reference_node, ras) -> bool:
+def delete_lesion_at(segmentation_node: SegmentationNode, reference_node: VolumeNode, ras: Sequence[float]) -> bool:
     """Erase the lesion at `ras` (RAS mm) from its segment; False if there is none."""
     labels = labels_from_segmentation(segmentation_node, reference_node)
     found = _component_at(labels, ras)
@@ -468,7 +486,7 @@ def delete_lesion_at(segmentation_node, reference_node, ras) -> bool:
     return True
 
 
-def switch_lesion_class_at(segmentation_node, reference_node, ras) -> bool:
+def switch_lesion_class_at(segmentation_node: SegmentationNode, reference_node: VolumeNode, ras: Sequence[float]) -> bool:
     """Move the lesion at `ras` from the CMB segment to the iron one or back."""
     labels = labels_from_segmentation(segmentation_node, reference_node)
     found = _component_at(labels, ras)
@@ -480,7 +498,7 @@ def switch_lesion_class_at(segmentation_node, reference_node, ras) -> bool:
     return True
 
 
-def centre_views_on(scene, ras) -> None:
+def centre_views_on(scene: MRMLScene, ras: Sequence[float]) -> None:
     """Jump every slice view of the scene to `ras` (centred)."""
     import slicer
 
@@ -497,7 +515,8 @@ class DetectionResult:
     detection: Detection
 
 
-def run_detection(scene, input_nodes: dict, model="default", device="auto", progress=None, cancel=None) -> DetectionResult:
+def run_detection(scene: MRMLScene, input_nodes: dict[str, VolumeNode | None], model: LoadedModel | Path | str = "default", device: str = "auto",
+                  progress: Callable[[int, int], None] | None = None, cancel: Event | Callable[[], bool] | None = None) -> DetectionResult:
     """The blocking path (tests, scripting): the nodes' volumes, in memory, through
     pipeline.detect into segmentation and table nodes. The Slicer module runs the same entry
     point in a background process instead."""
@@ -510,7 +529,7 @@ def run_detection(scene, input_nodes: dict, model="default", device="auto", prog
     return DetectionResult(segmentation_node, table_node, detection)
 
 
-def export_to_datastore(datastore_root, case_id: str, annotator: str, input_nodes: dict, segmentation_node,
+def export_to_datastore(datastore_root: Path | str, case_id: str, annotator: str, input_nodes: dict[str, VolumeNode | None], segmentation_node: SegmentationNode,
                         original_labels: Volume | None, model: ModelSummary | None = None) -> DatastoreEntry:
     """Save the images, the model's original label and the reader's edited label as a new
     version of `case_id` in the training set at `datastore_root` (created if needed).

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -52,7 +53,7 @@ class TrainingCase:
     mimics: Path | None = None  # simulated participants: veins 1, calcifications 2, perivascular spaces 3
 
 
-def find_training_cases(folder) -> list[TrainingCase]:
+def find_training_cases(folder: Path | str) -> list[TrainingCase]:
     """Cases of a datastore (the newest reader-approved labels/final of each case, with the
     images saved with it; cases with drafts only are left out), of a folder in the datastore
     layout without an index (every labels/final/<case> file with images/<case>/), or of a
@@ -113,7 +114,7 @@ def prepare_case(case: TrainingCase, inputs: list[str], task: str) -> PreparedCa
     return case_for_model(prepare_arrays(case, inputs), inputs, task)
 
 
-def case_for_model(arrays: CaseArrays, inputs, task: str) -> PreparedCase:
+def case_for_model(arrays: CaseArrays, inputs: Sequence[str], task: str) -> PreparedCase:
     """A prepared case as one model sees it: the channels of its inputs, labels reduced to its
     task and numbered 0..K in the order of the task's classes."""
     reduced = reference_for_task(arrays.labels, task)
@@ -162,7 +163,7 @@ def _draw(pool: list[Sample], n: int, rng: np.random.Generator) -> list[Sample]:
     return [pool[i] for i in rng.choice(len(pool), size=n, replace=n > len(pool))]
 
 
-def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int | None, max_shift: int = 45, max_angle: int = 60, anchors: np.ndarray | None = None):
+def augment(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator, crop: int | None, max_shift: int = 45, max_angle: int = 60, anchors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One augmented (C, H, W) slice and its labels (H, W), paper S3.2.
 
     A crop is centred on a random lesion voxel, or on a lesion-free slice on a random voxel
@@ -292,7 +293,7 @@ class Trainer:
         floor = rate / 20
         return floor + (rate - floor) * 0.5 * (1 + math.cos(math.pi * epoch / (self.config.epochs - 1)))
 
-    def train_epoch(self, epoch: int, progress=None) -> float:
+    def train_epoch(self, epoch: int, progress: Callable[[int, int, float], None] | None = None) -> float:
         rng = np.random.default_rng([self.config.seed, epoch])
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate(epoch)
@@ -342,7 +343,8 @@ class Trainer:
                 iou.add(prediction[:, : target.shape[1], : target.shape[2]], target)
         return iou.mean()
 
-    def fit(self, start_epoch: int = 0, progress=None, on_epoch=None) -> None:
+    def fit(self, start_epoch: int = 0, progress: Callable[[int, int, float], None] | None = None,
+            on_epoch: Callable[[Trainer, int], None] | None = None) -> None:
         for epoch in range(start_epoch, self.config.epochs):
             loss = self.train_epoch(epoch, progress)
             iou = self.validation_iou()
@@ -451,7 +453,8 @@ def _distributed_device(rank: int) -> torch.device:
 
 
 def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, name: str, version: str, data_description: str,
-                resume: bool = False, progress=None, log=print, cache: CaseCache | None = None) -> Path:
+                resume: bool = False, progress: Callable[[int, int, float], None] | None = None,
+                log: Callable[[str], object] = print, cache: CaseCache | None = None) -> Path:
     """Prepare the cases, split them, train, and write the best epoch as a model file
     (`out` is the model path without suffix). A checkpoint `<out>.checkpoint.*` is written
     after every epoch; `resume` continues from it. `cache` serves prepared cases (default:

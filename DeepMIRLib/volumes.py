@@ -8,14 +8,19 @@ Files are read and written with SimpleITK: NIfTI, NRRD, MetaImage, or a DICOM se
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 
 from .atomic import atomic_write
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -35,7 +40,7 @@ class Volume:
     source: str | None = None
 
     @classmethod
-    def from_image(cls, image: sitk.Image, source=None) -> Volume:
+    def from_image(cls, image: sitk.Image, source: object = None) -> Volume:
         return cls(
             array=sitk.GetArrayFromImage(image),
             origin=image.GetOrigin(),
@@ -65,20 +70,20 @@ class Volume:
     def voxel_volume_mm3(self) -> float:
         return float(np.prod(self.spacing))
 
-    def index_to_lps(self, index_xyz) -> np.ndarray:
+    def index_to_lps(self, index_xyz: ArrayLike) -> np.ndarray:
         """Continuous voxel index(es) (x, y, z order, shape (..., 3)) to LPS millimetres."""
         direction = np.asarray(self.direction, dtype=float).reshape(3, 3)
         index = np.asarray(index_xyz, dtype=float)
         return np.asarray(self.origin) + (index * np.asarray(self.spacing)) @ direction.T
 
-    def lps_to_index(self, point_lps) -> np.ndarray:
+    def lps_to_index(self, point_lps: ArrayLike) -> np.ndarray:
         """LPS millimetres (shape (..., 3)) to continuous voxel index (x, y, z order)."""
         direction = np.asarray(self.direction, dtype=float).reshape(3, 3)
         offset = np.asarray(point_lps, dtype=float) - np.asarray(self.origin)
         return (offset @ np.linalg.inv(direction).T) / np.asarray(self.spacing)
 
 
-def find_image(folder, stem: str):
+def find_image(folder: Path | str, stem: str) -> Path | None:
     """Path of the image called `stem` in `folder` (any supported suffix, or a DICOM
     series folder called `stem`), or None when there is none."""
     folder = Path(folder)
@@ -91,7 +96,7 @@ def find_image(folder, stem: str):
     return None
 
 
-def read_volume(path, dtype=np.float32) -> Volume:
+def read_volume(path: Path | str, dtype: DTypeLike = np.float32) -> Volume:
     """Read a 3-D scalar volume: the one way DeepMIR reads an image file or DICOM folder.
 
     Every failure is an InputError naming the file: missing, unreadable or truncated files
@@ -123,12 +128,12 @@ def read_volume(path, dtype=np.float32) -> Volume:
     return volume
 
 
-def read_image(path) -> sitk.Image:
+def read_image(path: Path | str) -> sitk.Image:
     """`read_volume` as a SimpleITK image, in the file's voxel type."""
     return read_volume(path, dtype=None).to_image()
 
 
-def read_labels(path, values) -> Volume:
+def read_labels(path: Path | str, values: Collection[int]) -> Volume:
     """A label map (uint8) whose voxels all hold one of `values`; InputError otherwise
     (values uint8 cannot hold, such as 257, -1 or 1.5, are refused by `read_volume`)."""
     volume = read_volume(path, np.uint8)
@@ -136,7 +141,7 @@ def read_labels(path, values) -> Volume:
     return volume
 
 
-def check_label_values(array: np.ndarray, values, source) -> None:
+def check_label_values(array: np.ndarray, values: Collection[int], source: object) -> None:
     """Refuse a label map holding values other than `values`."""
     array = np.asarray(array)
     if array.dtype == np.uint8:
@@ -306,7 +311,7 @@ def _check_nifti_geometry(header, volume: Volume, path: Path) -> None:
 MIN_VOXELS_PER_AXIS = 4  # smoothing (brain mask) and registration need at least this many
 
 
-def check_volume(volume: Volume, source=None) -> None:
+def check_volume(volume: Volume, source: object = None) -> None:
     """Refuse a volume DeepMIR cannot compute on without guessing: not 3-D, fewer than
     MIN_VOXELS_PER_AXIS voxels along an axis, untrustworthy geometry (`check_geometry`) or
     voxels that are not finite real numbers (`check_voxels`). Files are checked by
@@ -320,7 +325,7 @@ def check_volume(volume: Volume, source=None) -> None:
     check_voxels(volume.array, source)
 
 
-def check_geometry(volume: Volume, source=None) -> None:
+def check_geometry(volume: Volume, source: object = None) -> None:
     """Refuse voxel sizes that are not positive finite numbers, an origin that is not finite,
     and a direction matrix that is not orthonormal (sheared or scaled axes): NIfTI, DICOM and
     Slicer cannot represent such a grid, so outputs would silently be written on another one."""
@@ -340,7 +345,7 @@ def check_geometry(volume: Volume, source=None) -> None:
         )
 
 
-def check_voxels(array: np.ndarray, source) -> None:
+def check_voxels(array: np.ndarray, source: object) -> None:
     """Refuse voxels that are not finite real numbers (complex, non-numeric, NaN, infinite)."""
     if np.iscomplexobj(array):
         raise InputError(source, "holds complex voxels; a real-valued image (e.g. the magnitude) is required")
@@ -352,7 +357,7 @@ def check_voxels(array: np.ndarray, source) -> None:
             raise InputError(source, f"contains {int(finite.size - finite.sum())} NaN or infinite voxels")
 
 
-def cast_voxels(array: np.ndarray, dtype, source) -> np.ndarray:
+def cast_voxels(array: np.ndarray, dtype: DTypeLike, source: object) -> np.ndarray:
     """`array` as `dtype`, refusing values the cast would change: a label map or mask read as
     uint8 must hold whole numbers from 0 to 255 (257 would become 1, -1 255 and 1.5 1),
     and float32 must be able to hold every value. `dtype` None leaves the array as it is."""
@@ -372,7 +377,7 @@ def cast_voxels(array: np.ndarray, dtype, source) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-def write_volume(volume: Volume | sitk.Image, path, compress: bool = True) -> Path:
+def write_volume(volume: Volume | sitk.Image, path: Path | str, compress: bool = True) -> Path:
     """Write atomically: to a temporary name in the same folder, then rename, so that an
     interrupted write never leaves a partial file under the final name."""
     path = Path(path)
@@ -428,7 +433,7 @@ def resample_onto(
     moving: Volume,
     reference: Volume,
     transform: sitk.Transform | None = None,
-    interpolator=sitk.sitkLinear,
+    interpolator: int = sitk.sitkLinear,
     default_value: float = 0.0,
 ) -> Volume:
     """Resample `moving` onto the grid of `reference` (optionally through a transform that

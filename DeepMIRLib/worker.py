@@ -30,9 +30,14 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .results import Detection
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 
@@ -56,14 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def emit(event: str, stream=None, **fields) -> None:
+def emit(event: str, stream: TextIO | None = None, **fields: object) -> None:
     """Write one event as a JSON line and flush, so the reader sees it at once."""
     stream = stream or sys.stdout
     stream.write(json.dumps({"event": event, **fields}) + "\n")
     stream.flush()
 
 
-def run_detection_job(args, report=emit) -> dict:
+def run_detection_job(args: argparse.Namespace, report: Callable[..., None] = emit) -> dict:
     """Detect lesions for the parsed arguments, write them to args.out; returns the fields of
     the 'done' event (the lesions as lesion-table rows, the model summary, the notes)."""
     from .pipeline import ParticipantInputs, detect
@@ -95,7 +100,7 @@ def run_detection_job(args, report=emit) -> dict:
     }
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = run_detection_job(args)
@@ -125,7 +130,8 @@ def slicer_python() -> str:
     return path
 
 
-def worker_command(swi, out, model="default", device="auto", qsm=None, t2=None, participant_id=None, python=None) -> list[str]:
+def worker_command(swi: Path | str, out: Path | str, model: Path | str = "default", device: str = "auto", qsm: Path | str | None = None,
+                   t2: Path | str | None = None, participant_id: str | None = None, python: Path | str | None = None) -> list[str]:
     """The worker's command line; `python` defaults to this interpreter (the Slicer module
     passes slicer_python())."""
     command = [python or sys.executable, "-m", "DeepMIRLib.worker", "--swi", str(swi), "--model", str(model), "--device", str(device), "--out", str(out)]
@@ -224,7 +230,7 @@ def kill_process_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def read_result(done_event: dict):
+def read_result(done_event: dict) -> Detection:
     """The `results.Detection` of a finished run: its label map read from the folder the
     'done' event names, its lesions and model from the event itself (the rows of the lesion
     table the worker wrote). Imports neither torch nor the network code."""

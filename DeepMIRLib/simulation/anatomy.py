@@ -9,6 +9,7 @@ positions, kept inside the brain. Each participant gets a smooth random deformat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -32,7 +33,7 @@ NUCLEUS_LABELS = {name: i for i, name in enumerate(NUCLEI, start=1)}
 VENTRICLE_BOX_RAS = ((-30.0, 30.0), (-50.0, 35.0), (-5.0, 35.0))  # where CSF counts as ventricle
 
 
-def ras_to_lps(point) -> np.ndarray:
+def ras_to_lps(point: Sequence[float]) -> np.ndarray:
     x, y, z = point
     return np.array([-x, -y, z], float)
 

@@ -8,6 +8,8 @@ difference operator in k-space: fast (two FFTs) and well below plain TKD's error
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import fft
 
@@ -18,7 +20,7 @@ def _frequencies(shape, spacing_zyx):
     return np.meshgrid(*[fft.fftfreq(n, d) for n, d in zip(shape, spacing_zyx)], indexing="ij", sparse=True)
 
 
-def dipole_kernel(shape, spacing_zyx=(1.0, 1.0, 1.0), b0_zyx=(1.0, 0.0, 0.0)) -> np.ndarray:
+def dipole_kernel(shape: tuple[int, ...], spacing_zyx: Sequence[float] = (1.0, 1.0, 1.0), b0_zyx: Sequence[float] = (1.0, 0.0, 0.0)) -> np.ndarray:
     """D(k) on the FFT grid of an array of `shape` (z, y, x); b0 in the same axis order."""
     k = _frequencies(shape, spacing_zyx)
     b0 = np.asarray(b0_zyx, float) / np.linalg.norm(b0_zyx)
@@ -30,13 +32,14 @@ def dipole_kernel(shape, spacing_zyx=(1.0, 1.0, 1.0), b0_zyx=(1.0, 0.0, 0.0)) ->
     return kernel.astype(np.float32)
 
 
-def forward_field(chi: np.ndarray, spacing_zyx=(1.0, 1.0, 1.0), b0_zyx=(1.0, 0.0, 0.0)) -> np.ndarray:
+def forward_field(chi: np.ndarray, spacing_zyx: Sequence[float] = (1.0, 1.0, 1.0), b0_zyx: Sequence[float] = (1.0, 0.0, 0.0)) -> np.ndarray:
     """Field shift (ppm of B0) produced by a susceptibility map (ppm)."""
     kernel = dipole_kernel(chi.shape, spacing_zyx, b0_zyx)
     return fft.ifftn(kernel * fft.fftn(chi, workers=FFT_WORKERS), workers=FFT_WORKERS).real.astype(np.float32)
 
 
-def invert_field(field: np.ndarray, mask: np.ndarray, spacing_zyx=(1.0, 1.0, 1.0), b0_zyx=(1.0, 0.0, 0.0), regularisation: float = 0.1) -> np.ndarray:
+def invert_field(field: np.ndarray, mask: np.ndarray, spacing_zyx: Sequence[float] = (1.0, 1.0, 1.0), b0_zyx: Sequence[float] = (1.0, 0.0, 0.0),
+                 regularisation: float = 0.1) -> np.ndarray:
     """Susceptibility (ppm) from a local field (ppm) inside `mask` by gradient-regularised
     closed-form L2 inversion; 0 outside the mask."""
     kernel = dipole_kernel(field.shape, spacing_zyx, b0_zyx)

@@ -14,6 +14,7 @@ Physics (values and sources in docs/simulation.md):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from scipy import fft
 
 from ..classes import CMB, IRON
 from ..volumes import Volume, write_volume
-from .anatomy import NUCLEUS_LABELS, participant_transform, resample_anatomy
+from .anatomy import NUCLEUS_LABELS, Anatomy, participant_transform, resample_anatomy
 from .dipole import forward_field, invert_field
 from .objects import MIMIC_LABELS, SimObject, label_map, rasterise
 from .placement import LesionLoad, Sampler, calcifications, cmb_count, iron_deposits, microbleeds, perivascular_spaces, veins
@@ -103,7 +104,7 @@ def _grid_image(grid: Volume) -> sitk.Image:
     return image
 
 
-def tissue_parameters(anatomy, nucleus_chi: dict[str, float]) -> dict[str, np.ndarray]:
+def tissue_parameters(anatomy: Anatomy, nucleus_chi: dict[str, float]) -> dict[str, np.ndarray]:
     """Per-voxel chi, r2s, pd, t1, t2 mixed from tissue probabilities; nuclei override."""
     total = np.maximum(anatomy.gm + anatomy.wm + anatomy.csf, 1e-6)
     weights = {name: getattr(anatomy, name) / total * anatomy.brain for name in TISSUES}
@@ -159,7 +160,7 @@ def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
     return array.reshape(z, factor, y, factor, x, factor).mean(axis=(1, 3, 5))
 
 
-def gre_echoes(maps_g: dict, objects: list, grid: Volume, brain: np.ndarray, protocol: Protocol, rng) -> tuple[np.ndarray, np.ndarray]:
+def gre_echoes(maps_g: dict, objects: list, grid: Volume, brain: np.ndarray, protocol: Protocol, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Complex multi-echo GRE signal (echoes, z, y, x) on the SWI grid, and the true
     susceptibility averaged onto it. Tissue maps are repeated onto the fine grid, objects
     rasterised there, the field computed there and the signal averaged down."""
@@ -208,7 +209,8 @@ def qsm_from_echoes(echoes: np.ndarray, brain: np.ndarray, grid: Volume, protoco
     return invert_field(field_ppm.astype(np.float32), brain.astype(np.float32), np.asarray(grid.spacing)[::-1], b0_zyx, protocol.qsm_regularisation)
 
 
-def t2_image(transform: sitk.Transform, objects: list, nucleus_chi, anatomy_grid: Volume, protocol: Protocol, rng, ventricle_growth_mm: float) -> tuple[Volume, sitk.Euler3DTransform]:
+def t2_image(transform: sitk.Transform, objects: list, nucleus_chi: dict[str, float], anatomy_grid: Volume, protocol: Protocol,
+             rng: np.random.Generator, ventricle_growth_mm: float) -> tuple[Volume, sitk.Euler3DTransform]:
     """T2-weighted spin echo on its own axial 1 mm grid covering the SWI field of view,
     after a small random rigid head motion, with a smooth multiplicative bias field.
     Returns the image and the motion (T2 grid points -> participant space)."""
@@ -242,7 +244,7 @@ def _bias_field(shape, rng, amplitude: float) -> np.ndarray:
     return np.exp(sum(c * t for c, t in zip(coefficients, terms))).astype(np.float32)
 
 
-def simulate_participant(seed, protocol: Protocol | None = None, load: LesionLoad | None = None, participant_id: str = "sub-0") -> SimulatedParticipant:
+def simulate_participant(seed: int | Sequence[int], protocol: Protocol | None = None, load: LesionLoad | None = None, participant_id: str = "sub-0") -> SimulatedParticipant:
     """Everything about one participant is drawn from one random generator seeded by `seed`."""
     protocol = protocol or Protocol()
     load = load or LesionLoad()
@@ -300,7 +302,7 @@ def simulate_participant(seed, protocol: Protocol | None = None, load: LesionLoa
 OUTPUT_FILES = ("swi", "qsm", "t2", "labels", "mimics", "brainmask", "chi")
 
 
-def write_participant(participant: SimulatedParticipant, folder) -> Path:
+def write_participant(participant: SimulatedParticipant, folder: Path | str) -> Path:
     """One NIfTI per image plus manifest.json in `folder`."""
     from ..atomic import write_text_atomic
 
@@ -334,7 +336,8 @@ def participant_row(participant: SimulatedParticipant) -> dict:
     }
 
 
-def simulate_cohort(n: int, seed: int, out, protocol: Protocol | None = None, load: LesionLoad | None = None, overwrite: bool = False, progress=None) -> list[dict]:
+def simulate_cohort(n: int, seed: int, out: Path | str, protocol: Protocol | None = None, load: LesionLoad | None = None, overwrite: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """`n` participants sim-<seed>-<i> in `out`, each from the seed sequence (seed, i), and
     participants.tsv. The same seed gives the same files, byte for byte."""
     import csv

@@ -9,6 +9,7 @@ and centrum semiovale; veins as long tubes). Values are those of ../shared/DESIG
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ class Sampler:
         z, y, x = candidates[self.rng.integers(len(candidates))] + self.rng.uniform(-0.5, 0.5, 3)
         return self.grid.index_to_lps([x, y, z])
 
-    def inside(self, point, region: str = "brain") -> bool:
+    def inside(self, point: Sequence[float] | np.ndarray, region: str = "brain") -> bool:
         i, j, k = np.round(self.grid.lps_to_index(point)).astype(int)
         shape = self.grid.shape
         if not (0 <= k < shape[0] and 0 <= j < shape[1] and 0 <= i < shape[2]):
