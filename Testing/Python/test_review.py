@@ -203,12 +203,17 @@ def test_two_readers_approving_one_case_make_two_versions(cohort, tmp_path):
 
 
 
-def test_erase_tool_removes_every_class_under_the_brush(cohort, tmp_path):
-    """The page's Erase tool (trame-slicer's effect in RemoveAll mode) clears a microbleed and an
-    iron deposit under one 3 mm brush stroke; driven through the view's VTK interactor."""
+@pytest.fixture(scope="session")
+def web_ready() -> None:
+    """Skip (or, with DEEPMIR_REQUIRE_BROWSER=1, fail) before the cohort is made, without the web extra."""
     from review_helpers import need_web_extra
 
     need_web_extra()
+
+
+def test_erase_tool_removes_every_class_under_the_brush(web_ready, cohort, tmp_path):
+    """The page's Erase tool (trame-slicer's effect in RemoveAll mode) clears a microbleed and an
+    iron deposit under one 3 mm brush stroke; driven through the view's VTK interactor."""
     from trame.app import get_server
 
     from DeepMIRLib import scene

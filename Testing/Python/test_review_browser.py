@@ -30,6 +30,17 @@ from DeepMIRLib.volumes import read_volume
 SWI_VIEW = "SWI_axial"
 
 
+@pytest.fixture(scope="session")
+def web_ready() -> None:
+    """Skip (or fail) before the simulated cohort is made, when the web extra is missing."""
+    need_web_extra()
+
+
+@pytest.fixture(scope="session")
+def browser_ready(web_ready) -> None:
+    need_browser()
+
+
 @pytest.fixture()
 def screenshots(tmp_path) -> Path:
     return Path(os.environ.get("DEEPMIR_SCREENSHOTS", tmp_path / "screenshots"))
@@ -60,8 +71,7 @@ def select_row(page: Page, index: int) -> dict:
     return page.state("lesions")[index]
 
 
-def test_read_detect_delete_paint_approve_in_the_browser(two_cases, tmp_path, screenshots):
-    need_browser()
+def test_read_detect_delete_paint_approve_in_the_browser(browser_ready, two_cases, tmp_path, screenshots):
     trainingset = tmp_path / "trainingset"
     server = ReviewServer(two_cases.resolve(), trainingset)
     driver = chromium_driver()
@@ -143,8 +153,7 @@ def expected_edit(original, deleted_ras, brush_mm: float) -> np.ndarray:
     return expected
 
 
-def test_a_request_without_the_token_is_refused_off_loopback(two_cases, tmp_path):
-    need_web_extra()
+def test_a_request_without_the_token_is_refused_off_loopback(web_ready, two_cases, tmp_path):
     server = ReviewServer(two_cases.resolve(), tmp_path / "trainingset", "--host", "0.0.0.0")
     try:
         assert "token=" in server.url
@@ -166,8 +175,7 @@ def test_a_request_without_the_token_is_refused_off_loopback(two_cases, tmp_path
         server.stop()
 
 
-def test_loopback_server_refuses_other_host_names_and_foreign_web_sockets(two_cases, tmp_path):
-    need_web_extra()
+def test_loopback_server_refuses_other_host_names_and_foreign_web_sockets(web_ready, two_cases, tmp_path):
     server = ReviewServer(two_cases.resolve(), tmp_path / "trainingset")
     try:
         assert "token" not in server.url and server.url.startswith("http://127.0.0.1:")
