@@ -58,6 +58,9 @@ class SecondStageSpec:
     weights_sha256: str = ""
     training: dict = field(default_factory=dict)
     calibration: dict = field(default_factory=dict)
+    # per class key: a kept candidate whose centroid lies within this many voxels of a larger
+    # kept candidate of the same class is removed (pieces of one lesion); none when absent
+    suppression: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -105,12 +108,17 @@ class SecondStageSpec:
                 raise InputError(source, f"model card second_stage: {name} must be a string")
         if data.get("weights_sha256") and not re.fullmatch(r"[0-9a-f]{64}", data["weights_sha256"]):
             raise InputError(source, f"model card second_stage: weights_sha256 {data['weights_sha256']!r} is not a sha256")
-        for name in ("training", "calibration"):
+        for name in ("training", "calibration", "suppression"):
             if not isinstance(data.get(name, {}), dict):
                 raise InputError(source, f"model card second_stage: {name} must be an object")
+        suppression = data.get("suppression", {})
+        if set(suppression) - {"cmb", "iron"}:
+            raise InputError(source, f"model card second_stage: suppression {suppression!r} may give only 'cmb' and 'iron'")
+        for key, value in suppression.items():
+            options.real_number(value, f"{source}: second_stage suppression {key}", 0.0, 64.0)
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
-                   dict(data.get("training", {})), dict(data.get("calibration", {})))
+                   dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()})
 
     def build_network(self) -> "CandidateNet":
         return CandidateNet(self.in_channels, self.width)
@@ -160,29 +168,29 @@ class Candidates:
 
 def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels=(1, 2)) -> Candidates:
     """Every 26-connected component of each lesion class of the U-Net's label map, with its
-    centroid and features (`FEATURE_NAMES`)."""
+    centroid and features (`FEATURE_NAMES`); each component is measured in its bounding box."""
     components = np.zeros(canonical_labels.shape, dtype=np.int32)
-    labels, features, count = [], [], 0
-    for k, value in enumerate(class_labels):
+    labels, rows, count = [], [], 0
+    for value in class_labels:
         labelled, n = label_components(canonical_labels == value)
         if not n:
             continue
         components[labelled > 0] = labelled[labelled > 0] + count
+        for k, box in enumerate(ndimage.find_objects(labelled)):
+            local = labelled[box] == k + 1
+            voxels = np.argwhere(local)
+            centre = voxels.mean(axis=0) + [b.start for b in box]
+            p = [float(canonical_probabilities[c][box][local].max()) if c < len(canonical_probabilities) else 0.0 for c in (0, 1)]
+            rows.append((centre, len(voxels), box[0].stop - box[0].start, p))
         count += n
         labels += [value] * n
     if not count:
         return Candidates(components, np.zeros(0, int), np.zeros((0, 3)), np.zeros((0, N_FEATURES), np.float32))
-    index = np.arange(1, count + 1)
-    centroid = np.array(ndimage.center_of_mass(np.ones(components.shape), components, index), dtype=float).reshape(-1, 3)
-    sizes = np.bincount(components.ravel(), minlength=count + 1)[1:]
-    slices = ndimage.find_objects(components)
-    z_extent = np.array([s[0].stop - s[0].start for s in slices], dtype=float)
-    p_cmb = np.asarray(ndimage.maximum(canonical_probabilities[0], components, index), dtype=float)
-    p_iron = (np.asarray(ndimage.maximum(canonical_probabilities[1], components, index), dtype=float)
-              if len(canonical_probabilities) > 1 else np.zeros(count))
     labels = np.asarray(labels, dtype=int)
-    features = np.stack([np.log1p(sizes), z_extent / 4.0, p_cmb, p_iron, (labels == 1).astype(float), (labels == 2).astype(float)], axis=1)
-    return Candidates(components, labels, centroid, features.astype(np.float32))
+    centroid = np.array([r[0] for r in rows], dtype=float).reshape(-1, 3)
+    features = np.array([[np.log1p(size), extent / 4.0, p[0], p[1], float(label == 1), float(label == 2)]
+                         for (_, size, extent, p), label in zip(rows, labels)], dtype=np.float32)
+    return Candidates(components, labels, centroid, features)
 
 
 def patches_for(stack: np.ndarray, candidates: Candidates, patch=DEFAULT_PATCH, centres: np.ndarray | None = None) -> np.ndarray:
@@ -231,12 +239,30 @@ def decide(scores: np.ndarray, min_probability: dict) -> np.ndarray:
     return np.where(probability >= threshold, lesion, 0).astype(np.uint8)
 
 
+def suppress(candidates: Candidates, decisions: np.ndarray, distance: dict) -> np.ndarray:
+    """`decisions` without the kept candidates whose centroid lies within `distance[class
+    key]` voxels of a larger kept candidate of the same class (the pieces of one lesion, which
+    the paper's one-to-one centroid matching counts as false positives)."""
+    decisions = decisions.copy()
+    sizes = candidates.features[:, 0] if len(candidates) else np.zeros(0)
+    for value, key in ((1, "cmb"), (2, "iron")):
+        if not distance.get(key):
+            continue
+        kept = []
+        for k in sorted(np.flatnonzero(decisions == value), key=lambda k: -sizes[k]):
+            if any(np.linalg.norm(candidates.centroid[k] - candidates.centroid[j]) <= distance[key] for j in kept):
+                decisions[k] = 0
+            else:
+                kept.append(k)
+    return decisions
+
+
 def apply_second_stage(network: CandidateNet, spec: SecondStageSpec, stack: np.ndarray, canonical_labels: np.ndarray,
                        canonical_probabilities: np.ndarray, class_labels=(1, 2), min_probability: dict | None = None):
     """The canonical label map after the second stage, and (candidates, scores, decisions)."""
     candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
     scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-    decisions = decide(scores, min_probability or spec.min_probability)
+    decisions = suppress(candidates, decide(scores, min_probability or spec.min_probability), spec.suppression)
     lookup = np.concatenate([[0], decisions]).astype(np.uint8)
     return lookup[candidates.components], (candidates, scores, decisions)
 
@@ -362,9 +388,13 @@ def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, propo
 
 
 def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, batch_size: int = 32, learning_rate: float = 1e-3,
-                     seed: int = 0, log=print) -> CandidateNet:
+                     seed: int = 0, log=print, patch=None) -> CandidateNet:
     """Train the classifier on a CandidateSet: cross-entropy weighted by inverse class
-    frequency, Adam, flips left-right and front-back and in-plane 90-degree turns."""
+    frequency, Adam, flips left-right and front-back and in-plane 90-degree turns; with
+    `patch` smaller than the set's patches, a random crop of that size (the candidate off
+    centre by up to half the difference)."""
+    patch = tuple(patch or train.patches.shape[2:])
+    margin = np.array(train.patches.shape[2:]) - np.array(patch)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     network = CandidateNet(train.patches.shape[1], width)
@@ -380,7 +410,8 @@ def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, bat
         total = 0.0
         for start in range(0, n, batch_size):
             index = order[start:start + batch_size]
-            patches = train.patches[index].copy()
+            offset = [rng.integers(m + 1) for m in margin]
+            patches = train.patches[index][(slice(None), slice(None), *(slice(o, o + p) for o, p in zip(offset, patch)))].copy()
             if rng.random() < 0.5:
                 patches = patches[..., ::-1]
             if rng.random() < 0.5:
@@ -451,13 +482,14 @@ def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, p
     return rows
 
 
-def cohort_figures(rows, which: str = "second", min_probability: dict | None = None) -> dict:
+def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
     the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`."""
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
-            lookup = np.concatenate([[0], decide(row["scores"], min_probability)]).astype(np.uint8)
+            decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
+            lookup = np.concatenate([[0], decisions]).astype(np.uint8)
             labels = lookup[row["candidates"].components]
         else:
             labels = row[which]
@@ -475,12 +507,12 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
 CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2))
 
 
-def choose_min_probability(rows, grid=CALIBRATION_GRID) -> dict:
+def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None = None) -> dict:
     """Per lesion class, the lowest minimum probability with the highest F1 (pooled over the
     calibration participants, the paper's centroid matching), and the table."""
     tables = {"cmb": [], "iron": []}
     for t in grid:
-        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t})
+        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t}, suppression)
         for key in tables:
             tables[key].append({"min_probability": t, **figures[key]})
     chosen = {}

@@ -138,3 +138,18 @@ def test_decide():
     scores = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.3, 0.6], [0.5, 0.3, 0.2]], np.float32)
     assert secondstage.decide(scores, {"cmb": 0.5, "iron": 0.5}).tolist() == [0, 1, 2, 0]
     assert secondstage.decide(scores, {"cmb": 0.25, "iron": 0.9}).tolist() == [0, 1, 0, 1]
+
+
+def test_suppress_keeps_the_largest_piece_of_a_lesion():
+    components = np.zeros((12, 12, 12), np.int32)
+    components[2:4, 2:4, 2:4] = 1  # 8 voxels
+    components[2, 2, 5] = 2  # a piece 3 voxels away
+    components[9, 9, 9] = 3  # far away
+    labels = np.where(components > 0, 2, 0).astype(np.uint8)
+    probabilities = np.stack([np.zeros(labels.shape), (labels == 2) * 0.9]).astype(np.float32)
+    candidates = secondstage.extract_candidates(labels, probabilities)
+    assert len(candidates) == 3
+    decisions = np.full(3, 2, np.uint8)
+    assert secondstage.suppress(candidates, decisions, {"iron": 5.0}).tolist() == [2, 0, 2]
+    assert secondstage.suppress(candidates, decisions, {"cmb": 5.0}).tolist() == [2, 2, 2]
+    assert secondstage.suppress(candidates, decisions, {}).tolist() == [2, 2, 2]
