@@ -68,6 +68,7 @@ def serve(source, datastore, host: str = "127.0.0.1", port: int = 8080, model="d
     app = ReviewApp(cases, datastore, model, device, server=server)
     server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(access_middleware(token, bound_loopback)))
     server.controller.on_server_ready.add(lambda **_: announce(access_url(host, server.port, token)))
+    server.controller.on_server_exited.add(lambda **_: app.session.close())  # no detection outlives the server
     app.open_first_unread()
     with _own_command_line():
         server.start(host=host, port=port, open_browser=False, show_connection_info=False, disable_logging=True, timeout=0)
