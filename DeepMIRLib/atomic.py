@@ -93,7 +93,7 @@ def _umask() -> int:
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
 
 def json_ready(value: object) -> object:

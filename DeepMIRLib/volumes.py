@@ -7,8 +7,10 @@ Files are read and written with SimpleITK: NIfTI, NRRD, MetaImage, or a DICOM se
 
 from __future__ import annotations
 
+import locale
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -179,7 +181,24 @@ def _read_with_itk(path: Path) -> Volume:
     return Volume.from_image(reader.Execute())
 
 
+@contextmanager
+def _keeping_locale() -> Iterator[None]:
+    """GDCM sets the process's locale to "C" while it reads a series and leaves it so; text
+    files opened afterwards without an encoding would then be ASCII (a '±' in an evaluation
+    summary failed to write). Put back whatever locale the process had."""
+    previous = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, previous)
+
+
 def _read_dicom_series(folder: Path) -> Volume:
+    with _keeping_locale():
+        return _read_gdcm_series(folder)
+
+
+def _read_gdcm_series(folder: Path) -> Volume:
     series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series_ids:
         raise InputError(folder, "folder holds no DICOM series")

@@ -323,7 +323,7 @@ def test_evaluate_command(tmp_path, capsys, anatomy):
     assert rows[0] == ",".join(PER_PARTICIPANT_COLUMNS) and len(rows) == 1 + 3 * 2
     # shift 6 voxels: beyond 3 (CMB) and 5 (iron) -> both missed in sub-2
     assert rows[5].startswith("sub-2,1,0,1,1") and rows[6].startswith("sub-2,2,0,1,1")
-    table = (out / "summary.md").read_text()
+    table = (out / "summary.md").read_text(encoding="utf-8")
     assert "0.67 ± 0.33" in table  # sensitivity 1, 1, 0
     assert '"n": 3' in (out / "summary.json").read_text()
     # a missing prediction is an input error

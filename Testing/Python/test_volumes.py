@@ -1,9 +1,12 @@
 """Reading, writing, reorienting and resampling volumes with real files."""
 
+import locale
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from DeepMIRLib.atomic import write_text_atomic
 from DeepMIRLib.errors import InputError
 from DeepMIRLib.volumes import (
     Volume,
@@ -76,8 +79,12 @@ def test_dicom_series_folder(tmp_path, anatomy):
             slice_image.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
         writer.Execute(slice_image)
+    locale.setlocale(locale.LC_ALL, "C.UTF-8")  # the writer above left GDCM's "C" locale behind
     back = read_volume(folder)
+    assert locale.setlocale(locale.LC_ALL) == "C.UTF-8"  # reading does not
     assert back.shape == volume.shape
+    write_text_atomic(tmp_path / "summary.md", "0.81 ± 0.10\n")  # and text is UTF-8 whatever the locale
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == "0.81 ± 0.10\n"
     assert np.allclose(back.spacing, volume.spacing, atol=1e-4)
     assert np.allclose(back.origin, (-80.0, -90.0, 20.0), atol=1e-4)
     assert np.array_equal(back.array, sitk.GetArrayFromImage(image).astype(np.float32))
