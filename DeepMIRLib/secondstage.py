@@ -70,7 +70,7 @@ class SecondStageSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data, source=None, n_inputs: int | None = None) -> "SecondStageSpec":
+    def from_dict(cls, data, source=None, n_inputs: int | None = None) -> SecondStageSpec:
         """The section, checked field by field."""
         if not isinstance(data, dict):
             raise InputError(source, f"model card second_stage must be an object, not {type(data).__name__}")
@@ -120,7 +120,7 @@ class SecondStageSpec:
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()})
 
-    def build_network(self) -> "CandidateNet":
+    def build_network(self) -> CandidateNet:
         return CandidateNet(self.in_channels, self.width)
 
 
@@ -341,7 +341,7 @@ class CandidateSet:
                             participants=np.array(self.participants), unet_label=self.unet_label)
 
     @classmethod
-    def load(cls, path) -> "CandidateSet":
+    def load(cls, path) -> CandidateSet:
         data = np.load(path)
         return cls(data["patches"], data["features"], data["targets"], list(data["causes"]), list(data["participants"]), data["unet_label"])
 
@@ -352,11 +352,12 @@ def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, propo
     (`candidate_truth`). With `proposal` (for training: more, harder negatives) the
     candidates are the components where the lesion classes' probabilities sum to at least
     `proposal`, each voxel of the likelier lesion class, instead of the arg-max's."""
+    from pathlib import Path
+
     from .modelfile import LoadedModel, load_model
-    from .pipeline import participant_from_folder, detect
+    from .pipeline import detect, participant_from_folder
     from .preprocessing import stack_modalities
     from .volumes import read_volume, to_canonical
-    from pathlib import Path
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
@@ -454,9 +455,9 @@ def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, p
     for choosing and checking the second stage's minimum probabilities."""
     from pathlib import Path
 
+    from .lesions import remove_lesions
     from .modelfile import LoadedModel, load_model
     from .pipeline import _min_probability_by_label, detect, participant_from_folder
-    from .lesions import remove_lesions
     from .preprocessing import stack_modalities
     from .volumes import read_volume, to_canonical
 
@@ -513,8 +514,8 @@ def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None
     tables = {"cmb": [], "iron": []}
     for t in grid:
         figures = cohort_figures(rows, "second", {"cmb": t, "iron": t}, suppression)
-        for key in tables:
-            tables[key].append({"min_probability": t, **figures[key]})
+        for key, table in tables.items():
+            table.append({"min_probability": t, **figures[key]})
     chosen = {}
     for key, table in tables.items():
         best = max(r["f1"] for r in table)
@@ -522,43 +523,54 @@ def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None
     return {"min_probability": chosen, "tables": tables}
 
 
-def build_two_stage_model(model, train_folders, calibration_folders, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 30,
-                          proposal: float | None = 0.05, version: str | None = None, cache=None, log=print) -> dict:
-    """Train a second stage for `model` on the candidates of `train_folders` (simulated),
-    choose its minimum probabilities on `calibration_folders` (never trained on), and write
-    the U-Net with it as a new model at `out`. Returns the record kept in the card."""
+TRAINING_PATCH = (13, 28, 28)  # cached around each training candidate, cropped at random to the patch
+SUPPRESSION = {"cmb": 3.0, "iron": 5.0}  # the paper's centroid tolerances
+
+
+def _merge(sets: list) -> CandidateSet:
+    return CandidateSet(np.concatenate([c.patches for c in sets]), np.concatenate([c.features for c in sets]),
+                        np.concatenate([c.targets for c in sets]), [cause for c in sets for cause in c.causes],
+                        [name for c in sets for name in c.participants], np.concatenate([c.unet_label for c in sets]))
+
+
+def build_two_stage_model(model, train_folders, calibration_folders, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
+                          proposals=(None, 0.02), version: str | None = None, seed: int = 0, log=print) -> dict:
+    """Train a second stage for `model` on the candidates of `train_folders` (simulated; the
+    arg-max's components and, for harder negatives, those where the lesion probabilities sum
+    to 0.02, each from patches of TRAINING_PATCH cropped at random to `patch`), choose its
+    minimum probabilities on `calibration_folders` (never trained on) with SUPPRESSION, and
+    write the U-Net with it as a new model at `out`. Returns the card's second_stage section."""
     import copy
     from pathlib import Path
 
     from .modelfile import load_model, save_model
 
     loaded = load_model(model)
-    cache = Path(cache) if cache else None
-    if cache is not None and cache.exists():
-        train = CandidateSet.load(cache)
-    else:
-        train = collect_candidates(train_folders, loaded, patch, proposal=proposal)
-        if cache is not None:
-            train.save(cache)
+    train = _merge([collect_candidates(train_folders, loaded, TRAINING_PATCH, proposal=proposal) for proposal in proposals])
     counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
     log(f"training candidates: {len(train.targets)} {counts}")
-    network = train_classifier(train, width, epochs, log=log)
-    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch))
+    network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)
+    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION))
     rows = score_cohort(calibration_folders, loaded, network, spec)
-    choice = choose_min_probability(rows)
+    choice = choose_min_probability(rows, suppression=SUPPRESSION)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
-    chosen = cohort_figures(rows, "second", choice["min_probability"])
+    chosen = cohort_figures(rows, "second", choice["min_probability"], SUPPRESSION)
     log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
         f"two stages at {choice['min_probability']}: {chosen}")
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"
+    names = ", ".join(sorted({Path(f).name for f in train_folders}))
     card.second_stage = SecondStageSpec(
-        "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"],
-        training={"data": f"candidates of the U-Net (proposal: lesion probability >= {proposal}) in {len(train_folders)} simulated "
-                          f"participants: {Path(train_folders[0]).name}..{Path(train_folders[-1]).name}",
-                  "candidates": counts, "epochs": epochs, "width": width},
-        calibration={"data": f"{len(calibration_folders)} simulated participants: {Path(calibration_folders[0]).name}.."
-                             f"{Path(calibration_folders[-1]).name}", "rule": "lowest minimum probability with the highest F1, pooled",
+        "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"], suppression=dict(SUPPRESSION),
+        training={"data": f"candidates of the U-Net (arg-max components and components of lesion probability >= 0.02; patches of "
+                          f"{TRAINING_PATCH} cropped at random to {tuple(patch)}) in {len(train_folders)} simulated participants: {names}",
+                  "candidates": counts, "epochs": epochs, "width": width, "seed": seed,
+                  "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
+                  "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"},
+        calibration={"data": f"{len(calibration_folders)} simulated participants: " + ", ".join(Path(f).name for f in calibration_folders)
+                             + "; candidates: the U-Net's arg-max components",
+                     "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
+                             "voxels), pieces within 3 (CMB) / 5 (iron) voxels of a larger kept one suppressed",
                      "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
                      "tables": choice["tables"]})
     card.created = ""
@@ -567,7 +579,8 @@ def build_two_stage_model(model, train_folders, calibration_folders, out, *, pat
 
 
 def main(argv=None) -> int:
-    """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json"""
+    """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json
+    (DIR: folders of `deepmir simulate` participants)"""
     import argparse
     from pathlib import Path
 
@@ -576,18 +589,17 @@ def main(argv=None) -> int:
     parser.add_argument("--train", type=Path, required=True, help="folder of simulated participants (training)")
     parser.add_argument("--calibrate", type=Path, required=True, help="folder of simulated participants (calibration; never trained on)")
     parser.add_argument("--out", type=Path, required=True, help="the new model's card (.json)")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--width", type=int, default=16)
-    parser.add_argument("--proposal", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=None)
-    parser.add_argument("--cache", type=Path, default=None, help="npz of the training candidates (reused when present)")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    folders = [sorted(p for p in folder.iterdir() if (p / "labels.nii.gz").exists()) for folder in (args.train, args.calibrate)]
+    folders = [sorted(p for p in folder.iterdir() if (p / "manifest.json").exists()) for folder in (args.train, args.calibrate)]
     record = build_two_stage_model(args.model, folders[0], folders[1], args.out, width=args.width, epochs=args.epochs,
-                                   proposal=args.proposal, version=args.version, cache=args.cache)
+                                   version=args.version, seed=args.seed)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 
