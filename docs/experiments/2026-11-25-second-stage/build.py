@@ -1,3 +1,5 @@
+# ruff: noqa
+# The script as run for this experiment (kept unchanged; paths relative to /tmp/ss15).
 import sys, json, copy, collections, torch, numpy as np
 from pathlib import Path
 torch.set_num_threads(2)

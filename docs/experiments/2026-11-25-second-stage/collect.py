@@ -1,3 +1,5 @@
+# ruff: noqa
+# The script as run for this experiment (kept unchanged; paths relative to /tmp/ss15).
 import sys, torch
 from pathlib import Path
 torch.set_num_threads(1)

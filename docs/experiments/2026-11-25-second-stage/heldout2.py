@@ -1,3 +1,5 @@
+# ruff: noqa
+# The script as run for this experiment (kept unchanged; paths relative to /tmp/ss15).
 """Two-stage (and permissive U-Net) labels on the held-out cohort from the lead's saved U-Net probability maps
 (/tmp/heldout-pred, model 0.3.0): the same images prepared by pipeline.prepare_participant, the same U-Net output,
 the second stage applied as pipeline.detect applies it."""
