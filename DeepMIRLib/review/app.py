@@ -113,6 +113,15 @@ def keep_views_alive(views) -> None:
         view.interactor().AddObserver(vtkCommand.ExitEvent, lambda *_: None)
 
 
+def link_slice_views(mrml_scene) -> None:
+    """Scrolling or zooming one slice view moves the others of its orientation (Slicer's slice
+    link logic, for composite nodes in linked control). Set after each view got its volume:
+    the link follows the reader's interactions only, so the views keep their own modality."""
+    nodes = mrml_scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
+    for index in range(nodes.GetNumberOfItems()):
+        nodes.GetItemAsObject(index).SetLinkedControl(True)
+
+
 def reporting(handler):
     """Run a page handler; show a DeepMIR error (bad input, a refused save) on the page instead of failing."""
     @functools.wraps(handler)
@@ -326,6 +335,7 @@ class ReviewApp(TrameApp):
             view.set_foreground_volume_id(None)
         self.slicer_app.view_manager.get_view("SWI_axial").set_visible_in_3d(True)  # the 3-D view's anatomy
         self.slicer_app.display_manager.reset_views()
+        link_slice_views(self.slicer_app.scene)
 
     @reporting
     def next_case(self) -> None:

@@ -242,3 +242,31 @@ def test_erase_tool_removes_every_class_under_the_brush(web_ready, cohort, tmp_p
     for event in ("MouseMoveEvent", "LeftButtonPressEvent", "LeftButtonReleaseEvent"):
         interactor.InvokeEvent(event)
     assert app.session.refresh_lesions() == []
+
+
+def test_scrolling_one_axial_view_moves_the_others_and_keeps_their_modality(web_ready, cohort, tmp_path):
+    from trame.app import get_server
+
+    from DeepMIRLib.review.app import VIEWS, ReviewApp
+    from DeepMIRLib.review.server import use_headless_rendering
+
+    use_headless_rendering()
+    app = ReviewApp(load_worklist(cohort), tmp_path / "store", server=get_server("link-test", client_type="vue3"))
+    app.open_case(0)
+    views = {tag: app.slicer_app.view_manager.get_view(tag) for tag in VIEWS}
+    for view in views.values():
+        view.interactor().UpdateSize(300, 300)
+        view.get_view_node().SetDimensions(300, 300, 1)
+    before = {tag: view.get_slice_value() for tag, view in views.items()}
+    interactor = views["SWI_axial"].interactor()
+    interactor.SetEventPosition(150, 150)
+    interactor.InvokeEvent("MouseMoveEvent")
+    for _ in range(3):
+        interactor.InvokeEvent("MouseWheelForwardEvent")
+    after = {tag: view.get_slice_value() for tag, view in views.items()}
+    assert after["SWI_axial"] != before["SWI_axial"]
+    assert after["QSM_axial"] == after["T2_axial"] == after["SWI_axial"]
+    assert after["SWI_coronal"] == before["SWI_coronal"] and after["SWI_sagittal"] == before["SWI_sagittal"]
+    nodes = app.session.volume_nodes
+    for tag, (_, _, _, modality) in VIEWS.items():
+        assert views[tag].get_background_volume_id() == nodes[modality].GetID()
