@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     processing.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto",
                             help="run the network with PyTorch or ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]'); "
                                  "auto = ONNX Runtime on the CPU when installed (default: auto)")
+    processing.add_argument("--stages", type=int, choices=(1, 2), default=None,
+                            help="1: the U-Net alone; 2: the U-Net proposes candidates and the model's second stage (a 3-D "
+                                 "classifier) keeps, relabels or removes each (default: 2 when the model has a second stage)")
     predict.add_argument("--overwrite", action="store_true", help="replace existing participant output folders")
     predict.add_argument("--stop-on-error", action="store_true", help="for a cohort: stop at the first participant that fails")
     predict.add_argument("--dicom-seg", action="store_true",
@@ -338,7 +341,7 @@ def _detection_options(args):
     from .cohort import DetectionOptions
 
     options = DetectionOptions(args.device, args.batch_size, _parse_canvas(args.canvas), args.threshold, args.min_size,
-                               args.min_probability, args.register, args.n4, args.runtime)
+                               args.min_probability, args.register, args.n4, args.runtime, args.stages)
     options.check()
     return options
 
