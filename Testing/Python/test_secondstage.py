@@ -153,3 +153,12 @@ def test_suppress_keeps_the_largest_piece_of_a_lesion():
     assert secondstage.suppress(candidates, decisions, {"iron": 5.0}).tolist() == [2, 0, 2]
     assert secondstage.suppress(candidates, decisions, {"cmb": 5.0}).tolist() == [2, 2, 2]
     assert secondstage.suppress(candidates, decisions, {}).tolist() == [2, 2, 2]
+
+
+def test_cli_stages_2_needs_a_second_stage(slab_cohort, tmp_path, capsys):
+    from DeepMIRLib.cli import main
+
+    status = main(["predict", "--model", "default", "--stages", "2", "--input", str(slab_cohort / "sim-41-0000"),
+                   "--out", str(tmp_path / "out"), "--device", "cpu"])
+    assert status != 0
+    assert "has no second stage" in capsys.readouterr().err
