@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import ndimage
-
 from .classes import TOLERANCE_VOXELS
 from .evaluation import read_reference
 from .inference import ProgressCallback
+from .lesions import component_maxima
 from .metrics import class_components, match_class
 from .modelfile import LoadedModel
 from .pipeline import detect
@@ -75,7 +73,7 @@ def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, 
     for labels, probabilities, reference in predictions:
         components, predicted = class_components(labels, label)  # centroids as evaluate_participant finds them
         count = len(predicted)
-        peaks = np.asarray(ndimage.maximum(probabilities[label], components, np.arange(1, count + 1))) if count else np.zeros(0)
+        peaks = component_maxima(probabilities[label], components, count)
         participants.append((peaks, predicted, class_components(reference, label)[1]))
     rows = []
     for threshold in (0.0, *candidates):

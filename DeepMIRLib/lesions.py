@@ -44,6 +44,16 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return ndimage.label(np.asarray(mask) > 0, structure=CONNECTIVITY_26)
 
 
+def component_maxima(values: np.ndarray, labelled: np.ndarray, count: int) -> np.ndarray:
+    """The highest of `values` in each component 1..`count` of `labelled` (what
+    ndimage.maximum(values, labelled, 1..count) gives, looking only at the components'
+    voxels: ndimage sorts the whole volume, 1.9 s for a 192 x 256 x 120 one)."""
+    inside = labelled > 0
+    peaks = np.full(count, -np.inf, dtype=np.asarray(values).dtype)
+    np.maximum.at(peaks, labelled[inside] - 1, np.asarray(values)[inside])
+    return peaks
+
+
 def component_centroids(mask: np.ndarray) -> np.ndarray:
     """Unweighted centroids (z, y, x, array order) of the 26-connected components of
     `mask`, shape (n, 3), in the order of the component labels."""
@@ -78,8 +88,8 @@ def remove_lesions(labels: np.ndarray, min_voxels: int = 1, probabilities: dict[
         labelled, count = label_components(labels == value)
         keep = np.bincount(labelled.ravel(), minlength=count + 1)[1:] >= min_voxels
         if threshold > 0 and count:
-            keep &= np.asarray(ndimage.maximum(probabilities[int(value)], labelled, index=np.arange(1, count + 1))) >= threshold
-        kept[np.isin(labelled, 1 + np.flatnonzero(keep))] = value
+            keep &= component_maxima(probabilities[int(value)], labelled, count) >= threshold
+        kept[np.concatenate(([False], keep))[labelled]] = value
     return kept
 
 

@@ -8,10 +8,12 @@ import pytest
 from DeepMIRLib.classes import UNION_CLASS
 from DeepMIRLib.lesions import (
     TABLE_COLUMNS,
+    component_maxima,
     find_lesions,
     label_components,
     lesion_counts,
     read_lesion_table,
+    remove_lesions,
     remove_small_lesions,
     write_lesion_table,
 )
@@ -221,3 +223,21 @@ def test_lesions_in_the_brain(tmp_path, anatomy):
     rows = read_lesion_table(write_lesion_table(lesions, tmp_path / "lesions.tsv", participant="sub-001"))
     expected = mask.index_to_lps([x[left], y[left], z[left]])
     assert np.allclose([float(rows[0][f"centroid_lps_{a}"]) for a in "xyz"], expected, atol=1e-3)
+
+
+def test_component_maxima_and_remove_lesions_as_ndimage_gives():
+    """component_maxima looks only at the components' voxels; it must give what
+    ndimage.maximum gives, and remove_lesions the same map as selecting by it."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    labels = np.where(rng.random((12, 40, 50)) > 0.9, rng.integers(1, 3, (12, 40, 50)), 0).astype(np.uint8)
+    probabilities = {1: rng.random(labels.shape).astype(np.float32), 2: rng.random(labels.shape).astype(np.float32)}
+    for value in (1, 2):
+        labelled, count = label_components(labels == value)
+        peaks = component_maxima(probabilities[value], labelled, count)
+        assert np.array_equal(peaks, np.asarray(ndimage.maximum(probabilities[value], labelled, np.arange(1, count + 1))))
+        kept = remove_lesions(labels, 2, probabilities, {1: 0.9, 2: 0.95})
+        keep = (np.bincount(labelled.ravel(), minlength=count + 1)[1:] >= 2) & (peaks >= {1: 0.9, 2: 0.95}[value])
+        assert np.array_equal(kept == value, np.isin(labelled, 1 + np.flatnonzero(keep)))
+    assert component_maxima(probabilities[1], np.zeros(labels.shape, np.int32), 0).shape == (0,)
