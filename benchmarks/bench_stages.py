@@ -1,6 +1,7 @@
 """Where the time of one participant goes: wall and CPU seconds per stage of `deepmir predict`,
 in one process, on bench_predict.py's participant (192 x 256 x 120, SWI, QSM, T2 on its own
-grid so that it is registered, brain mask) and its untrained width-16 multi-class model.
+grid so that it is registered, brain mask) and its untrained width-16 multi-class model, or
+another (--model default: the bundled one).
 
 CPU seconds (this process, all its threads) say what a stage costs whatever else runs on the
 machine; wall seconds on a shared machine depend on the other jobs (the load average is printed).
@@ -9,6 +10,7 @@ first time, exporting the model), the second is what every further participant o
 
     python benchmarks/bench_stages.py --runtime onnxruntime
     python benchmarks/bench_stages.py --runtime torch
+    python benchmarks/bench_stages.py --model default
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Stages:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runtime", default="auto", help="auto, torch or onnxruntime")
+    parser.add_argument("--model", default="untrained", help="'untrained' (bench_predict's width-16 model) or a model path or registry id, "
+                                                              "e.g. default (whose calibrated minimum probability removes lesions)")
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)  # internal: write participant and model there
     args = parser.parse_args()
     if args.make:
@@ -58,10 +62,10 @@ def main() -> None:
         stages.mark("import numpy, SimpleITK")
         import torch  # noqa: F401
         stages.mark("import torch")
-        from DeepMIRLib import inference, pipeline, preprocessing, volumes
+        from DeepMIRLib import inference, pipeline, preprocessing, results, volumes
         from DeepMIRLib.modelfile import load_model
         stages.mark("import DeepMIRLib (scipy, nibabel, ...)")
-        model = load_model(model_path)
+        model = load_model(model_path if args.model == "untrained" else args.model)
         stages.mark("load the model")
         images = {name: volumes.read_volume(folder / "sub-bench" / f"{name}.nii.gz") for name in ("swi", "qsm", "t2", "brainmask")}
         stages.mark("read 4 NIfTI files")
@@ -75,8 +79,13 @@ def main() -> None:
         for call in ("first", "second"):
             inference.predict_probabilities(model, stack, prepared.mask, "cpu", 8, "auto", runtime=args.runtime)
             stages.mark(f"network, {call} call")
+        inputs = pipeline.participant_from_folder(folder / "sub-bench")
+        detection = pipeline.detect(inputs, model, device="cpu", runtime=args.runtime)
+        stages.mark("whole detect again (a warm cohort's next participant)")
+        results.write_detection(detection, folder / "out")
+        stages.mark("write the outputs")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"runtime {args.runtime}; load average after the run {load}")
+    print(f"runtime {args.runtime}; model {args.model}; load average after the run {load}")
     print("| stage | wall (s) | CPU (s) |")
     print("| --- | --- | --- |")
     for name, wall, cpu in stages.rows:
