@@ -209,11 +209,11 @@ class DerivativesLayout:
                 write_volume(volume.with_array(volume.array.astype(np.float32)), staging / names[f"prob_{key}"])
                 probability_sidecar = {"Description": f"Probability of {key} by DeepMIR, on the grid of the SWI image",
                                        **self._reference(task)}
-                (staging / names[f"prob_{key}_sidecar"]).write_text(json.dumps(probability_sidecar, indent=2) + "\n")
-            (staging / names["dseg_table"]).write_text(_lookup_table(detection.model))
-            (staging / names["sidecar"]).write_text(json.dumps(self._sidecar(detection, task), indent=2) + "\n")
-            (staging / names["lesions"]).write_text(_lesion_table(detection.lesions))
-            (staging / names["lesions_sidecar"]).write_text(json.dumps(_lesion_columns(), indent=2) + "\n")
+                (staging / names[f"prob_{key}_sidecar"]).write_text(json.dumps(probability_sidecar, indent=2) + "\n", encoding="utf-8")
+            (staging / names["dseg_table"]).write_text(_lookup_table(detection.model), encoding="utf-8")
+            (staging / names["sidecar"]).write_text(json.dumps(self._sidecar(detection, task), indent=2) + "\n", encoding="utf-8")
+            (staging / names["lesions"]).write_text(_lesion_table(detection.lesions), encoding="utf-8")
+            (staging / names["lesions_sidecar"]).write_text(json.dumps(_lesion_columns(), indent=2) + "\n", encoding="utf-8")
 
     def _sidecar(self, detection, task: ParticipantTask) -> dict:
         sidecar = {"Description": "Cerebral microbleeds (1) and non-hemorrhage iron deposits (2) found by DeepMIR, "
@@ -245,7 +245,7 @@ class DerivativesLayout:
         return complete_report(task.out_dir / names["sidecar"], [task.out_dir / name for name in names.values()], model)
 
     def row(self, task: ParticipantTask) -> dict:
-        sidecar = json.loads((task.out_dir / f"{task.file_prefix}_desc-{DESC}_dseg.json").read_text())
+        sidecar = json.loads((task.out_dir / f"{task.file_prefix}_desc-{DESC}_dseg.json").read_text(encoding="utf-8"))
         return table_row(task.participant_id, sidecar["DeepMIR"], task.out_dir / f"{task.file_prefix}_desc-{DESC}_lesions.tsv")
 
 

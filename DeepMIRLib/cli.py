@@ -598,7 +598,7 @@ def run_experiment_command(args) -> int:
     base = _training_config(args)
     cache = _case_cache(args, args.out / CACHE_FOLDER, keep_in_memory=True, log=tqdm.write)
     run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write, cache=cache)
-    print((args.out / "table3.md").read_text())
+    print((args.out / "table3.md").read_text(encoding="utf-8"))
     return 0
 
 

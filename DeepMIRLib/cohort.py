@@ -125,7 +125,7 @@ def model_for(ref: ModelRef, loaded=None):
 
 def result_row(participant_id: str, folder: Path) -> dict:
     """A participant's row of the cohort table, read from its result folder."""
-    report = json.loads((folder / REPORT_FILE).read_text())
+    report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
     return table_row(participant_id, report, folder / LESION_TABLE_FILE)
 
 
@@ -148,7 +148,7 @@ def complete_report(report_path: Path, files: list[Path], model: ModelSummary) -
     by `model` and every one of `files` is there; else None. A report inside a JSON sidecar
     sits under its "DeepMIR" key."""
     try:
-        report = json.loads(report_path.read_text())
+        report = json.loads(report_path.read_text(encoding="utf-8"))
         report = report.get("DeepMIR", report)
         summary = ModelSummary.from_dict(report["model"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

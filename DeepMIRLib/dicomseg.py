@@ -38,7 +38,7 @@ def terminology_codes() -> tuple[dict, dict[str, dict]]:
     """The category and, by DeepMIR class name ('Cerebral microbleed', 'Iron deposit'), the
     type of each segment, as in the terminology file (CodeValue, CodingSchemeDesignator,
     CodeMeaning, recommendedDisplayRGBValue)."""
-    category = json.loads(TERMINOLOGY_FILE.read_text())["SegmentationCodes"]["Category"][0]
+    category = json.loads(TERMINOLOGY_FILE.read_text(encoding="utf-8"))["SegmentationCodes"]["Category"][0]
     return category, {entry["3dSlicerLabel"]: entry for entry in category["Type"]}
 
 

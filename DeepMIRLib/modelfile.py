@@ -352,7 +352,7 @@ def register_model(card_path: Path | str, model_id: str, default: bool = False, 
         "trained_on": card.training.get("data", ""),
         "default": default,
     }
-    registry = json.loads(registry_path.read_text()) if registry_path.exists() else {"models": []}
+    registry = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.exists() else {"models": []}
     models = [m for m in registry["models"] if not (m["id"] == model_id and m["version"] == card.version)]
     if default:
         for m in models:

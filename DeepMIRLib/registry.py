@@ -16,4 +16,4 @@ def read_registry(path: Path | str = REGISTRY_PATH) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         return []
-    return json.loads(path.read_text()).get("models", [])
+    return json.loads(path.read_text(encoding="utf-8")).get("models", [])

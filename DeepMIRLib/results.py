@@ -114,7 +114,7 @@ def read_detection(folder: Path | str, probabilities: bool = False) -> Detection
     if not report_path.is_file():
         raise InputError(folder, f"is not a DeepMIR result folder (no {REPORT_FILE})")
     try:
-        report = json.loads(report_path.read_text())
+        report = json.loads(report_path.read_text(encoding="utf-8"))
         model = ModelSummary.from_dict(report["model"])
         if not isinstance(report["participant"], str):
             raise TypeError("participant is not text")

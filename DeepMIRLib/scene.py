@@ -225,7 +225,7 @@ def _code(coded: dict) -> str:
 def terminology_entry(label: int) -> str:
     """Slicer's serialized terminology entry (context~category~type~modifier~anatomy) for a
     DeepMIR class, read from Resources/Terminology/DeepMIR.term.json."""
-    context = json.loads(TERMINOLOGY_FILE.read_text())
+    context = json.loads(TERMINOLOGY_FILE.read_text(encoding="utf-8"))
     for category in context["SegmentationCodes"]["Category"]:
         for entry in category["Type"]:
             if entry.get("3dSlicerLabel") == SEGMENT_NAMES[label]:

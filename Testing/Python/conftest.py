@@ -10,6 +10,7 @@ clone) and fails them instead when DEEPMIR_REQUIRE_SHARED_DATA=1 (CI sets it).
 
 from __future__ import annotations
 
+import locale
 import os
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def onnx_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("onnx-cache")
     os.environ["DEEPMIR_ONNX_CACHE"] = str(folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def process_locale():
+    """Put back the locale a test found: SimpleITK's DICOM writer (GDCM), which tests use to
+    make series, leaves the process in the C locale, where text read or written without an
+    explicit encoding (subprocess output included) is ASCII. DeepMIRLib's own DICOM reading
+    restores it itself (test_volumes)."""
+    before = locale.setlocale(locale.LC_ALL)
+    yield
+    locale.setlocale(locale.LC_ALL, before)
 
 
 @pytest.fixture(scope="session")
