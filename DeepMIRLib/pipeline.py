@@ -283,7 +283,7 @@ def detect(
                      for k, c in enumerate(card.lesion_classes)}
     by_label = {c.label: probabilities[c.key].array for c in card.lesion_classes}
     labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
-                                           _min_probability_by_label(card, min_probability, stages)))
+                                           min_probability_by_label(card, min_probability, stages)))
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
     settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages)
     return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
@@ -316,7 +316,7 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
     probability resolved per class key, so a calibrated copy of the same weights differs;
     with the second stage, `stages` 2 and its minimum probabilities)."""
-    by_label = _min_probability_by_label(card, min_probability, stages)
+    by_label = min_probability_by_label(card, min_probability, stages)
     second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability)}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
@@ -329,7 +329,7 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     }
 
 
-def _min_probability_by_label(card: ModelCard, min_probability, stages: int = 1) -> dict[int, float]:
+def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:
     if min_probability is None:  # with the second stage the U-Net runs permissive: it decides
         min_probability = card.postprocessing.get("min_lesion_probability", {}) if stages == 1 else 0.0
     if not isinstance(min_probability, dict):

@@ -346,6 +346,22 @@ class CandidateSet:
         return cls(data["patches"], data["features"], data["targets"], list(data["causes"]), list(data["participants"]), data["unet_label"])
 
 
+def _permissive_unet(folder, loaded, detect_options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The U-Net alone on a participant folder, arg-max without a minimum probability, in
+    canonical orientation: the model's input stack, the labels and the per-class
+    probabilities (K, Z, Y, X)."""
+    from .pipeline import detect, participant_from_folder
+    from .preprocessing import stack_modalities
+    from .volumes import to_canonical
+
+    detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
+    prepared = detection.prepared
+    stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
+    labels = to_canonical(detection.labels)[0].array
+    probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
+    return stack, labels, probabilities
+
+
 def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, proposal: float | None = None, **detect_options) -> CandidateSet:
     """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
     simulated participant folders, each with its truth from the folder's labels and mimics
@@ -355,19 +371,13 @@ def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, propo
     from pathlib import Path
 
     from .modelfile import LoadedModel, load_model
-    from .pipeline import detect, participant_from_folder
-    from .preprocessing import stack_modalities
     from .volumes import read_volume, to_canonical
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
     for n, folder in enumerate(folders):
         folder = Path(folder)
-        detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
-        prepared = detection.prepared
-        stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
-        labels = to_canonical(detection.labels)[0].array
-        probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
+        stack, labels, probabilities = _permissive_unet(folder, loaded, detect_options)
         if proposal is not None:
             class_labels = np.array([c.label for c in loaded.card.lesion_classes], dtype=np.uint8)
             labels = np.where(probabilities.sum(axis=0) >= proposal, class_labels[probabilities.argmax(axis=0)], 0).astype(np.uint8)
@@ -457,22 +467,17 @@ def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, p
 
     from .lesions import remove_lesions
     from .modelfile import LoadedModel, load_model
-    from .pipeline import _min_probability_by_label, detect, participant_from_folder
-    from .preprocessing import stack_modalities
+    from .pipeline import min_probability_by_label
     from .volumes import read_volume, to_canonical
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     rows = []
     for n, folder in enumerate(folders):
         folder = Path(folder)
-        detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
-        prepared = detection.prepared
-        stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
-        labels = to_canonical(detection.labels)[0].array
-        probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
+        stack, labels, probabilities = _permissive_unet(folder, loaded, detect_options)
         class_labels = [c.label for c in loaded.card.lesion_classes]
         calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
-                                    _min_probability_by_label(loaded.card, None))
+                                    min_probability_by_label(loaded.card, None))
         candidates = extract_candidates(labels, probabilities, class_labels)
         scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
         reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)

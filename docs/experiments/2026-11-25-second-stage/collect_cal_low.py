@@ -5,7 +5,7 @@ from pathlib import Path
 torch.set_num_threads(1)
 from DeepMIRLib import secondstage as s
 from DeepMIRLib.modelfile import load_model
-from DeepMIRLib.pipeline import _min_probability_by_label, detect, participant_from_folder
+from DeepMIRLib.pipeline import min_probability_by_label, detect, participant_from_folder
 from DeepMIRLib.lesions import remove_lesions
 from DeepMIRLib.preprocessing import stack_modalities
 from DeepMIRLib.volumes import read_volume, to_canonical
@@ -21,7 +21,7 @@ for folder in sorted(src.iterdir()):
     stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
     labels = to_canonical(detection.labels)[0].array
     probabilities = np.stack([to_canonical(detection.probabilities[c.key])[0].array for c in loaded.card.lesion_classes])
-    calibrated = remove_lesions(labels, 1, {1: probabilities[0], 2: probabilities[1]}, _min_probability_by_label(loaded.card, None))
+    calibrated = remove_lesions(labels, 1, {1: probabilities[0], 2: probabilities[1]}, min_probability_by_label(loaded.card, None))
     low = np.where(probabilities.sum(axis=0) >= float(sys.argv[3]), probabilities.argmax(axis=0) + 1, 0).astype(np.uint8)
     c = s.extract_candidates(low, probabilities)
     reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.uint8)
