@@ -104,13 +104,7 @@ def real_scan_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str,
     swi = magnitude * phase_mask**4 + rng.normal(0, 0.02, mask.shape)
     t2 = mask * (1.0 - 3.0 * np.abs(chi)) + rng.normal(0, 0.02, mask.shape)
     qsm = mask * chi + rng.normal(0, 0.005, mask.shape)
-    grid = anatomy["mask"]
-    return {
-        "swi": grid.with_array(swi.astype(np.float32)),
-        "qsm": grid.with_array(qsm.astype(np.float32)),
-        "t2": grid.with_array(t2.astype(np.float32)),
-        "brainmask": grid.with_array(mask.astype(np.uint8)),
-    }
+    return _participant_images(anatomy["mask"], swi, qsm, t2, mask)
 
 
 @pytest.fixture(scope="session")
@@ -145,11 +139,15 @@ def make_modalities(anatomy: dict[str, Volume], seed: int = 0) -> dict[str, Volu
     swi = mask * pd * np.exp(-0.020 * r2s) * phase_mask**4 + rng.normal(0, 0.02, mask.shape)
     t2w = mask * pd * np.exp(-100.0 / np.maximum(t2, 1.0)) + rng.normal(0, 0.02, mask.shape)
     qsm = mask * anatomy["chi"].array + rng.normal(0, 0.005, mask.shape)
-    grid = anatomy["mask"]
+    return _participant_images(anatomy["mask"], swi, qsm, t2w, mask)
+
+
+def _participant_images(grid: Volume, swi: np.ndarray, qsm: np.ndarray, t2: np.ndarray, mask: np.ndarray) -> dict[str, Volume]:
+    """The images of a participant folder on `grid`: float32 modalities, uint8 brain mask."""
     return {
         "swi": grid.with_array(swi.astype(np.float32)),
         "qsm": grid.with_array(qsm.astype(np.float32)),
-        "t2": grid.with_array(t2w.astype(np.float32)),
+        "t2": grid.with_array(t2.astype(np.float32)),
         "brainmask": grid.with_array(mask.astype(np.uint8)),
     }
 
