@@ -158,8 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "outputs: OUT/sim-<seed>-<i>/{swi,qsm,t2,labels,mimics,brainmask,chi}.nii.gz and manifest.json "
-            "(every lesion and mimic: kind, centre in LPS mm, size, susceptibility), and OUT/participants.tsv. "
-            "The same --seed gives the same bytes."
+            "(every lesion and mimic: kind, centre in LPS mm, size, susceptibility; the protocol), and OUT/participants.tsv. "
+            "The same --seed gives the same bytes. "
+            "--vary-protocol draws each participant's protocol from its own stream of (seed, i), uniformly: in-plane voxel "
+            "0.6-1.2 mm (square; 0.5 mm left out for cost), slices 1-3 mm with voxels of at least 0.5 mm3 (cost: about "
+            "6 GB and 70 s at the smallest), grid size for a field of view of about 192 x 256 x 156 mm, 3-5 echoes, first echo 5-15 ms, "
+            "echo spacing 5-10 ms, B0 tilted 0-20 degrees from the slice normal towards any azimuth, noise scale 0.8-2.5, "
+            "GRE bias amplitude 0-0.3; the draw is written to manifest.json and participants.tsv."
         ),
     )
     simulate.add_argument("--n", type=argument(whole_number, minimum=1), default=1, help="number of participants (default: 1)")
@@ -171,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--spacing", type=argument(positive_number), nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI voxel size in mm (default: 1 1 1.5)")
     simulate.add_argument("--echo-times", type=argument(positive_number), nargs="+", default=None, metavar="MS", help="GRE echo times in ms (default: 7.5 15 22.5 30)")
     simulate.add_argument("--b0", type=argument(real_number), nargs=3, default=None, metavar=("X", "Y", "Z"), help="B0 direction in LPS (default: 0 0 1)")
+    simulate.add_argument("--noise-scale", type=argument(real_number, low=0.0), default=None, metavar="F",
+                          help="multiply the noise of the GRE (SD 0.015, PD of CSF 1) and the T2 (SD 0.008) by F; 0: none (default: 1)")
+    simulate.add_argument("--gre-bias", type=argument(real_number, low=0.0, high=1.0), default=None, metavar="A",
+                          help="smooth multiplicative receive (bias) field on the GRE signal, hence on SWI's magnitude, of amplitude A "
+                               "in [0, 1] (0.2: about +-20 %%, as the T2's); the phase and QSM are not changed (default: 0, none)")
+    simulate.add_argument("--vary-protocol", action="store_true",
+                          help="draw each participant's voxel size, grid size, echo times, B0 tilt, noise scale and GRE bias "
+                               "(ranges below); not with --size, --spacing, --echo-times, --b0, --noise-scale or --gre-bias")
     simulate.add_argument("--overwrite", action="store_true", help="replace existing participant folders")
     simulate.set_defaults(handler=run_simulate)
 
@@ -521,15 +534,10 @@ def run_calibrate(args) -> int:
 
 
 def run_simulate(args) -> int:
-    from .simulation.phantom import Protocol, simulate_cohort
+    from .simulation.phantom import Protocol, check_protocol, simulate_cohort
     from .simulation.placement import LesionLoad
 
     check_output_folder(args.out)
-    if args.b0 is not None and not any(args.b0):
-        raise InputError("--b0", "the B0 direction must not be the zero vector")
-    if args.size is not None and min(args.size[:2]) < Protocol.swi_highpass:
-        raise InputError("--size", f"{args.size[0]} x {args.size[1]} in plane: at least {Protocol.swi_highpass} x "
-                                   f"{Protocol.swi_highpass} (the SWI high-pass filter's window)")
     if args.n < 1:
         raise InputError("--n", "must be at least 1")
     overrides = {
@@ -538,10 +546,19 @@ def run_simulate(args) -> int:
         "swi_spacing": tuple(args.spacing) if args.spacing else None,
         "echo_times_ms": tuple(args.echo_times) if args.echo_times else None,
         "b0_direction_lps": tuple(args.b0) if args.b0 else None,
+        "noise_scale": args.noise_scale,
+        "gre_bias_amplitude": args.gre_bias,
     }
-    protocol = Protocol(**{k: v for k, v in overrides.items() if v is not None})
+    if args.vary_protocol:
+        options = {"swi_size": "--size", "swi_spacing": "--spacing", "echo_times_ms": "--echo-times", "b0_direction_lps": "--b0",
+                   "noise_scale": "--noise-scale", "gre_bias_amplitude": "--gre-bias"}
+        given = [flag for key, flag in options.items() if overrides[key] is not None]
+        if given:
+            raise InputError("--vary-protocol", f"draws each participant's protocol: leave out {', '.join(given)}")
+    protocol = check_protocol(Protocol(**{k: v for k, v in overrides.items() if v is not None}))
     with tqdm(total=args.n, desc="simulate", unit="participant") as bar:
-        rows = simulate_cohort(args.n, args.seed, args.out, protocol, LesionLoad.named(args.load), args.overwrite, lambda done, total: bar.update(1))
+        rows = simulate_cohort(args.n, args.seed, args.out, protocol, LesionLoad.named(args.load), args.overwrite, lambda done, total: bar.update(1),
+                               vary_protocol=args.vary_protocol)
     cmb = sum(r["n_cmb"] for r in rows)
     iron = sum(r["n_iron"] for r in rows)
     print(f"{len(rows)} participants in {args.out} ({cmb} microbleeds, {iron} iron deposits); table: {args.out / 'participants.tsv'}")
