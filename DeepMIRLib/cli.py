@@ -161,10 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(every lesion and mimic: kind, centre in LPS mm, size, susceptibility; the protocol), and OUT/participants.tsv. "
             "The same --seed gives the same bytes. "
             "--vary-protocol draws each participant's protocol from its own stream of (seed, i), uniformly: in-plane voxel "
-            "0.6-1.2 mm (square; 0.5 mm left out for cost), slices 1-3 mm with voxels of at least 0.5 mm3 (cost: about "
+            "0.6-1.2 mm (square; smaller left out for cost), slices 1-3 mm with voxels of at least 0.5 mm3 (cost: about "
             "6 GB and 70 s at the smallest), grid size for a field of view of about 192 x 256 x 156 mm, 3-5 echoes, first echo 5-15 ms, "
             "echo spacing 5-10 ms, B0 tilted 0-20 degrees from the slice normal towards any azimuth, noise scale 0.8-2.5, "
-            "GRE bias amplitude 0-0.3; the draw is written to manifest.json and participants.tsv."
+            "GRE bias amplitude 0-0.3; the draw is written to manifest.json and participants.tsv. "
+            "A held-out protocol outside these ranges (first echo 20 ms): docs/simulation.md."
         ),
     )
     simulate.add_argument("--n", type=argument(whole_number, minimum=1), default=1, help="number of participants (default: 1)")
