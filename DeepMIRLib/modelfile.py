@@ -5,8 +5,14 @@ A model is two files side by side: `<name>.safetensors` (the weights, never pick
 with names and colours, normalisation, training provenance, metrics, version, and the
 sha256 of the weights). Loading checks the card field by field (types, sizes, classes that
 fit the task), requires and checks the checksum, compares the weights' tensor names and
-shapes with the card's network before any memory is allocated for it (the network is
-first built on PyTorch's 'meta' device), and refuses NaN or infinite weights.
+shapes with those of the card's network (computed from the architecture: no network is
+built), and refuses NaN or infinite weights.
+
+Loading needs no torch: the PyTorch network (`LoadedModel.network`, and the second stage's
+`LoadedModel.second_stage`) is built from the checked weights file the first time something
+asks for it (PyTorch inference, training, the ONNX export, the second stage), and its file is
+checked against the same sha256 again then. A detection on ONNX Runtime whose export is in the
+cache (onnxrt) never imports torch.
 """
 
 from __future__ import annotations
@@ -19,10 +25,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+import numpy as np
 
 from . import __version__, options
 from .atomic import atomic_write, write_text_atomic
@@ -32,8 +37,11 @@ from .options import MAX_BASE_WIDTH
 from .preprocessing import NORMALISATION
 from .registry import REGISTRY_PATH, read_registry
 from .results import ModelSummary
-from .secondstage import CandidateNet, SecondStageSpec, load_second_stage
-from .unet import UNet2D
+from .secondstagespec import SecondStageSpec
+
+if TYPE_CHECKING:  # the networks need torch: imported where they are built
+    from .secondstage import CandidateNet
+    from .unet import UNet2D
 
 CARD_FORMAT = "deepmir-model-card"
 CARD_FORMAT_VERSION = 1
@@ -91,7 +99,37 @@ class Architecture:
         return cls(**data)
 
     def build_network(self) -> UNet2D:
+        """The network this architecture describes (needs torch), with fresh weights."""
+        from .unet import UNet2D
+
         return UNet2D(self.in_channels, self.num_classes, self.base_width, self.levels, self.head_relu)
+
+    def tensor_shapes(self) -> dict[str, tuple[tuple[int, ...], bool]]:
+        """Name -> (shape, floating point) of each tensor of `build_network()`'s state_dict,
+        computed without torch (a test compares them with the network's)."""
+        shapes: dict[str, tuple[tuple[int, ...], bool]] = {}
+
+        def conv_block(prefix: str, channels_in: int, channels_out: int) -> None:  # unet.ConvBlock
+            for index, channels in ((0, channels_in), (3, channels_out)):
+                shapes[f"{prefix}.{index}.weight"] = ((channels_out, channels, 3, 3), True)
+                norm = f"{prefix}.{index + 1}"
+                shapes.update({f"{norm}.{name}": ((channels_out,), True) for name in ("weight", "bias", "running_mean", "running_var")})
+                shapes[f"{norm}.num_batches_tracked"] = ((), False)
+
+        widths = [self.base_width * 2**level for level in range(self.levels)]
+        channels = self.in_channels
+        for index, width in enumerate(widths[:-1]):
+            conv_block(f"down.{index}", channels, width)
+            channels = width
+        conv_block("bottom", widths[-2], widths[-1])
+        for index, level in enumerate(reversed(range(self.levels - 1))):
+            shapes[f"up.{index}.up.weight"] = ((widths[level + 1], widths[level], 2, 2), True)
+            shapes[f"up.{index}.up.bias"] = ((widths[level],), True)
+            conv_block(f"up.{index}.conv", 2 * widths[level], widths[level])
+        outputs = 1 if self.num_classes == 1 else self.num_classes + 1
+        shapes["head.weight"] = ((outputs, widths[0], 1, 1), True)
+        shapes["head.bias"] = ((outputs,), True)
+        return shapes
 
 
 @dataclass
@@ -209,12 +247,107 @@ def _lesion_class(data, source) -> LesionClass:
     return LesionClass(**data)
 
 
-@dataclass
-class LoadedModel:
-    network: UNet2D
-    card: ModelCard
+@dataclass(frozen=True)
+class _WeightsFile:
+    """A weights file that load_model checked (its sha256, tensor names, shapes and values)."""
+
     path: Path
-    second_stage: CandidateNet | None = None  # the card's second stage, loaded and checked
+    sha256: str
+    what: str  # "weights" or "second-stage weights", in messages
+
+    def read(self) -> bytes:
+        """The file's bytes, refused when they are no longer those load_model checked (so what
+        is built, and exported to ONNX under the file's sha256, is what was verified)."""
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise InputError(self.path, f"{self.what} changed on disk since the model was loaded "
+                                        f"(they no longer match the sha256 recorded in the model card)")
+        return data
+
+
+class LoadedModel:
+    """A model: its card, the path of its card, its U-Net (`network`) and the card's second
+    stage (`second_stage`, None without one).
+
+    load_model needs no torch: the two PyTorch networks are built from the weights files it
+    checked the first time they are asked for (each file's sha256 checked again then), in
+    eval mode. A LoadedModel made from networks in memory (tests, training) holds them as given.
+    `weights_key` names the U-Net's weights for the ONNX export cache (onnxrt.onnx_path)."""
+
+    def __init__(self, network: UNet2D | None, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None):
+        self.card = card
+        self.path = Path(path)
+        self._network = network
+        self._second_stage = second_stage
+        self._weights: _WeightsFile | None = None  # what `network` is built from (load_model)
+        self._second_weights: _WeightsFile | None = None
+        self._built_digest: str | None = None  # state_digest of the network as built from self._weights
+
+    @classmethod
+    def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: _WeightsFile | None) -> LoadedModel:
+        model = cls(None, card, card_path)
+        model._weights, model._second_weights = weights, second_weights
+        return model
+
+    @property
+    def network(self) -> UNet2D:
+        """The U-Net (PyTorch), built from the checked weights file on first use."""
+        if self._network is None:
+            if self._weights is None:
+                raise ValueError("this LoadedModel holds no network and no weights file")
+            self._network = _network_from(self.card.build_network(), self._weights)
+            self._built_digest = state_digest(self._network)
+        return self._network
+
+    @network.setter
+    def network(self, network: UNet2D) -> None:
+        self._network = network
+        self._built_digest = None  # no longer the weights file's network
+
+    @property
+    def network_built(self) -> bool:
+        """Whether the PyTorch U-Net exists (was given, or asked for since loading)."""
+        return self._network is not None
+
+    @property
+    def second_stage(self) -> CandidateNet | None:
+        """The card's second stage (PyTorch), built from its checked weights file on first use;
+        None when the model has none."""
+        if self._second_stage is None and self._second_weights is not None:
+            self._second_stage = _network_from(self.card.second_stage.build_network(), self._second_weights)
+        return self._second_stage
+
+    @second_stage.setter
+    def second_stage(self, network: CandidateNet | None) -> None:
+        self._second_stage = network
+        self._second_weights = None
+
+    def weights_key(self) -> str:
+        """What names the U-Net's weights: "file:<sha256>", the sha256 of the weights file
+        load_model checked, while the network is that file's (not built yet, or built and
+        unchanged since: its tensors are hashed to see); else "memory:<sha256 of the tensors
+        in memory>" (a network given in memory, replaced, or changed after loading), so that a
+        changed network never meets an ONNX export made from other weights."""
+        if self._weights is not None and (self._network is None or state_digest(self._network) == self._built_digest):
+            return f"file:{self._weights.sha256}"
+        return f"memory:{state_digest(self.network)}"
+
+
+def state_digest(network: UNet2D | CandidateNet) -> str:
+    """sha256 of a network's state_dict as it is in memory (names and float bytes, on the CPU)."""
+    digest = hashlib.sha256()
+    for name, tensor in network.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _network_from(network: UNet2D | CandidateNet, weights: _WeightsFile) -> UNet2D | CandidateNet:
+    """`network` with the tensors of `weights` (read and checked again), in eval mode."""
+    from safetensors.torch import load
+
+    network.load_state_dict(load(weights.read()), strict=True)
+    return network.eval()
 
 
 def second_stage_path(card_path: Path | str) -> Path:
@@ -242,6 +375,8 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
     """Write weights and card; returns the card's path. The card gets the weights' sha256.
     With `second_stage` (the card must then have a second_stage section) its weights are
     written to `second_stage_path` and their file name and sha256 recorded in the section."""
+    from safetensors.torch import save_file
+
     card.validate()
     card_path, weights_path = model_paths(path)
     if (second_stage is None) != (card.second_stage is None):
@@ -274,7 +409,8 @@ def read_card(path: Path | str) -> ModelCard:
 
 
 def load_model(path: Path | str) -> LoadedModel:
-    """Load a model, checking card and weights agree. The network is returned in eval mode."""
+    """Load a model, checking card and weights agree (and the second stage's, when the card
+    has one), without torch: the networks are built when first used (LoadedModel), in eval mode."""
     path = resolve_model(path)
     card_path, weights_path = model_paths(path)
     card = read_card(card_path)
@@ -283,29 +419,16 @@ def load_model(path: Path | str) -> LoadedModel:
     if not card.weights_sha256:
         raise InputError(card_path, "model card records no weights_sha256, so its weights cannot be verified; DeepMIR loads "
                                     "only weights it can check (modelfile.save_model records the checksum)")
-    if sha256_of(weights_path) != card.weights_sha256:
+    data = weights_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != card.weights_sha256:
         raise InputError(weights_path, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
-    with torch.device("meta"):  # the card's network without memory: its shapes are checked first
-        expected = {k: (tuple(v.shape), v.dtype.is_floating_point) for k, v in card.build_network().state_dict().items()}
-    try:
-        with safe_open(str(weights_path), "pt") as handle:
-            names = handle.keys()
-            _check_shapes(expected, {k: tuple(handle.get_slice(k).get_shape()) for k in names}, weights_path)
-        state = load_file(str(weights_path))
-    except InputError:
-        raise
-    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
-        raise InputError(weights_path, f"cannot be read as safetensors ({err})") from None
-    for name, tensor in state.items():
-        if tensor.dtype.is_floating_point != expected[name][1] or (tensor.dtype.is_floating_point and not torch.isfinite(tensor).all()):
-            raise InputError(weights_path, f"weight {name} holds NaN or infinite values, or is not of the network's type ({tensor.dtype})")
-    network = card.build_network()
-    network.load_state_dict(state, strict=True)
-    network.eval()
-    return LoadedModel(network, card, card_path, _load_second_stage(card, card_path))
+    _check_tensors(data, card.architecture.tensor_shapes(), weights_path, "weights", "the architecture in the card")
+    weights = _WeightsFile(weights_path, card.weights_sha256, "weights")
+    return LoadedModel._from_files(card, card_path, weights, _second_stage_weights(card, card_path))
 
 
-def _load_second_stage(card: ModelCard, card_path: Path) -> CandidateNet | None:
+def _second_stage_weights(card: ModelCard, card_path: Path) -> _WeightsFile | None:
+    """The card's second-stage weights file, checked like the U-Net's; None without a second stage."""
     spec = card.second_stage
     if spec is None:
         return None
@@ -314,22 +437,61 @@ def _load_second_stage(card: ModelCard, card_path: Path) -> CandidateNet | None:
     path = card_path.parent / spec.weights_file
     if not path.is_file():
         raise InputError(path, "second-stage weights not found")
-    if sha256_of(path) != spec.weights_sha256:
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != spec.weights_sha256:
         raise InputError(path, "second-stage weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
-    return load_second_stage(spec, path)
+    _check_tensors(data, spec.tensor_shapes(), path, "second-stage weights", "the card's second_stage")
+    return _WeightsFile(path, spec.weights_sha256, "second-stage weights")
 
 
-def _check_shapes(expected: dict, found: dict, source) -> None:
+# safetensors' floating-point types: those numpy reads, and the 8-bit ones torch reads (bfloat16
+# is checked by its bits)
+NUMPY_FLOATS = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
+TORCH_FLOATS = {"F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+
+
+def _check_tensors(data: bytes, expected: dict, source: Path, what: str, network: str) -> None:
+    """The tensors of safetensors `data` against `expected` (name -> (shape, floating point),
+    Architecture.tensor_shapes): the same names and shapes, floating point where the network's
+    are, and finite, read without torch (except for rare 8-bit float types)."""
+    from safetensors import deserialize
+
+    try:
+        tensors = dict(deserialize(data))
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
+        raise InputError(source, f"cannot be read as safetensors ({err})") from None
+    _check_shapes(expected, {name: tuple(tensor["shape"]) for name, tensor in tensors.items()}, source, what, network)
+    for name, tensor in tensors.items():
+        floating = tensor["dtype"].startswith(("F", "BF"))
+        if floating != expected[name][1] or (floating and not _finite(tensor["dtype"], tensor["data"])):
+            raise InputError(source, f"{what.removesuffix('s')} {name} holds NaN or infinite values, or is not of the network's type ({tensor['dtype']})")
+
+
+def _finite(dtype: str, data: bytes) -> bool:
+    """Whether a floating-point tensor's little-endian bytes hold finite values only (False
+    for a floating-point type DeepMIR does not read)."""
+    if dtype in NUMPY_FLOATS:
+        return bool(np.isfinite(np.frombuffer(data, NUMPY_FLOATS[dtype])).all())
+    if dtype == "BF16":  # NaN and infinity have every exponent bit set
+        return not ((np.frombuffer(data, "<u2") & 0x7F80) == 0x7F80).any()
+    if dtype not in TORCH_FLOATS:
+        return False
+    import torch
+
+    return bool(torch.isfinite(torch.frombuffer(bytearray(data), dtype=getattr(torch, TORCH_FLOATS[dtype])).float()).all())
+
+
+def _check_shapes(expected: dict, found: dict, source: object, what: str = "weights", network: str = "the architecture in the card") -> None:
     """Tensor names and shapes of the weights against those of the card's network."""
     expected = {k: shape for k, (shape, _) in expected.items()}
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:
-        raise InputError(source, f"weights do not fit the architecture in the card: missing {missing[:3]}, unexpected {extra[:3]}")
+        raise InputError(source, f"{what} do not fit {network}: missing {missing[:3]}, unexpected {extra[:3]}")
     wrong = [k for k in expected if expected[k] != found[k]]
     if wrong:
         k = wrong[0]
-        raise InputError(source, f"weights do not fit the architecture in the card: {k} has shape {found[k]}, the card's network needs {expected[k]}")
+        raise InputError(source, f"{what} do not fit {network}: {k} has shape {found[k]}, the card's network needs {expected[k]}")
 
 
 # --- registry ---------------------------------------------------------------------------

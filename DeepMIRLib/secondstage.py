@@ -15,113 +15,31 @@ card's calibrated minimum; otherwise it is removed.
 The second stage is part of the model: its weights are `<model>.second.safetensors` beside
 the U-Net's, and the card's optional `second_stage` section describes it (architecture,
 patch, classes, features, calibrated minimum probabilities, training provenance and the
-sha256 of its weights). Training on simulated cohorts, where each candidate's truth is
-known, is in `collect_candidates` and `train_classifier`.
+sha256 of its weights: `SecondStageSpec`, defined without torch in secondstagespec and
+re-exported here). Training on simulated cohorts, where each candidate's truth is known, is
+in `collect_candidates` and `train_classifier`.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import ndimage
 from torch import nn
 
-from . import options
-from .errors import InputError
 from .lesions import label_components
-
-SECOND_STAGE_CLASSES = ("neither", "cmb", "iron")  # classifier outputs, in this order
-DEFAULT_PATCH = (9, 20, 20)  # canonical (z, y, x) voxels: 13.5 x 20 x 20 mm at 1 x 1 x 1.5 mm
-N_FEATURES = 6
-FEATURE_NAMES = ("log_voxels", "z_extent", "max_p_cmb", "max_p_iron", "unet_cmb", "unet_iron")
-MAX_PATCH = 64
-MAX_WIDTH = 64
-
-
-@dataclass(frozen=True)
-class SecondStageSpec:
-    """The card's `second_stage` section."""
-
-    architecture: str  # "cnn3d"
-    width: int
-    in_channels: int  # modalities + 1 (the candidate's own voxels)
-    patch: tuple[int, int, int]
-    classes: tuple[str, ...] = SECOND_STAGE_CLASSES
-    features: tuple[str, ...] = FEATURE_NAMES
-    # minimum classifier probability per lesion class key, chosen on a cohort it never trained on
-    min_probability: dict = field(default_factory=lambda: {"cmb": 0.5, "iron": 0.5})
-    weights_file: str = ""
-    weights_sha256: str = ""
-    training: dict = field(default_factory=dict)
-    calibration: dict = field(default_factory=dict)
-    # per class key: a kept candidate whose centroid lies within this many voxels of a larger
-    # kept candidate of the same class is removed (pieces of one lesion); none when absent
-    suppression: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["patch"] = list(self.patch)
-        data["classes"] = list(self.classes)
-        data["features"] = list(self.features)
-        return data
-
-    @classmethod
-    def from_dict(cls, data, source=None, n_inputs: int | None = None) -> SecondStageSpec:
-        """The section, checked field by field."""
-        if not isinstance(data, dict):
-            raise InputError(source, f"model card second_stage must be an object, not {type(data).__name__}")
-        known = set(cls.__dataclass_fields__)
-        if not set(data) <= known or not {"architecture", "width", "in_channels", "patch"} <= set(data):
-            raise InputError(source, f"model card second_stage must give architecture, width, in_channels and patch "
-                                     f"(optionally {', '.join(sorted(known - {'architecture', 'width', 'in_channels', 'patch'}))}); "
-                                     f"it has {sorted(data)}")
-        if data["architecture"] != "cnn3d":
-            raise InputError(source, f"model card second_stage: unknown architecture {data['architecture']!r}")
-        for name, high in (("width", MAX_WIDTH), ("in_channels", 8)):
-            value = data[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-                raise InputError(source, f"model card second_stage: {name} {value!r} is not a whole number from 1 to {high}")
-        if n_inputs is not None and data["in_channels"] != n_inputs + 1:
-            raise InputError(source, f"model card second_stage: in_channels {data['in_channels']} is not the card's "
-                                     f"{n_inputs} inputs plus the candidate channel")
-        patch = data["patch"]
-        if (not isinstance(patch, list) or len(patch) != 3
-                or not all(isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= MAX_PATCH for v in patch)):
-            raise InputError(source, f"model card second_stage: patch {patch!r} is not three whole numbers from 4 to {MAX_PATCH}")
-        classes = tuple(data.get("classes", SECOND_STAGE_CLASSES))
-        if classes != SECOND_STAGE_CLASSES:
-            raise InputError(source, f"model card second_stage: classes {list(classes)} are not {list(SECOND_STAGE_CLASSES)}")
-        features = tuple(data.get("features", FEATURE_NAMES))
-        if features != FEATURE_NAMES:
-            raise InputError(source, f"model card second_stage: features {list(features)} are not {list(FEATURE_NAMES)}")
-        minimum = data.get("min_probability", {"cmb": 0.5, "iron": 0.5})
-        if not isinstance(minimum, dict) or set(minimum) != {"cmb", "iron"}:
-            raise InputError(source, f"model card second_stage: min_probability {minimum!r} must give 'cmb' and 'iron'")
-        for key, value in minimum.items():
-            options.probability(value, f"{source}: second_stage min_probability {key}")
-        for name in ("weights_file", "weights_sha256"):
-            if not isinstance(data.get(name, ""), str):
-                raise InputError(source, f"model card second_stage: {name} must be a string")
-        if data.get("weights_sha256") and not re.fullmatch(r"[0-9a-f]{64}", data["weights_sha256"]):
-            raise InputError(source, f"model card second_stage: weights_sha256 {data['weights_sha256']!r} is not a sha256")
-        for name in ("training", "calibration", "suppression"):
-            if not isinstance(data.get(name, {}), dict):
-                raise InputError(source, f"model card second_stage: {name} must be an object")
-        suppression = data.get("suppression", {})
-        if set(suppression) - {"cmb", "iron"}:
-            raise InputError(source, f"model card second_stage: suppression {suppression!r} may give only 'cmb' and 'iron'")
-        for key, value in suppression.items():
-            options.real_number(value, f"{source}: second_stage suppression {key}", 0.0, 64.0)
-        return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
-                   {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
-                   dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()})
-
-    def build_network(self) -> CandidateNet:
-        return CandidateNet(self.in_channels, self.width)
+from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
+    DEFAULT_PATCH,
+    FEATURE_NAMES,
+    MAX_PATCH,
+    MAX_WIDTH,
+    N_FEATURES,
+    SECOND_STAGE_CLASSES,
+    SecondStageSpec,
+)
 
 
 class CandidateNet(nn.Module):
@@ -265,24 +183,6 @@ def apply_second_stage(network: CandidateNet, spec: SecondStageSpec, stack: np.n
     decisions = suppress(candidates, decide(scores, min_probability or spec.min_probability), spec.suppression)
     lookup = np.concatenate([[0], decisions]).astype(np.uint8)
     return lookup[candidates.components], (candidates, scores, decisions)
-
-
-def load_second_stage(spec: SecondStageSpec, weights_path) -> CandidateNet:
-    """The classifier with the weights at `weights_path` (checked against the spec's sha256 by
-    the caller), in eval mode."""
-    from safetensors.torch import load_file
-
-    network = spec.build_network()
-    try:
-        state = load_file(str(weights_path))
-        network.load_state_dict(state, strict=True)
-    except Exception as err:  # noqa: BLE001 - safetensors and torch raise their own types
-        raise InputError(weights_path, f"second-stage weights do not fit the card's second_stage ({err})") from None
-    for name, tensor in state.items():
-        if tensor.dtype.is_floating_point and not torch.isfinite(tensor).all():
-            raise InputError(weights_path, f"second-stage weight {name} holds NaN or infinite values")
-    network.eval()
-    return network
 
 
 # --- training data ----------------------------------------------------------------------

@@ -2,9 +2,10 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from DeepMIRLib.errors import InputError
-from DeepMIRLib.modelfile import ModelCard, load_model, model_paths, resolve_model, save_model
+from DeepMIRLib.modelfile import ModelCard, load_model, model_paths, resolve_model, save_model, sha256_of
 from DeepMIRLib.unet import UNet2D
 
 
@@ -119,3 +120,78 @@ def test_registry_entries_resolve_and_check_the_checksum(tmp_path):
     weights.write_bytes(bytes(data))
     with pytest.raises(InputError, match="registry's sha256"):
         resolve_model("tiny", registry)
+
+
+@pytest.mark.parametrize("levels, width, in_channels, num_classes", [(6, 16, 3, 2), (2, 1, 1, 1), (4, 3, 2, 2), (5, 8, 3, 1)])
+def test_the_cards_tensor_shapes_are_the_networks(levels, width, in_channels, num_classes):
+    """load_model checks weights against shapes computed without torch: they are the U-Net's."""
+    from DeepMIRLib.modelfile import Architecture
+
+    network = UNet2D(in_channels, num_classes, width, levels)
+    expected = {k: (tuple(v.shape), v.dtype.is_floating_point) for k, v in network.state_dict().items()}
+    shapes = Architecture.of(network).tensor_shapes()
+    assert list(shapes) == list(expected) and shapes == expected
+
+
+@pytest.mark.parametrize("width, in_channels", [(16, 4), (3, 2)])
+def test_the_second_stages_tensor_shapes_are_the_classifiers(width, in_channels):
+    from DeepMIRLib.secondstage import CandidateNet, SecondStageSpec
+
+    network = CandidateNet(in_channels, width)
+    expected = {k: (tuple(v.shape), v.dtype.is_floating_point) for k, v in network.state_dict().items()}
+    assert SecondStageSpec("cnn3d", width, in_channels, (5, 8, 8)).tensor_shapes() == expected
+
+
+def test_the_network_is_built_when_first_asked_for_and_named_by_its_weights(tmp_path):
+    """load_model builds no network; the ONNX cache key is the checked file's sha256 while the
+    network in memory is the file's, and the tensors' own digest once it is changed or replaced."""
+    network, card_path = _tiny_model(tmp_path)
+    loaded = load_model(card_path)
+    assert not loaded.network_built
+    key = loaded.weights_key()
+    assert key == f"file:{loaded.card.weights_sha256}" and not loaded.network_built  # computed without building it
+    assert not loaded.network.training and loaded.network_built
+    for name, value in network.state_dict().items():
+        assert torch.equal(value, loaded.network.state_dict()[name])
+    assert loaded.weights_key() == key  # built, unchanged: the same export
+    original = loaded.network.head.bias.clone()
+    with torch.no_grad():
+        loaded.network.head.bias += 1.0
+    changed = loaded.weights_key()
+    assert changed.startswith("memory:") and changed != key
+    with torch.no_grad():
+        loaded.network.head.bias.copy_(original)
+    assert loaded.weights_key() == key
+    loaded.network = UNet2D(3, 2, base_width=4)  # replaced: named by its own tensors
+    assert loaded.weights_key().startswith("memory:")
+
+
+def test_weights_replaced_after_loading_are_refused_when_the_network_is_built(tmp_path):
+    _, card_path = _tiny_model(tmp_path)
+    loaded = load_model(card_path)
+    other = UNet2D(3, 2, base_width=4)
+    save_model(other, ModelCard.for_network(other, "other", "0", "multiclass", ["swi", "qsm", "t2"]), tmp_path / "other")
+    model_paths(card_path)[1].write_bytes(model_paths(tmp_path / "other")[1].read_bytes())
+    with pytest.raises(InputError, match="changed on disk since the model was loaded"):
+        loaded.network  # noqa: B018
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_weights_of_other_float_types_are_checked_without_torch(tmp_path, dtype):
+    """The finiteness check reads float16/64 with numpy and bfloat16 by its bits."""
+    network = UNet2D(3, 2, base_width=4)
+    tensors = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in network.state_dict().items()}
+    card = ModelCard.for_network(network, "typed", "0", "multiclass", ["swi", "qsm", "t2"])
+
+    def write(tensors):
+        save_file(tensors, str(tmp_path / "typed.safetensors"))
+        card.weights_sha256 = sha256_of(tmp_path / "typed.safetensors")
+        (tmp_path / "typed.json").write_text(json.dumps(card.to_dict()))
+        return tmp_path / "typed.json"
+
+    loaded = load_model(write(tensors))
+    assert torch.allclose(loaded.network.head.bias, network.head.bias.to(dtype).float())
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        tensors["down.0.0.weight"].view(-1)[3] = bad
+        with pytest.raises(InputError, match="NaN or infinite"):
+            load_model(write(tensors))
