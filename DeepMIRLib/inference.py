@@ -3,15 +3,25 @@
 Only slices that contain brain are run, each cropped to the brain's bounding box (or placed
 on a fixed canvas), in batches, so memory stays bounded by one batch plus the output maps.
 CPU or CUDA is chosen automatically; on CUDA the network runs in mixed precision.
+
+On ONNX Runtime (onnxrt) with its export in the cache, inference imports no torch. The device
+"auto" is decided without torch where the answer is certain (`auto_device_type`): with the
+onnxruntime runtime it means the CPU (ONNX Runtime runs there only), and with no torch, or a
+torch built without CUDA or ROCm, there is no GPU to find; only a torch that could have a GPU
+is imported and asked.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from . import options
 from .classes import BACKGROUND
@@ -19,12 +29,17 @@ from .errors import Cancelled, InputError
 from .modelfile import LoadedModel
 from .preprocessing import cut_slices, paste_slices, plan_slices
 
+if TYPE_CHECKING:
+    import torch
+
 ProgressCallback = Callable[[int, int], None]  # (slices done, slices in all)
 
 
 def choose_device(requested: str = "auto") -> torch.device:
     """'auto' picks CUDA when available, else CPU; 'cpu', 'cuda', 'cuda:N' or 'mps' force
-    one, and InputError says when this machine does not have it."""
+    one, and InputError says when this machine does not have it. Imports torch."""
+    import torch
+
     requested = options.device(requested)
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -36,6 +51,55 @@ def choose_device(requested: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise InputError("--device", f"{requested}: Apple's MPS is not available on this machine (use auto or cpu)")
     return device
+
+
+def torch_gpu_build() -> bool:
+    """Whether the installed torch could find a GPU for "auto": True when it is imported
+    already (asking it then costs nothing), or its build has CUDA or ROCm (HIP), as its
+    torch/version.py records, read without importing torch; False when torch is not
+    installed or is a CPU-only build (the CPU wheels, macOS)."""
+    if "torch" in sys.modules:
+        return True
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin:
+        return False
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        return True  # cannot tell: ask torch
+    builds = re.findall(r"^(cuda|hip)\b[^=\n]*=\s*(.+?)\s*$", text, re.MULTILINE)
+    return not builds or any(value != "None" for _, value in builds)
+
+
+def auto_device_type(runtime: str = "torch") -> str:
+    """"cuda" or "cpu": what the device "auto" means for `runtime`, torch imported only when
+    that takes asking it. ONNX Runtime runs on the CPU only, so with "onnxruntime" it is the
+    CPU; else CUDA when available (inference.choose_device), known to be absent without
+    importing torch when torch has no GPU build (`torch_gpu_build`)."""
+    if runtime == "onnxruntime" or not torch_gpu_build():
+        return "cpu"
+    return choose_device("auto").type
+
+
+def runs_on_onnxruntime(runtime: str, device: str | torch.device) -> bool:
+    """Whether predict_probabilities runs the network on ONNX Runtime for `runtime` (onnxrt:
+    "auto", "torch" or "onnxruntime") and `device` ("auto", "cpu", "cuda[:N]", "mps" or a
+    torch.device), decided without importing torch unless "auto" needs asking it. Raises
+    DeepMIRError for the onnxruntime runtime on another device than the CPU or without the
+    fast extra (onnxrt.wanted)."""
+    from . import onnxrt
+
+    if onnxrt.check_runtime(runtime) == "torch" or (runtime == "auto" and not onnxrt.available()):
+        return False
+    if isinstance(device, str):
+        requested = options.device(device)
+        device_type = auto_device_type(runtime) if requested == "auto" else requested.partition(":")[0]
+    else:
+        device_type = device.type
+    return onnxrt.wanted(runtime, device_type)
 
 
 def is_cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
@@ -61,14 +125,15 @@ def predict_probabilities(
     stack (C, Z, Y, X) and its brain mask (Z, Y, X). Outside the planned slices and canvas
     the probability is 0. `cancel` is a threading.Event or a callable returning True to stop
     (raises errors.Cancelled between batches). `runtime`: "auto" (ONNX Runtime on the CPU
-    when installed, else PyTorch), "torch" or "onnxruntime" (see onnxrt)."""
-    network = model.network
-    if stack.shape[0] != network.in_channels:
-        raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {network.in_channels}")
-    device = choose_device(device) if not isinstance(device, torch.device) else device
+    when installed, else PyTorch), "torch" or "onnxruntime" (see onnxrt); on ONNX Runtime
+    with the device "auto" or "cpu" and the model's export in the cache, torch is not
+    imported (runs_on_onnxruntime)."""
+    architecture = model.card.architecture
+    if stack.shape[0] != architecture.in_channels:
+        raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {architecture.in_channels}")
     run = _network_runner(model, device, runtime)
     plan = plan_slices(mask, canvas)
-    probabilities = np.zeros((network.num_classes,) + stack.shape[1:], dtype=np.float32)
+    probabilities = np.zeros((architecture.num_classes,) + stack.shape[1:], dtype=np.float32)
     total = len(plan.slices)
     for start in range(0, total, batch_size):
         if is_cancelled(cancel):
@@ -81,13 +146,16 @@ def predict_probabilities(
     return probabilities
 
 
-def _network_runner(model: LoadedModel, device: torch.device, runtime: str):
+def _network_runner(model: LoadedModel, device: str | torch.device, runtime: str):
     """A function: batch of slices (N, C, H, W) float32 -> probabilities (N, K, H, W) float32,
-    on ONNX Runtime or PyTorch as `runtime` asks (onnxrt.wanted)."""
+    on ONNX Runtime or PyTorch as `runtime` and `device` ask (runs_on_onnxruntime)."""
     from . import onnxrt
 
-    if onnxrt.wanted(runtime, device.type):
+    if runs_on_onnxruntime(runtime, device):
         return onnxrt.network_for(model)
+    import torch
+
+    device = choose_device(device) if isinstance(device, str) else device
     network = model.network
     # channels-last convolutions are about 1.7x faster on CPU (measured, see BENCHMARKS.md)
     network.to(device, memory_format=torch.channels_last).eval()

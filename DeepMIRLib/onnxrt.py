@@ -5,9 +5,12 @@ faster when another process takes a core (BENCHMARKS.md), with the same probabil
 float32 rounding. The network and its probability head (sigmoid, or softmax without the
 background) are exported once per model to an ONNX file in the cache folder
 ($XDG_CACHE_HOME/deepmir/onnx or ~/.cache/deepmir/onnx; $DEEPMIR_ONNX_CACHE overrides),
-named by the sha256 of the weights and the architecture, written atomically (processes
-that export at once each write a whole file); each process opens it once. ONNX Runtime uses as many threads as PyTorch
-(torch.get_num_threads: one per core, or OMP_NUM_THREADS, which Dask sets to 1 per worker).
+named by the weights (`modelfile.LoadedModel.weights_key`: the sha256 of the weights file
+that load_model verified, while the network in memory is that file's), the architecture and
+the opset, written atomically (processes that export at once each write a whole file); each
+process opens it once. Only the export needs torch: a process whose export is in the cache
+runs the network without importing it. ONNX Runtime uses as many threads as PyTorch would
+(`threads`: OMP_NUM_THREADS, which Dask sets to 1 per worker, else one per physical core).
 
 `runtime` everywhere: "torch"; "onnxruntime"; "auto" = ONNX Runtime on the CPU when the
 fast extra is installed, else PyTorch.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -40,11 +44,16 @@ def available() -> bool:
         return False
 
 
-def wanted(runtime: str, device_type: str) -> bool:
-    """Whether `runtime` means ONNX Runtime for a network on a `device_type` device."""
+def check_runtime(runtime: str) -> str:
+    """`runtime` when it is one of RUNTIMES, else DeepMIRError."""
     if runtime not in RUNTIMES:
         raise DeepMIRError(f"unknown runtime {runtime!r} (choose one of {', '.join(RUNTIMES)})")
-    if runtime == "torch":
+    return runtime
+
+
+def wanted(runtime: str, device_type: str) -> bool:
+    """Whether `runtime` means ONNX Runtime for a network on a `device_type` device."""
+    if check_runtime(runtime) == "torch":
         return False
     if runtime == "onnxruntime":
         if device_type != "cpu":
@@ -64,14 +73,36 @@ def cache_folder() -> Path:
 
 
 def onnx_path(model) -> Path:
-    """Where the ONNX export of `model` (a modelfile.LoadedModel) is kept: named by the
-    sha256 of the network's weights as they are in memory (not the card's checksum, so a
-    network changed after loading never meets a stale export) and of its architecture."""
-    digest = hashlib.sha256(f"{model.card.architecture!r}|opset{OPSET}".encode())
-    for name, tensor in model.network.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    """Where the ONNX export of `model` (a modelfile.LoadedModel) is kept: named by its
+    architecture, the opset and `model.weights_key()`. That is the sha256 of the weights file
+    load_model verified against the card (computed without torch) as long as the network in
+    memory is that file's: not built yet, or built and with the same tensors (hashed to see).
+    A network given in memory, replaced or changed after loading is named by the sha256 of its
+    tensors in memory instead, so it never meets an export of other weights."""
+    digest = hashlib.sha256(f"{model.card.architecture!r}|opset{OPSET}|{model.weights_key()}".encode())
     return cache_folder() / f"{digest.hexdigest()[:32]}.onnx"
+
+
+def threads() -> int:
+    """The threads ONNX Runtime runs on: PyTorch's intra-op thread count where torch is
+    imported already (torch.set_num_threads included), else what PyTorch would choose, without
+    importing it: the number of physical cores (psutil's count, or os.cpu_count()), or fewer
+    where MKL_NUM_THREADS or else OMP_NUM_THREADS asks for fewer (Dask sets OMP_NUM_THREADS to
+    1 in each worker)."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    try:
+        import psutil
+
+        cores = psutil.cpu_count(logical=False)
+    except ImportError:
+        cores = None
+    cores = cores or os.cpu_count() or 1
+    for name in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # as in torch: MKL_NUM_THREADS first
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return min(int(value), cores)
+    return cores
 
 
 def _with_probability_head(network):
@@ -117,18 +148,18 @@ class OnnxNetwork:
 
 
 def network_for(model) -> OnnxNetwork:
-    """`model` on ONNX Runtime: exported on first use, the session opened once per process."""
+    """`model` on ONNX Runtime: exported on first use (with torch), the session opened once
+    per process (without torch)."""
     import onnxruntime
-    import torch
 
     path = onnx_path(model)
-    threads = torch.get_num_threads()
-    key = (str(path), threads)
+    count = threads()
+    key = (str(path), count)
     if key not in _SESSIONS:
         if not path.is_file():
             export(model, path)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = count
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         _SESSIONS[key] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -78,3 +80,21 @@ def test_label_rules():
     single = np.array([0.2, 0.5, 0.9], np.float32).reshape(1, 1, 1, 3)
     assert labels_from_probabilities(single, [2]).ravel().tolist() == [0, 2, 2]
     assert labels_from_probabilities(single, [1], threshold=0.8).ravel().tolist() == [0, 0, 1]
+
+
+def test_auto_device_is_decided_without_torch_where_it_is_certain():
+    """'auto' with ONNX Runtime is the CPU; with a torch built without CUDA or ROCm it is the
+    CPU without importing torch; else torch is asked. Either way it is choose_device's answer
+    for the torch runtime."""
+    probe = ("import sys; from DeepMIRLib import inference; "
+             "cpu_only = not inference.torch_gpu_build(); "
+             "print(inference.auto_device_type('onnxruntime'), 'torch' in sys.modules); "
+             "print(inference.auto_device_type('auto'), cpu_only, 'torch' in sys.modules); "
+             "import torch; print(inference.choose_device('auto').type, torch.version.cuda is None and torch.version.hip is None)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    (onnx_type, onnx_torch), (auto_type, cpu_only, auto_torch), (torch_type, torch_cpu_only) = (line.split() for line in result.stdout.splitlines())
+    assert (onnx_type, onnx_torch) == ("cpu", "False")
+    assert auto_type == torch_type and cpu_only == str(torch_cpu_only == "True")
+    if cpu_only == "True":
+        assert (auto_type, auto_torch) == ("cpu", "False")

@@ -3,15 +3,21 @@ probabilities to float32 rounding and the same labels; the export is made once p
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from DeepMIRLib import onnxrt
+from DeepMIRLib.cli import main
 from DeepMIRLib.errors import DeepMIRError
 from DeepMIRLib.inference import labels_from_probabilities, predict_probabilities
 from DeepMIRLib.modelfile import ModelCard, load_model, save_model
 from DeepMIRLib.unet import UNet2D
+from DeepMIRLib.volumes import read_volume
 
 
 @pytest.fixture()
@@ -55,3 +61,59 @@ def test_runtime_choice():
         onnxrt.wanted("onnxruntime", "cuda")
     with pytest.raises(DeepMIRError, match="unknown runtime"):
         onnxrt.wanted("tensorrt", "cpu")
+
+
+def test_threads_are_torchs_without_importing_it():
+    """ONNX Runtime's thread count, computed before torch is imported, is the one torch picks."""
+    probe = "from DeepMIRLib import onnxrt; n = onnxrt.threads(); import torch; print(n, torch.get_num_threads())"
+    for extra in ({}, {"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "1"}):
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")} | extra
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
+        assert result.returncode == 0, result.stderr
+        ours, torchs = result.stdout.split()
+        assert ours == torchs, extra
+
+
+# `deepmir predict` in a fresh process; then whether torch was imported, and whether the
+# installed torch is a CPU-only build (found before anything ran)
+PREDICT_PROBE = """
+import sys
+from DeepMIRLib import inference
+from DeepMIRLib.cli import main
+cpu_only = not inference.torch_gpu_build()
+code = main(sys.argv[1:])
+print('torch' in sys.modules, cpu_only)
+sys.exit(code)
+"""
+
+
+def test_predict_from_the_cached_export_imports_no_torch(slab_cohort, tmp_path):
+    """deepmir predict on ONNX Runtime: the first run exports the model (with torch), every later
+    run starts from the export and never imports torch (nor does the default runtime and device
+    with a torch that has no GPU build); the labels are PyTorch's."""
+    pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
+    pytest.importorskip("onnx", reason="the fast extra (onnxruntime, onnx) is not installed")
+    participant = slab_cohort / "sim-41-0000"
+    cache = tmp_path / "cache"
+    env = dict(os.environ, DEEPMIR_ONNX_CACHE=str(cache))
+
+    def predict(out: str, *options: str) -> list[str]:
+        command = [sys.executable, "-c", PREDICT_PROBE, "predict", "--input", str(participant), "--out", str(tmp_path / out), *options]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.split()[-2:]
+
+    predict("exports", "--runtime", "onnxruntime")
+    exports = sorted(cache.glob("*.onnx"))
+    assert len(exports) == 1
+    made = exports[0].stat().st_mtime_ns
+    assert predict("cached", "--runtime", "onnxruntime")[0] == "False"
+    imported, cpu_only = predict("defaults")  # --runtime auto --device auto
+    assert imported == "False" or cpu_only == "False"
+    assert sorted(cache.glob("*.onnx")) == exports and exports[0].stat().st_mtime_ns == made
+
+    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "torch"), "--runtime", "torch", "--device", "cpu"]) == 0
+    reference = read_volume(tmp_path / "torch" / participant.name / "labels.nii.gz").array
+    assert set(np.unique(reference)) == {0, 1, 2}
+    for out in ("exports", "cached", "defaults"):
+        assert np.array_equal(read_volume(tmp_path / out / participant.name / "labels.nii.gz").array, reference), out
