@@ -103,20 +103,41 @@ def n4_bias_correct(volume: Volume, mask: Volume | None = None, shrink: int = 4,
 def compute_brain_mask(swi: Volume) -> Volume:
     """A foreground mask of an SWI magnitude image (uint8 0/1, same grid).
 
-    Smooth (1 mm Gaussian), Otsu threshold, keep the largest 26-connected component, close
-    small gaps (2 voxels) and fill holes slice by slice and in 3-D. On skull-stripped or
-    simulated images this is the brain; on real images with scalp and skull it is a head
-    mask, and a brain mask from a dedicated tool (e.g. SynthStrip, HD-BET) should be given."""
-    image = sitk.SmoothingRecursiveGaussian(sitk.Cast(swi.to_image(), sitk.sitkFloat32), 1.0)
-    foreground = sitk.OtsuThreshold(image, 0, 1, 200)
-    components = sitk.ConnectedComponent(foreground, True)
-    largest = sitk.RelabelComponent(components, sortByObjectSize=True) == 1
+    Smooth (1 mm Gaussian), Otsu threshold, keep the largest 26-connected component and close
+    small gaps (2 voxels); then drop the voxels whose unsmoothed intensity is below half the
+    threshold (the smoothing and closing reach about a voxel into the background, and
+    background-dark voxels inside the mask look like microbleeds to the network: 66-86
+    detections instead of 4-10 on simulated participants) and fill the holes that are enclosed
+    in 3-D (dark lesions, veins and iron inside the brain). On skull-stripped or simulated
+    images this is the brain; on real images with scalp and skull it is a head mask, and a
+    brain mask from a dedicated tool (e.g. SynthStrip, HD-BET) should be given."""
+    image = sitk.Cast(swi.to_image(), sitk.sitkFloat32)
+    otsu = sitk.OtsuThresholdImageFilter()
+    otsu.SetInsideValue(0)
+    otsu.SetOutsideValue(1)
+    otsu.SetNumberOfHistogramBins(200)
+    foreground = otsu.Execute(sitk.SmoothingRecursiveGaussian(image, 1.0))
+    largest = sitk.RelabelComponent(sitk.ConnectedComponent(foreground, True), sortByObjectSize=True) == 1
     closed = sitk.BinaryMorphologicalClosing(largest, [2, 2, 2])
-    filled = sitk.BinaryFillhole(closed)
-    array = sitk.GetArrayFromImage(filled).astype(bool)
-    for z in range(array.shape[0]):  # holes open to another slice survive 3-D filling
-        slice_image = sitk.GetImageFromArray(array[z].astype(np.uint8))
-        array[z] = sitk.GetArrayFromImage(sitk.BinaryFillhole(slice_image)).astype(bool)
+    bright_enough = sitk.GetArrayFromImage(image) > otsu.GetThreshold() / 2
+    array = _fill_enclosed_holes(sitk.GetArrayFromImage(closed) > 0, bright_enough)
     if not array.any():
         raise InputError(swi.source, "no foreground found for a brain mask; give one (--mask, or a brainmask image beside SWI)")
-    return swi.with_array(array.astype(np.uint8))
+    return swi.with_array(array)
+
+
+def _fill_enclosed_holes(outline: np.ndarray, bright_enough: np.ndarray) -> np.ndarray:
+    """`outline & bright_enough` with its 3-D holes filled, largest component kept. The volume
+    is padded by one voxel of `outline` on every side first, so that a dark lesion cut by the
+    field of view's edge (a slab acquisition's first or last slice) counts as enclosed."""
+    padded = np.pad(outline & bright_enough, 1)
+    for axis in range(3):
+        for side, source in ((0, 0), (-1, -1)):
+            index = [slice(1, -1)] * 3
+            index[axis] = side
+            take = [slice(None)] * 3
+            take[axis] = source
+            padded[tuple(index)] = outline[tuple(take)]
+    filled = sitk.BinaryFillhole(sitk.GetImageFromArray(padded.astype(np.uint8)))
+    largest = sitk.RelabelComponent(sitk.ConnectedComponent(filled, True), sortByObjectSize=True) == 1
+    return sitk.GetArrayFromImage(largest)[1:-1, 1:-1, 1:-1].astype(np.uint8)

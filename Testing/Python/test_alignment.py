@@ -76,3 +76,34 @@ def test_brain_mask_from_swi(anatomy):
     truth = images["brainmask"].array > 0
     dice = 2 * (computed & truth).sum() / (computed.sum() + truth.sum())
     assert dice > 0.9, dice
+
+
+def test_computed_brain_mask_stays_inside_the_brain(slab_cohort):
+    """Voxels of background brightness inside a computed mask look like microbleeds to the
+    network: the computed mask must not reach past the simulator's brain, must keep every
+    lesion voxel (also at the slab's first and last slice), and detection with it must find
+    what detection with the true mask finds."""
+    from DeepMIRLib.modelfile import load_model
+    from DeepMIRLib.pipeline import ParticipantInputs, detect
+    from DeepMIRLib.volumes import read_volume
+
+    folder = slab_cohort / "sim-41-0000"
+    computed = compute_brain_mask(read_volume(folder / "swi.nii.gz")).array > 0
+    truth = read_volume(folder / "brainmask.nii.gz").array > 0
+    lesions = read_volume(folder / "labels.nii.gz").array > 0
+    assert (computed & ~truth).sum() <= 0.001 * truth.sum(), (computed & ~truth).sum()
+    assert (truth & ~computed).sum() <= 0.01 * truth.sum(), (truth & ~computed).sum()
+    assert lesions.any() and not (lesions & ~computed).any()
+
+    model = load_model("default")
+    images = {name: folder / f"{name}.nii.gz" for name in ("swi", "qsm", "t2")}
+    with_mask = detect(ParticipantInputs("sim-41-0000", **images, mask=folder / "brainmask.nii.gz"), model)
+    without_mask = detect(ParticipantInputs("sim-41-0000", **images), model)
+    assert any("brain mask computed" in note for note in without_mask.notes)
+    # the mask also sets the normalisation's statistics: a borderline voxel may come or go
+    for label in (1, 2):
+        found = [lesion.centroid_index for lesion in without_mask.lesions if lesion.label == label]
+        expected = [lesion.centroid_index for lesion in with_mask.lesions if lesion.label == label]
+        assert expected and abs(len(found) - len(expected)) <= 0.1 * len(expected), (label, len(found), len(expected))
+        matched = [min(np.linalg.norm(np.subtract(centre, other)) for other in expected) < 1.5 for centre in found]
+        assert np.mean(matched) >= 0.9, (label, np.mean(matched))
