@@ -12,6 +12,7 @@ the script reports medians.
     python benchmarks/bench_predict.py                      # widths 8 16 32, 5 runs each
     python benchmarks/bench_predict.py --widths 16 --runs 3 --device cuda
     python benchmarks/bench_predict.py --widths 16 --runs 3 --runtimes torch onnxruntime   # PyTorch vs ONNX Runtime, in turn
+    python benchmarks/bench_predict.py --model default --runs 5   # a trained model (path or registry id) instead of the widths
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def timed_deepmir(arguments: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--model", help="a model file or registry id (e.g. default) to time instead of the untrained widths")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--canvas", default="auto", help="passed to deepmir predict (auto, or 256x256 as in the paper)")
@@ -104,9 +106,16 @@ def main() -> None:
         make_participant(participant)
         print("| base width | parameters | runtime | median wall time (s) | min-max (s) | median peak memory (GB) | runs | load average before each run |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-        for width in args.widths:
-            model = make_model(tmp, width)
-            parameters = sum(p.numel() for p in UNet2D(3, 2, base_width=width).parameters())
+        for width in [None] if args.model else args.widths:
+            if width is None:
+                from DeepMIRLib.modelfile import load_model
+
+                loaded = load_model(args.model)
+                model, width = args.model, loaded.card.architecture.base_width
+                parameters = sum(p.numel() for p in loaded.network.parameters())
+            else:
+                model = make_model(tmp, width)
+                parameters = sum(p.numel() for p in UNet2D(3, 2, base_width=width).parameters())
             timings: dict[str, list] = {runtime: [] for runtime in args.runtimes}
             for runtime in args.runtimes:
                 run_once(model, participant, tmp / "out", args.device, args.canvas, runtime)  # warm the file cache (and the ONNX export)
