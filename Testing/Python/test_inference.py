@@ -98,3 +98,27 @@ def test_auto_device_is_decided_without_torch_where_it_is_certain():
     assert auto_type == torch_type and cpu_only == str(torch_cpu_only == "True")
     if cpu_only == "True":
         assert (auto_type, auto_torch) == ("cpu", "False")
+
+
+@pytest.mark.parametrize("version, gpu", [
+    ("cuda: Optional[str] = None\nhip: Optional[str] = None\n", False),  # a CPU wheel
+    ("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n", True),
+    ("cuda = None\nhip = '6.3.42131'\n", True),  # ROCm
+    ("git_version = 'abc'\n", True),  # cannot tell: torch is asked
+    (None, True),  # no version.py: torch is asked
+])
+def test_a_gpu_is_ruled_out_from_torchs_build_without_importing_it(tmp_path, monkeypatch, version, gpu):
+    import importlib.machinery
+
+    from DeepMIRLib import inference
+
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("")
+    if version is not None:
+        (tmp_path / "torch" / "version.py").write_text(version)
+    spec = importlib.machinery.ModuleSpec("torch", None, origin=str(tmp_path / "torch" / "__init__.py"))
+    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.setattr(inference.importlib.util, "find_spec", lambda name: spec if name == "torch" else None)
+    assert inference.torch_gpu_build() is gpu
+    monkeypatch.setattr(inference.importlib.util, "find_spec", lambda name: None)  # torch not installed
+    assert inference.torch_gpu_build() is False
