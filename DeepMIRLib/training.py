@@ -13,6 +13,7 @@ run continues exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -267,6 +268,10 @@ class Trainer:
 
         self.config = config
         self.train_cases, self.validation_cases = train_cases, validation_cases
+        slice_shapes = {case.labels.shape[1:] for case in train_cases}
+        if not config.crop and len(slice_shapes) > 1:
+            raise InputError("--crop 0", f"whole slices of {len(slice_shapes)} different sizes cannot share a batch (cases on other grids, e.g. "
+                                         "other protocols); train with a crop (--crop 64)")
         self.rank, self.world = _distributed_setup()
         self.device = choose_device(config.device) if self.world == 1 else _distributed_device(self.rank)
         torch.manual_seed(config.seed)
@@ -333,9 +338,15 @@ class Trainer:
         samples = epoch_samples(self.validation_cases, rng)
         iou = IoUAccumulator(max(self.network.num_classes, 1))
         self.network.eval()
+        # a batch holds slices of one shape (cases may come from other protocols' grids); the
+        # accumulated counts do not depend on the order
+        samples = sorted(samples, key=lambda sample: self.validation_cases[sample[0]].labels.shape[1:])
+        chunks = []
+        for _, same_shape in itertools.groupby(samples, key=lambda sample: self.validation_cases[sample[0]].labels.shape[1:]):
+            same_shape = list(same_shape)
+            chunks += [same_shape[start : start + self.config.batch_size] for start in range(0, len(same_shape), self.config.batch_size)]
         with torch.inference_mode():
-            for start in range(0, len(samples), self.config.batch_size):
-                chunk = samples[start : start + self.config.batch_size]
+            for chunk in chunks:
                 images = [self.validation_cases[c].stack[:, z] for c, z, _ in chunk]
                 target = np.stack([self.validation_cases[c].labels[z] for c, z, _ in chunk])
                 padded = _pad_to_multiple(np.stack(images), self.network.size_multiple)

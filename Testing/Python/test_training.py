@@ -201,3 +201,19 @@ def test_cosine_schedule_decays_to_a_twentieth_and_constant_stays():
     assert all(a > b for a, b in itertools.pairwise(rates))
     constant = Trainer(_config(epochs=5, base_width=2), [], [])
     assert {constant.learning_rate(e) for e in range(5)} == {1e-3}
+
+
+def test_cases_on_other_grids_train_and_validate_together(slab_cohort, tmp_path):
+    """Training sets may mix protocols (simulate --vary-protocol): slices of other sizes go in
+    batches of their own for validation, and whole-slice training (--crop 0) is refused
+    with a clear error instead of failing inside numpy."""
+    assert main(["simulate", "--n", "1", "--seed", "43", "--slab", "16", "--spacing", "1.2", "1.2", "1.5",
+                 "--size", "160", "214", "104", "--out", str(tmp_path / "other")]) == 0
+    nominal = prepare_case(find_training_cases(slab_cohort)[0], ["swi", "qsm", "t2"], "multiclass")
+    other = prepare_case(find_training_cases(tmp_path / "other")[0], ["swi", "qsm", "t2"], "multiclass")
+    assert nominal.labels.shape[1:] != other.labels.shape[1:]
+    trainer = Trainer(_config(), [nominal, other], [nominal, other])
+    trainer.fit()
+    assert all(0.0 <= entry["validation_iou"] <= 1.0 for entry in trainer.history)
+    with pytest.raises(InputError, match="crop"):
+        Trainer(_config(crop=0), [nominal, other], [nominal])
