@@ -16,6 +16,7 @@ import pytest
 
 from DeepMIRLib import bids
 from DeepMIRLib.cli import main
+from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.volumes import read_volume
 
 pytest.importorskip("bids", reason="the bids extra (pybids) is not installed")
@@ -60,7 +61,8 @@ def test_derivatives_dataset(bids_dataset, slab_cohort, tmp_path, capsys):
     assert "sub-03 has no SWI image" in capsys.readouterr().err
     description = json.loads((out / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative" and description["GeneratedBy"][0]["Name"] == "DeepMIR"
-    assert "deepmir-multiclass-sim 0.3.0" in description["GeneratedBy"][0]["Description"]
+    card = load_model("default").card
+    assert f"{card.name} {card.version}" in description["GeneratedBy"][0]["Description"]
     anat = out / "sub-02" / "anat"
     labels = read_volume(anat / "sub-02_desc-deepmir_dseg.nii.gz", np.uint8)
     assert labels.shape == read_volume(raw / "sub-02" / "anat" / "sub-02_acq-swi_T2starw.nii.gz").shape
