@@ -258,11 +258,16 @@ class _WeightsFile:
     def read(self) -> bytes:
         """The file's bytes, refused when they are no longer those load_model checked (so what
         is built, and exported to ONNX under the file's sha256, is what was verified)."""
-        data = self.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise InputError(self.path, f"{self.what} changed on disk since the model was loaded "
-                                        f"(they no longer match the sha256 recorded in the model card)")
-        return data
+        return _read_verified(self.path, self.sha256, f"{self.what} changed on disk since the model was loaded "
+                                                      f"(they no longer match the sha256 recorded in the model card)")
+
+
+def _read_verified(path: Path, sha256: str, mismatch: str) -> bytes:
+    """The bytes of `path`; InputError(`mismatch`) unless their sha256 is `sha256`."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise InputError(path, mismatch)
+    return data
 
 
 class LoadedModel:
@@ -419,9 +424,7 @@ def load_model(path: Path | str) -> LoadedModel:
     if not card.weights_sha256:
         raise InputError(card_path, "model card records no weights_sha256, so its weights cannot be verified; DeepMIR loads "
                                     "only weights it can check (modelfile.save_model records the checksum)")
-    data = weights_path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != card.weights_sha256:
-        raise InputError(weights_path, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
+    data = _read_verified(weights_path, card.weights_sha256, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
     _check_tensors(data, card.architecture.tensor_shapes(), weights_path, "weights", "the architecture in the card")
     weights = _WeightsFile(weights_path, card.weights_sha256, "weights")
     return LoadedModel._from_files(card, card_path, weights, _second_stage_weights(card, card_path))
@@ -437,9 +440,7 @@ def _second_stage_weights(card: ModelCard, card_path: Path) -> _WeightsFile | No
     path = card_path.parent / spec.weights_file
     if not path.is_file():
         raise InputError(path, "second-stage weights not found")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != spec.weights_sha256:
-        raise InputError(path, "second-stage weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
+    data = _read_verified(path, spec.weights_sha256, "second-stage weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
     _check_tensors(data, spec.tensor_shapes(), path, "second-stage weights", "the card's second_stage")
     return _WeightsFile(path, spec.weights_sha256, "second-stage weights")
 
