@@ -340,9 +340,11 @@ class Trainer:
         self.network.eval()
         # a batch holds slices of one shape (cases may come from other protocols' grids); the
         # accumulated counts do not depend on the order
-        samples = sorted(samples, key=lambda sample: self.validation_cases[sample[0]].labels.shape[1:])
+        def slice_shape(sample) -> tuple[int, ...]:
+            return self.validation_cases[sample[0]].labels.shape[1:]
+
         chunks = []
-        for _, same_shape in itertools.groupby(samples, key=lambda sample: self.validation_cases[sample[0]].labels.shape[1:]):
+        for _, same_shape in itertools.groupby(sorted(samples, key=slice_shape), key=slice_shape):
             same_shape = list(same_shape)
             chunks += [same_shape[start : start + self.config.batch_size] for start in range(0, len(same_shape), self.config.batch_size)]
         with torch.inference_mode():
