@@ -17,9 +17,10 @@ from .errors import InputError
 from .volumes import Volume, itk_error_text
 
 # Images are bin-shrunk to about this voxel size and the metric samples this share of their voxels.
-# 3 mm and 20 % fit as well as 2 mm and 10 % (mean error against the simulator's known T2 motion
-# 0.372 vs 0.376 mm over 6 held-out participants; transforms within 0.23 mm of each other in the
-# brain) in a third of the time (0.6-0.95 instead of 2.2-3.0 CPU seconds): BENCHMARKS.md.
+# 3 mm and 20 % fit about as well as 2 mm and 10 % (mean error against the simulator's known T2
+# motion 0.360 vs 0.354 mm over 8 held-out participants; transforms within 0.27 mm of each other
+# in the brain) in a third of the time (median 0.78 instead of 2.48 CPU seconds):
+# benchmarks/bench_registration.py, BENCHMARKS.md.
 REGISTRATION_VOXEL_MM = 3.0
 REGISTRATION_SAMPLING = 0.2
 
