@@ -302,11 +302,14 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
                   min_size: int) -> np.ndarray:
     """The canonical label map after the card's second stage (secondstage.apply_second_stage):
-    candidates are the U-Net's components of at least `min_size` voxels."""
-    from .secondstage import apply_second_stage
+    candidates are the components of at least `min_size` voxels of the U-Net's proposals
+    (secondstage.proposal_labels: its arg-max, or where its lesion probabilities reach the
+    card's `proposal`)."""
+    from .secondstage import apply_second_stage, proposal_labels
 
     labels = [c.label for c in loaded.card.lesion_classes]
-    candidates = remove_lesions(canonical_labels, min_size)
+    proposals = proposal_labels(canonical_labels, canonical_probabilities, labels, loaded.card.second_stage.proposal)
+    candidates = remove_lesions(proposals, min_size)
     return apply_second_stage(loaded.second_stage, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
 
 
@@ -317,7 +320,8 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     probability resolved per class key, so a calibrated copy of the same weights differs;
     with the second stage, `stages` 2 and its minimum probabilities)."""
     by_label = min_probability_by_label(card, min_probability, stages)
-    second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability)}
+    second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
+                                     **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {})}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
         "threshold": float(threshold),

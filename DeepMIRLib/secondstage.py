@@ -2,7 +2,9 @@
 U-Net proposes and decides microbleed, iron deposit or neither.
 
 The first stage (the paper's 2-D U-Net) runs permissive: every 26-connected component of
-its arg-max (no minimum lesion probability) is a candidate. A 2-D slice cannot tell a vein
+its arg-max (no minimum lesion probability) is a candidate, or, when the card gives a
+`proposal`, every component where its lesion probabilities sum to at least that (which
+also proposes the small lesions the U-Net half sees). A 2-D slice cannot tell a vein
 seen in cross-section from a round bleed; a patch that spans several slices can, since a
 vein continues through them (Dou et al. 2016, Al-masni et al. 2020). The classifier sees,
 for each candidate, the normalised modalities the U-Net uses plus the candidate's own
@@ -30,6 +32,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+from . import options
 from .lesions import label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
     DEFAULT_PATCH,
@@ -82,6 +85,16 @@ class Candidates:
 
     def __len__(self) -> int:
         return len(self.label)
+
+
+def proposal_labels(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels, proposal: float | None) -> np.ndarray:
+    """The label map whose components are the candidates: the U-Net's arg-max labels, or with
+    `proposal` the voxels where the lesion classes' probabilities (K, Z, Y, X) sum to at least
+    it, each of its likelier lesion class."""
+    if proposal is None:
+        return canonical_labels
+    values = np.asarray(class_labels, dtype=np.uint8)
+    return np.where(canonical_probabilities.sum(axis=0) >= proposal, values[canonical_probabilities.argmax(axis=0)], 0).astype(np.uint8)
 
 
 def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels=(1, 2)) -> Candidates:
@@ -262,36 +275,36 @@ def _permissive_unet(folder, loaded, detect_options: dict) -> tuple[np.ndarray, 
     return stack, labels, probabilities
 
 
-def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, proposal: float | None = None, **detect_options) -> CandidateSet:
+def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), **detect_options) -> CandidateSet:
     """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
     simulated participant folders, each with its truth from the folder's labels and mimics
-    (`candidate_truth`). With `proposal` (for training: more, harder negatives) the
-    candidates are the components where the lesion classes' probabilities sum to at least
-    `proposal`, each voxel of the likelier lesion class, instead of the arg-max's."""
+    (`candidate_truth`). The U-Net runs once per participant; its candidates are collected
+    for each of `proposals` (`proposal_labels`: None the arg-max's components, a number the
+    components where the lesion probabilities sum to at least it; for training, several give
+    more and harder negatives)."""
     from pathlib import Path
 
     from .modelfile import LoadedModel, load_model
     from .volumes import read_volume, to_canonical
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    class_labels = [c.label for c in loaded.card.lesion_classes]
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
     for n, folder in enumerate(folders):
         folder = Path(folder)
         stack, labels, probabilities = _permissive_unet(folder, loaded, detect_options)
-        if proposal is not None:
-            class_labels = np.array([c.label for c in loaded.card.lesion_classes], dtype=np.uint8)
-            labels = np.where(probabilities.sum(axis=0) >= proposal, class_labels[probabilities.argmax(axis=0)], 0).astype(np.uint8)
-        candidates = extract_candidates(labels, probabilities, [c.label for c in loaded.card.lesion_classes])
         reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
         mimics_path = folder / "mimics.nii.gz"
         mimics = to_canonical(read_volume(mimics_path))[0].array.astype(np.int64) if mimics_path.exists() else None
-        targets, causes = candidate_truth(candidates, reference, mimics)
-        parts["patches"].append(patches_for(stack, candidates, patch))
-        parts["features"].append(candidates.features)
-        parts["targets"].append(targets)
-        parts["causes"] += causes
-        parts["participants"] += [folder.name] * len(candidates)
-        parts["unet_label"].append(candidates.label)
+        for proposal in proposals:
+            candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, proposal), probabilities, class_labels)
+            targets, causes = candidate_truth(candidates, reference, mimics)
+            parts["patches"].append(patches_for(stack, candidates, patch))
+            parts["features"].append(candidates.features)
+            parts["targets"].append(targets)
+            parts["causes"] += causes
+            parts["participants"] += [folder.name] * len(candidates)
+            parts["unet_label"].append(candidates.label)
         if progress:
             progress(n + 1, len(folders))
     return CandidateSet(np.concatenate(parts["patches"]), np.concatenate(parts["features"]), np.concatenate(parts["targets"]),
@@ -378,7 +391,7 @@ def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, p
         class_labels = [c.label for c in loaded.card.lesion_classes]
         calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
                                     min_probability_by_label(loaded.card, None))
-        candidates = extract_candidates(labels, probabilities, class_labels)
+        candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, spec.proposal), probabilities, class_labels)
         scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
         reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
         rows.append({"participant": folder.name, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
@@ -432,30 +445,33 @@ TRAINING_PATCH = (13, 28, 28)  # cached around each training candidate, cropped 
 SUPPRESSION = {"cmb": 3.0, "iron": 5.0}  # the paper's centroid tolerances
 
 
-def _merge(sets: list) -> CandidateSet:
-    return CandidateSet(np.concatenate([c.patches for c in sets]), np.concatenate([c.features for c in sets]),
-                        np.concatenate([c.targets for c in sets]), [cause for c in sets for cause in c.causes],
-                        [name for c in sets for name in c.participants], np.concatenate([c.unet_label for c in sets]))
+def _describe(proposals) -> str:
+    return " and ".join("the arg-max components" if p is None else f"components of lesion probability >= {p:g}" for p in proposals)
 
 
 def build_two_stage_model(model, train_folders, calibration_folders, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
-                          proposals=(None, 0.02), version: str | None = None, seed: int = 0, log=print) -> dict:
-    """Train a second stage for `model` on the candidates of `train_folders` (simulated; the
-    arg-max's components and, for harder negatives, those where the lesion probabilities sum
-    to 0.02, each from patches of TRAINING_PATCH cropped at random to `patch`), choose its
-    minimum probabilities on `calibration_folders` (never trained on) with SUPPRESSION, and
-    write the U-Net with it as a new model at `out`. Returns the card's second_stage section."""
+                          proposals=(None, 0.02), proposal: float | None = None, version: str | None = None, seed: int = 0,
+                          log=print) -> dict:
+    """Train a second stage for `model` on the candidates of `train_folders` (simulated; for
+    each of `proposals` (`proposal_labels`: by default the arg-max's components and, for harder
+    negatives, those where the lesion probabilities sum to 0.02), each from patches of
+    TRAINING_PATCH cropped at random to `patch`), choose its minimum probabilities on
+    `calibration_folders` (never trained on) with SUPPRESSION and the candidates it will be
+    given in detection (`proposal`, the card's), and write the U-Net with it as a new model
+    at `out`. Returns the card's second_stage section."""
     import copy
     from pathlib import Path
 
     from .modelfile import load_model, save_model
 
     loaded = load_model(model)
-    train = _merge([collect_candidates(train_folders, loaded, TRAINING_PATCH, proposal=proposal) for proposal in proposals])
+    if proposal not in proposals:
+        proposals = (*proposals, proposal)
+    train = collect_candidates(train_folders, loaded, TRAINING_PATCH, proposals=proposals)
     counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
     log(f"training candidates: {len(train.targets)} {counts}")
     network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)
-    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION))
+    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal)
     rows = score_cohort(calibration_folders, loaded, network, spec)
     choice = choose_min_probability(rows, suppression=SUPPRESSION)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
@@ -467,13 +483,14 @@ def build_two_stage_model(model, train_folders, calibration_folders, out, *, pat
     names = ", ".join(sorted({Path(f).name for f in train_folders}))
     card.second_stage = SecondStageSpec(
         "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"], suppression=dict(SUPPRESSION),
-        training={"data": f"candidates of the U-Net (arg-max components and components of lesion probability >= 0.02; patches of "
-                          f"{TRAINING_PATCH} cropped at random to {tuple(patch)}) in {len(train_folders)} simulated participants: {names}",
+        proposal=proposal,
+        training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
+                          f"{tuple(patch)}) in {len(train_folders)} simulated participants: {names}",
                   "candidates": counts, "epochs": epochs, "width": width, "seed": seed,
                   "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
                   "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"},
         calibration={"data": f"{len(calibration_folders)} simulated participants: " + ", ".join(Path(f).name for f in calibration_folders)
-                             + "; candidates: the U-Net's arg-max components",
+                             + f"; candidates: {_describe([proposal])}",
                      "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
                              "voxels), pieces within 3 (CMB) / 5 (iron) voxels of a larger kept one suppressed",
                      "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
@@ -499,12 +516,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=None)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--proposal", type=float, default=None,
+                        help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5]; default: its arg-max")
     args = parser.parse_args(argv)
+    if args.proposal is not None:
+        options.real_number(args.proposal, "--proposal", 0.0, 0.5, low_open=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     folders = [sorted(p for p in folder.iterdir() if (p / "manifest.json").exists()) for folder in (args.train, args.calibrate)]
     record = build_two_stage_model(args.model, folders[0], folders[1], args.out, width=args.width, epochs=args.epochs,
-                                   version=args.version, seed=args.seed)
+                                   proposal=args.proposal, version=args.version, seed=args.seed)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 

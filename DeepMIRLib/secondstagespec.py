@@ -46,12 +46,17 @@ class SecondStageSpec:
     # per class key: a kept candidate whose centroid lies within this many voxels of a larger
     # kept candidate of the same class is removed (pieces of one lesion); none when absent
     suppression: dict = field(default_factory=dict)
+    # candidates are the components where the U-Net's lesion probabilities sum to at least
+    # this (more than its arg-max proposes: small lesions it half sees); None: the arg-max's
+    proposal: float | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["patch"] = list(self.patch)
         data["classes"] = list(self.classes)
         data["features"] = list(self.features)
+        if self.proposal is None:  # cards written before the field read and write as before
+            del data["proposal"]
         return data
 
     @classmethod
@@ -101,9 +106,14 @@ class SecondStageSpec:
             raise InputError(source, f"model card second_stage: suppression {suppression!r} may give only 'cmb' and 'iron'")
         for key, value in suppression.items():
             options.real_number(value, f"{source}: second_stage suppression {key}", 0.0, 64.0)
+        proposal = data.get("proposal")
+        if proposal is not None:
+            # above 0.5 it would propose less than the arg-max, which the classifier never saw
+            proposal = options.real_number(proposal, f"{source}: second_stage proposal", 0.0, 0.5, low_open=True)
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
-                   dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()})
+                   dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
+                   proposal)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""

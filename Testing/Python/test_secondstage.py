@@ -4,6 +4,7 @@ truth, and detection through pipeline.detect with one or two stages."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -132,6 +133,38 @@ def test_detect_with_one_and_two_stages(slab_cohort, two_stage_models):
 
     with pytest.raises(InputError, match="no second stage"):
         detect(participant, "default", device="cpu", stages=2)
+
+
+def test_a_lower_proposal_gives_the_second_stage_more_candidates(slab_cohort, two_stage_models, tmp_path):
+    """With the card's `proposal`, the candidates are where the U-Net's lesion probabilities
+    sum to at least it (more than its arg-max), each of the likelier class."""
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0)
+    loaded = load_model(two_stage_models["cmb"])
+    card = copy.deepcopy(loaded.card)
+    card.second_stage = dataclasses.replace(card.second_stage, proposal=0.02)
+    path = save_model(loaded.network, card, tmp_path / "low", second_stage=loaded.second_stage)
+    assert json.loads(path.read_text())["second_stage"]["proposal"] == 0.02
+    kept = detect(participant, path, device="cpu", runtime="torch")
+    assert kept.settings["second_stage_proposal"] == 0.02
+    lesion_sum = permissive.probabilities["cmb"].array + permissive.probabilities["iron"].array
+    assert np.array_equal(kept.labels.array > 0, lesion_sum >= 0.02)  # every candidate kept, as a CMB
+    assert (kept.labels.array > 0).sum() > (permissive.labels.array > 0).sum()
+    assert np.all(kept.labels.array[permissive.labels.array > 0] > 0)
+
+
+def test_proposal_labels():
+    probabilities = np.zeros((2, 1, 1, 4), np.float32)
+    probabilities[:, 0, 0] = [[0.9, 0.01, 0.02, 0.0], [0.05, 0.02, 0.0, 0.01]]
+    argmax = np.array([[[1, 0, 0, 0]]], np.uint8)
+    assert secondstage.proposal_labels(argmax, probabilities, [1, 2], None) is argmax
+    assert secondstage.proposal_labels(argmax, probabilities, [1, 2], 0.02).tolist() == [[[1, 2, 1, 0]]]
+    spec = _spec(proposal=0.05).to_dict()
+    assert SecondStageSpec.from_dict(spec).proposal == 0.05
+    assert "proposal" not in _spec().to_dict()  # cards without it are written as before
+    for bad in (0, 0.7, "x"):
+        with pytest.raises(InputError, match="proposal"):
+            SecondStageSpec.from_dict({**spec, "proposal": bad})
 
 
 def test_decide():

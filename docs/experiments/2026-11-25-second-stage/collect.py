@@ -12,6 +12,7 @@ for folder in sorted(src.iterdir()):
     out = dst / (folder.name + ".npz")
     if out.exists() or not (folder / "manifest.json").exists():
         continue
-    cs = s.collect_candidates([folder], loaded, (13, 28, 28), proposal=None if proposal == "none" else float(proposal))
+    # (the library later took several proposals in one run: proposals=(P,) gives the same candidates)
+    cs = s.collect_candidates([folder], loaded, (13, 28, 28), proposals=(None if proposal == "none" else float(proposal),))
     cs.save(out)
     print(folder.name, len(cs.targets), flush=True)
