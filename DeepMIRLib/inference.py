@@ -1,7 +1,10 @@
 """Slice-wise U-Net inference over a whole volume.
 
-Only slices that contain brain are run, each cropped to the brain's bounding box (or placed
-on a fixed canvas), in batches, so memory stays bounded by one batch plus the output maps.
+Only slices that contain brain are run, in batches of consecutive slices, so memory stays
+bounded by one batch plus the output maps. Each batch is cropped to the brain's bounding box
+over its own slices plus a margin, sides rounded up to multiples of 32 (preprocessing.
+plan_batches: near the top and bottom of the brain the canvas is small), or placed on the
+fixed canvas asked for; the network therefore sees batches of varying height and width.
 CPU or CUDA is chosen automatically; on CUDA the network runs in mixed precision.
 
 On ONNX Runtime (onnxrt) with its export in the cache, inference imports no torch. The device
@@ -27,7 +30,7 @@ from . import options
 from .classes import BACKGROUND
 from .errors import Cancelled, InputError
 from .modelfile import LoadedModel
-from .preprocessing import cut_slices, paste_slices, plan_slices
+from .preprocessing import cut_slices, paste_slices, plan_batches
 
 if TYPE_CHECKING:
     import torch
@@ -122,9 +125,12 @@ def predict_probabilities(
     runtime: str = "auto",
 ) -> np.ndarray:
     """Per-class foreground probabilities (K, Z, Y, X) float32 for a normalised canonical
-    stack (C, Z, Y, X) and its brain mask (Z, Y, X). Outside the planned slices and canvas
-    the probability is 0. `cancel` is a threading.Event or a callable returning True to stop
-    (raises errors.Cancelled between batches). `runtime`: "auto" (ONNX Runtime on the CPU
+    stack (C, Z, Y, X) and its brain mask (Z, Y, X). The network runs on batches of
+    `batch_size` brain slices, each on its own canvas (`canvas` "auto": the brain's bounding
+    box over the batch plus a margin; or a fixed (H, W); preprocessing.plan_batches).
+    Outside the brain mask, and where no canvas reaches (a fixed canvas smaller than the
+    brain), the probability is 0. `cancel` is a threading.Event or a callable returning True
+    to stop (raises errors.Cancelled between batches). `runtime`: "auto" (ONNX Runtime on the CPU
     when installed, else PyTorch), "torch" or "onnxruntime" (see onnxrt); on ONNX Runtime
     with the device "auto" or "cpu" and the model's export in the cache, torch is not
     imported (runs_on_onnxruntime)."""
@@ -132,16 +138,17 @@ def predict_probabilities(
     if stack.shape[0] != architecture.in_channels:
         raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {architecture.in_channels}")
     run = _network_runner(model, device, runtime)
-    plan = plan_slices(mask, canvas)
+    plans = plan_batches(mask, canvas, batch_size)
     probabilities = np.zeros((architecture.num_classes,) + stack.shape[1:], dtype=np.float32)
-    total = len(plan.slices)
-    for start in range(0, total, batch_size):
+    total = sum(len(plan.slices) for plan in plans)
+    done = 0
+    for plan in plans:
         if is_cancelled(cancel):
             raise Cancelled("inference cancelled")
-        indices = plan.slices[start : start + batch_size]
-        paste_slices(run(cut_slices(stack, plan, indices)), plan, probabilities, indices)
+        paste_slices(run(cut_slices(stack, plan)), plan, probabilities)
+        done += len(plan.slices)
         if progress is not None:
-            progress(min(start + batch_size, total), total)
+            progress(done, total)
     probabilities *= mask[None] > 0
     return probabilities
 

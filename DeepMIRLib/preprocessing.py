@@ -5,12 +5,14 @@ brain mask; QSM is first clipped to +-5 standard deviations (its streaks and sin
 artefacts would otherwise dominate the scale). Voxels outside the brain mask are set to 0,
 the value of the network's zero padding. The normalised modalities are stacked as channels
 in the order the model card lists them, and axial slices of the canonical (LPS) volume are
-placed on a canvas whose sides are multiples of 32 (the U-Net halves the size five times).
+placed on a canvas whose sides are multiples of 32 (the U-Net halves the size five times):
+by default the brain's bounding box over each batch of slices plus a margin (`plan_batches`),
+or the paper's fixed canvas.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -95,13 +97,18 @@ def _place(extent: tuple[int, int], length: int, canvas: int) -> tuple[slice, sl
 
 
 def plan_slices(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", skip_empty: bool = True) -> SlicePlan:
-    """Plan the slicing of a canonical (Z, Y, X) volume.
+    """Plan the slicing of a canonical (Z, Y, X) volume, one canvas for all its slices.
 
-    canvas="auto": crop every slice to the brain's bounding box plus a margin, rounded up
-    to a multiple of 32 (fast; the padded U-Net is nearly translation-equivariant).
+    canvas="auto": crop every slice to the brain's bounding box over the whole volume plus
+    CANVAS_MARGIN, each side rounded up to a multiple of 32, the box centred on the canvas.
     canvas=(H, W): the paper's fixed canvas, e.g. (256, 256); each side a multiple of 32.
     The whole slice is centred on it when it fits, else the brain's bounding box is.
+    The U-Net's output follows the image exactly only for shifts by multiples of 32 (its
+    max pooling): moving the image on the canvas by other amounts changes the probabilities,
+    negligibly almost everywhere but noticeably at a few voxels, mostly on and around
+    lesions, enough to move a border voxel's label.
     skip_empty: only slices that contain brain are planned (the others are background).
+    Inference plans per batch of slices (`plan_batches`), with this function.
     """
     mask = np.asarray(mask) > 0
     nz, ny, nx = mask.shape
@@ -128,20 +135,43 @@ def plan_slices(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", skip_e
     return SlicePlan(slices, height, width, source_rows, source_cols, canvas_rows, canvas_cols)
 
 
-def cut_slices(stack: np.ndarray, plan: SlicePlan, indices: np.ndarray | None = None) -> np.ndarray:
-    """(C, Z, Y, X) -> (N, C, H, W) network input for the planned slices (or a subset of them)."""
-    indices = plan.slices if indices is None else indices
-    out = np.zeros((len(indices), stack.shape[0], plan.height, plan.width), dtype=np.float32)
+def plan_batches(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", batch_size: int = 8,
+                 skip_empty: bool = True) -> list[SlicePlan]:
+    """The slices of `plan_slices(mask, canvas, skip_empty)` in batches of `batch_size`
+    consecutive ones, each batch with its own plan.
+
+    canvas="auto": each batch is cropped to the brain's bounding box over the batch's slices
+    (plan_slices on those slices alone: the same margin and rounding), so the small brain
+    sections near the top and bottom of the head go to the network on small canvases; a
+    batch without brain (skip_empty=False) keeps the whole volume's box. The image then
+    lies elsewhere on the canvas than with one box for the volume, not by multiples of 32,
+    so the probabilities differ a little from those of plan_slices' plan (see there). A
+    fixed canvas is the same for every batch.
+    """
+    mask = np.asarray(mask) > 0
+    whole = plan_slices(mask, canvas, skip_empty)
+    plans = []
+    for start in range(0, len(whole.slices), batch_size):
+        slices = whole.slices[start : start + batch_size]
+        if canvas == "auto" and mask[slices].any():
+            plans.append(replace(plan_slices(mask[slices], canvas, skip_empty=False), slices=slices))
+        else:
+            plans.append(replace(whole, slices=slices))
+    return plans
+
+
+def cut_slices(stack: np.ndarray, plan: SlicePlan) -> np.ndarray:
+    """(C, Z, Y, X) -> (N, C, H, W) network input for the planned slices."""
+    out = np.zeros((len(plan.slices), stack.shape[0], plan.height, plan.width), dtype=np.float32)
     out[:, :, plan.canvas_rows, plan.canvas_cols] = np.moveaxis(
-        stack[:, indices][:, :, plan.source_rows, plan.source_cols], 1, 0
+        stack[:, plan.slices][:, :, plan.source_rows, plan.source_cols], 1, 0
     )
     return out
 
 
-def paste_slices(output: np.ndarray, plan: SlicePlan, target: np.ndarray, indices: np.ndarray | None = None) -> None:
+def paste_slices(output: np.ndarray, plan: SlicePlan, target: np.ndarray) -> None:
     """Write (N, K, H, W) network output into `target` (K, Z, Y, X) at the planned places.
     Voxels of `target` that no canvas covers are left as they are."""
-    indices = plan.slices if indices is None else indices
     region = output[:, :, plan.canvas_rows, plan.canvas_cols]
-    for n, z in enumerate(indices):
+    for n, z in enumerate(plan.slices):
         target[:, z, plan.source_rows, plan.source_cols] = region[n]

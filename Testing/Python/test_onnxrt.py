@@ -16,6 +16,7 @@ from DeepMIRLib.cli import main
 from DeepMIRLib.errors import DeepMIRError
 from DeepMIRLib.inference import labels_from_probabilities, predict_probabilities
 from DeepMIRLib.modelfile import ModelCard, load_model, save_model
+from DeepMIRLib.preprocessing import plan_batches
 from DeepMIRLib.unet import UNet2D
 from DeepMIRLib.volumes import read_volume
 
@@ -38,8 +39,10 @@ def test_onnxruntime_gives_the_torch_result(small_model):
     pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
     pytest.importorskip("onnx", reason="the fast extra (onnxruntime, onnx) is not installed")
     rng = np.random.default_rng(0)
-    mask = np.zeros((6, 70, 90), np.uint8)
-    mask[1:5, 10:60, 12:80] = 1
+    mask = np.zeros((8, 70, 90), np.uint8)
+    mask[1:4, 10:60, 12:80] = 1
+    mask[4:7, 28:42, 30:60] = 1  # a smaller brain section: the second batch has a smaller canvas
+    assert [plan.canvas_shape for plan in plan_batches(mask, "auto", 3)] == [(96, 96), (64, 64)]
     stack = (rng.normal(size=(3,) + mask.shape) * mask).astype(np.float32)
     on_torch = predict_probabilities(small_model, stack, mask, "cpu", batch_size=3, runtime="torch")
     on_onnx = predict_probabilities(small_model, stack, mask, "cpu", batch_size=3, runtime="onnxruntime")

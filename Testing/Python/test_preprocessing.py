@@ -3,10 +3,14 @@ import pytest
 from conftest import make_modalities
 
 from DeepMIRLib.preprocessing import (
+    CANVAS_MARGIN,
+    NETWORK_MULTIPLE,
     clip_qsm,
     cut_slices,
     paste_slices,
+    plan_batches,
     plan_slices,
+    round_up,
     stack_modalities,
     zscore,
 )
@@ -57,6 +61,65 @@ def test_slices_map_back_exactly(anatomy, canvas):
     # the whole brain is covered whenever the canvas is large enough for it
     if canvas in ("auto", (256, 256)):
         assert inside[mask.array > 0].all()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_batch_plans_cover_every_brain_voxel_once(anatomy, batch_size):
+    """canvas="auto" per batch: the batches partition the brain slices, each box is a
+    multiple of 32 and lies inside the volume's box, and cut -> paste over all batches gives
+    the stack back on every brain voxel, each covered by exactly one batch."""
+    swi, _ = to_canonical(make_modalities(anatomy)["swi"])
+    mask = to_canonical(anatomy["mask"])[0].array > 0
+    whole = plan_slices(mask)
+    plans = plan_batches(mask, "auto", batch_size)
+    assert np.array_equal(np.concatenate([plan.slices for plan in plans]), whole.slices)
+    assert all(0 < len(plan.slices) <= batch_size for plan in plans)
+    stack = np.stack([swi.array, -swi.array])
+    back = np.zeros_like(stack)
+    covered = np.zeros(mask.shape, np.int32)
+    for plan in plans:
+        assert plan.height % NETWORK_MULTIPLE == 0 and plan.width % NETWORK_MULTIPLE == 0
+        assert plan.height <= whole.height and plan.width <= whole.width
+        network_input = cut_slices(stack, plan)
+        assert network_input.shape == (len(plan.slices), 2, plan.height, plan.width)
+        paste_slices(network_input, plan, back)
+        once = np.zeros((1,) + mask.shape, np.int32)
+        paste_slices(np.ones((len(plan.slices), 1, plan.height, plan.width), np.int32), plan, once)
+        covered += once[0]
+    assert np.all(covered[mask] == 1) and covered.max() == 1
+    assert np.array_equal(back[:, mask], stack[:, mask])
+    assert np.all(back[:, covered == 0] == 0)
+
+
+def test_batch_plans_crop_to_the_batch(anatomy):
+    """Near the top and bottom of the brain the batch's box is smaller than the volume's,
+    and each box is the brain's over the batch's slices plus the margin (within the grid)."""
+    mask = to_canonical(anatomy["mask"])[0].array > 0
+    whole = plan_slices(mask)
+    plans = plan_batches(mask, "auto", 2)
+    pixels = sum(len(plan.slices) * plan.height * plan.width for plan in plans)
+    assert pixels < len(whole.slices) * whole.height * whole.width
+    assert min(plan.height * plan.width for plan in plans) < whole.height * whole.width
+    _, ny, nx = mask.shape
+    for plan in plans:
+        rows = np.flatnonzero(mask[plan.slices].any(axis=(0, 2)))
+        cols = np.flatnonzero(mask[plan.slices].any(axis=(0, 1)))
+        top, bottom = max(rows[0] - CANVAS_MARGIN, 0), min(rows[-1] + 1 + CANVAS_MARGIN, ny)
+        left, right = max(cols[0] - CANVAS_MARGIN, 0), min(cols[-1] + 1 + CANVAS_MARGIN, nx)
+        assert (plan.source_rows, plan.source_cols) == (slice(top, bottom), slice(left, right))
+        assert (plan.height, plan.width) == (round_up(bottom - top), round_up(right - left))
+
+
+@pytest.mark.parametrize("canvas", [(256, 256), (64, 64), (96, 128)])
+def test_fixed_canvas_is_the_same_for_every_batch(anatomy, canvas):
+    mask = to_canonical(anatomy["mask"])[0].array
+    whole = plan_slices(mask, canvas)
+    plans = plan_batches(mask, canvas, 8)
+    assert np.array_equal(np.concatenate([plan.slices for plan in plans]), whole.slices)
+    for plan in plans:
+        assert (plan.height, plan.width) == canvas
+        assert (plan.source_rows, plan.source_cols, plan.canvas_rows, plan.canvas_cols) == (
+            whole.source_rows, whole.source_cols, whole.canvas_rows, whole.canvas_cols)
 
 
 def test_brainless_slices_are_skipped(anatomy):
