@@ -10,9 +10,9 @@ built), and refuses NaN or infinite weights.
 
 Loading needs no torch: the PyTorch network (`LoadedModel.network`, and the second stage's
 `LoadedModel.second_stage`) is built from the checked weights file the first time something
-asks for it (PyTorch inference, training, the ONNX export, the second stage), and its file is
-checked against the same sha256 again then. A detection on ONNX Runtime whose export is in the
-cache (onnxrt) never imports torch.
+asks for it (inference on PyTorch, training, the ONNX exports), and its file is checked
+against the same sha256 again then. A detection on ONNX Runtime whose exports are in the cache
+(onnxrt: the U-Net's, and the second stage's for a two-stage model) never imports torch.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import datetime
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -277,7 +277,8 @@ class LoadedModel:
     load_model needs no torch: the two PyTorch networks are built from the weights files it
     checked the first time they are asked for (each file's sha256 checked again then), in
     eval mode. A LoadedModel made from networks in memory (tests, training) holds them as given.
-    `weights_key` names the U-Net's weights for the ONNX export cache (onnxrt.onnx_path)."""
+    `weights_key` and `second_stage_weights_key` name the two networks' weights for the ONNX
+    export cache (onnxrt.onnx_path, onnxrt.second_stage_onnx_path)."""
 
     def __init__(self, network: UNet2D | None, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None):
         self.card = card
@@ -287,6 +288,7 @@ class LoadedModel:
         self._weights: _WeightsFile | None = None  # what `network` is built from (load_model)
         self._second_weights: _WeightsFile | None = None
         self._built_digest: str | None = None  # state_digest of the network as built from self._weights
+        self._second_built_digest: str | None = None  # the same for the second stage
 
     @classmethod
     def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: _WeightsFile | None) -> LoadedModel:
@@ -320,6 +322,7 @@ class LoadedModel:
         None when the model has none."""
         if self._second_stage is None and self._second_weights is not None:
             self._second_stage = _network_from(self.card.second_stage.build_network(), self._second_weights)
+            self._second_built_digest = state_digest(self._second_stage)
         return self._second_stage
 
     @second_stage.setter
@@ -327,15 +330,35 @@ class LoadedModel:
         self._second_stage = network
         self._second_weights = None
 
+    @property
+    def has_second_stage(self) -> bool:
+        """Whether the model has a second stage, answered without building it (nor importing torch)."""
+        return self._second_stage is not None or self._second_weights is not None
+
     def weights_key(self) -> str:
         """What names the U-Net's weights: "file:<sha256>", the sha256 of the weights file
         load_model checked, while the network is that file's (not built yet, or built and
         unchanged since: its tensors are hashed to see); else "memory:<sha256 of the tensors
         in memory>" (a network given in memory, replaced, or changed after loading), so that a
         changed network never meets an ONNX export made from other weights."""
-        if self._weights is not None and (self._network is None or state_digest(self._network) == self._built_digest):
-            return f"file:{self._weights.sha256}"
-        return f"memory:{state_digest(self.network)}"
+        return _weights_key(self._weights, self._network, self._built_digest, lambda: self.network)
+
+    def second_stage_weights_key(self) -> str:
+        """What names the second stage's weights, as `weights_key` does the U-Net's: the sha256
+        of its checked .second.safetensors file, or of its tensors in memory."""
+        if not self.has_second_stage:
+            raise ValueError("this model has no second stage")
+        return _weights_key(self._second_weights, self._second_stage, self._second_built_digest, lambda: self.second_stage)
+
+
+def _weights_key(weights: _WeightsFile | None, network: UNet2D | CandidateNet | None, built_digest: str | None,
+                 build: Callable[[], UNet2D | CandidateNet]) -> str:
+    """LoadedModel.weights_key for one network: `weights`' sha256 while `network` is unbuilt or
+    unchanged since it was built from them (its state_digest still `built_digest`), else the
+    digest of the network in memory (`build()` gives it)."""
+    if weights is not None and (network is None or state_digest(network) == built_digest):
+        return f"file:{weights.sha256}"
+    return f"memory:{state_digest(build())}"
 
 
 def state_digest(network: UNet2D | CandidateNet) -> str:

@@ -2,14 +2,17 @@
 
 On this project's 2-core CPU ONNX Runtime runs the U-Net faster than PyTorch, and far
 faster when another process takes a core (BENCHMARKS.md), with the same probabilities to
-float32 rounding. The network and its probability head (sigmoid, or softmax without the
-background) are exported once per model to an ONNX file in the cache folder
-($XDG_CACHE_HOME/deepmir/onnx or ~/.cache/deepmir/onnx; $DEEPMIR_ONNX_CACHE overrides),
-named by the weights (`modelfile.LoadedModel.weights_key`: the sha256 of the weights file
-that load_model verified, while the network in memory is that file's), the architecture and
-the opset, written atomically (processes that export at once each write a whole file); each
-process opens it once. Only the export needs torch: a process whose export is in the cache
-runs the network without importing it. ONNX Runtime uses as many threads as PyTorch would
+float32 rounding. Each network is exported with its probability head once per set of weights
+to an ONNX file in the cache folder ($XDG_CACHE_HOME/deepmir/onnx or ~/.cache/deepmir/onnx;
+$DEEPMIR_ONNX_CACHE overrides): the U-Net with its sigmoid, or softmax without the
+background (`network_for`), and a two-stage model's second stage, the 3-D candidate
+classifier, with its softmax (`second_stage_for`, a candidates.Classifier). Each file is named
+by the network (architecture; for the second stage also its patch), the opset and the weights
+(`modelfile.LoadedModel.weights_key` and `second_stage_weights_key`: the sha256 of the
+weights file that load_model verified, while the network in memory is that file's), and
+written atomically (processes that export at once each write a whole file); each process
+opens it once. Only the export needs torch: a process whose exports are in the cache runs
+the networks without importing it. ONNX Runtime uses as many threads as PyTorch would
 (`threads`: OMP_NUM_THREADS, which Dask sets to 1 per worker, else one per physical core).
 
 `runtime` everywhere: "torch"; "onnxruntime"; "auto" = ONNX Runtime on the CPU when the
@@ -23,6 +26,7 @@ import importlib.util
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +77,28 @@ def cache_folder() -> Path:
 
 
 def onnx_path(model) -> Path:
-    """Where the ONNX export of `model` (a modelfile.LoadedModel) is kept: named by its
+    """Where the ONNX export of `model`'s U-Net (a modelfile.LoadedModel) is kept: named by its
     architecture, the opset and `model.weights_key()`. That is the sha256 of the weights file
     load_model verified against the card (computed without torch) as long as the network in
     memory is that file's: not built yet, or built and with the same tensors (hashed to see).
     A network given in memory, replaced or changed after loading is named by the sha256 of its
     tensors in memory instead, so it never meets an export of other weights."""
-    digest = hashlib.sha256(f"{model.card.architecture!r}|opset{OPSET}|{model.weights_key()}".encode())
+    return _cached(repr(model.card.architecture), model.weights_key())
+
+
+def second_stage_onnx_path(model) -> Path:
+    """Where the ONNX export of `model`'s second stage is kept: named as the U-Net's is
+    (`onnx_path`), by the card's second_stage network (architecture, width, channels, patch),
+    the opset and `model.second_stage_weights_key()` (the sha256 of its verified
+    .second.safetensors file, or of its tensors in memory)."""
+    spec = model.card.second_stage
+    return _cached(f"second_stage {spec.architecture} width {spec.width} in {spec.in_channels} patch {spec.patch}",
+                   model.second_stage_weights_key())
+
+
+def _cached(network: str, weights_key: str) -> Path:
+    """The cache file of the export of `network` (its description) with the weights `weights_key`."""
+    digest = hashlib.sha256(f"{network}|opset{OPSET}|{weights_key}".encode())
     return cache_folder() / f"{digest.hexdigest()[:32]}.onnx"
 
 
@@ -106,7 +125,8 @@ def threads() -> int:
 
 
 def _with_probability_head(network):
-    """The network followed by its probability head, as one module for the export."""
+    """The network followed by its probability head (`network.probabilities`), as one module
+    for the export."""
     import torch
 
     class WithHead(torch.nn.Module):
@@ -114,53 +134,86 @@ def _with_probability_head(network):
             super().__init__()
             self.inner = inner
 
-        def forward(self, x):
-            return self.inner.probabilities(self.inner(x))
+        def forward(self, *inputs):
+            return self.inner.probabilities(self.inner(*inputs))
 
     return WithHead(network).eval()
 
 
-def export(model, path: Path) -> Path:
-    """Export `model`'s network with its probability head to ONNX at `path` (atomically)."""
+def _export(network, inputs: dict[str, tuple[int, ...]], axes: dict[str, dict[int, str]], path: Path) -> Path:
+    """Export `network` (U-Net or CandidateNet) with its probability head to ONNX at `path`
+    (atomically): its inputs named and shaped (for the example) as `inputs`, its output
+    "probabilities", the axes `axes` names (of inputs and output) left free."""
     import torch
 
-    network = _with_probability_head(model.network.to("cpu", memory_format=torch.contiguous_format))
-    example = torch.zeros(1, model.network.in_channels, 64, 64)
-    axes = {"slices": {0: "batch", 2: "height", 3: "width"}, "probabilities": {0: "batch", 2: "height", 3: "width"}}
+    network = _with_probability_head(network.to("cpu", memory_format=torch.contiguous_format))
+    examples = tuple(torch.zeros(shape) for shape in inputs.values())
 
     def write(temporary: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
-            torch.onnx.export(network, (example,), temporary, dynamo=False, input_names=["slices"],
+            torch.onnx.export(network, examples, temporary, dynamo=False, input_names=list(inputs),
                               output_names=["probabilities"], dynamic_axes=axes, opset_version=OPSET)
 
     return atomic_write(path, write, suffix=".onnx")
 
 
+def export(model, path: Path) -> Path:
+    """Export `model`'s U-Net with its probability head to ONNX at `path` (atomically): slices
+    (N, C, H, W) -> probabilities (N, K, H, W)."""
+    slice_axes = {0: "batch", 2: "height", 3: "width"}
+    return _export(model.network, {"slices": (1, model.network.in_channels, 64, 64)},
+                   {"slices": slice_axes, "probabilities": slice_axes}, path)
+
+
+def export_second_stage(model, path: Path) -> Path:
+    """Export `model`'s second stage with its softmax to ONNX at `path` (atomically): patches
+    (N, C + 1, *patch) and features (N, N_FEATURES) -> probabilities (N, 3)."""
+    from .secondstagespec import N_FEATURES
+
+    spec = model.card.second_stage
+    batch = {0: "batch"}
+    return _export(model.second_stage, {"patches": (2, spec.in_channels, *spec.patch), "features": (2, N_FEATURES)},
+                   {"patches": batch, "features": batch, "probabilities": batch}, path)
+
+
 class OnnxNetwork:
-    """Callable: a batch of slices (N, C, H, W) float32 -> probabilities (N, K, H, W)."""
+    """Callable: the network's inputs as float32 arrays, in order (the U-Net's slices (N, C, H,
+    W); the second stage's patches and features) -> its probabilities."""
 
     def __init__(self, session):
         self.session = session
+        self.inputs = [entry.name for entry in session.get_inputs()]
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(["probabilities"], {"slices": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        feed = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in zip(self.inputs, arrays, strict=True)}
+        return self.session.run(["probabilities"], feed)[0]
 
 
-def network_for(model) -> OnnxNetwork:
-    """`model` on ONNX Runtime: exported on first use (with torch), the session opened once
-    per process (without torch)."""
+def _session_for(path: Path, export: Callable[[Path], Path]) -> OnnxNetwork:
+    """The export at `path` on ONNX Runtime, made first (`export(path)`, with torch) when the
+    cache lacks it; the session opened once per process (without torch)."""
     import onnxruntime
 
-    path = onnx_path(model)
     count = threads()
     key = (str(path), count)
     if key not in _SESSIONS:
         if not path.is_file():
-            export(model, path)
+            export(path)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = count
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         _SESSIONS[key] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return OnnxNetwork(_SESSIONS[key])
+
+
+def network_for(model) -> OnnxNetwork:
+    """`model`'s U-Net on ONNX Runtime: slices (N, C, H, W) -> probabilities (N, K, H, W)."""
+    return _session_for(onnx_path(model), lambda path: export(model, path))
+
+
+def second_stage_for(model) -> OnnxNetwork:
+    """`model`'s second stage on ONNX Runtime, a candidates.Classifier: patches and features
+    -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
+    return _session_for(second_stage_onnx_path(model), lambda path: export_second_stage(model, path))

@@ -19,9 +19,10 @@ import SimpleITK as sitk
 
 from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
+from .candidates import Classifier, apply_second_stage, proposal_labels
 from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
-from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, predict_probabilities
+from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, predict_probabilities, runs_on_onnxruntime
 from .lesions import find_lesions, remove_lesions
 from .modelfile import LoadedModel, ModelCard, load_model
 from .preprocessing import stack_modalities
@@ -251,12 +252,13 @@ def detect(
     (chosen on validation data by `deepmir calibrate`), 0 keeps every lesion of the arg-max.
     `progress(done, total)` follows the network over slices, `stage(name)` marks "loading
     model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
-    callable returning True) stops the work with errors.Cancelled. `runtime`: the network on
-    "auto" (ONNX Runtime on the CPU when the fast extra is installed, else PyTorch), "torch" or
-    "onnxruntime" (onnxrt); the same labels either way. `stages`: 2 runs the card's second
-    stage (secondstage: a 3-D classifier that keeps, relabels or removes each lesion the
-    U-Net proposes, with the U-Net permissive: `min_probability` None means 0 for it), 1 the
-    U-Net alone; None is 2 when the card has a second stage, else 1."""
+    callable returning True) stops the work with errors.Cancelled. `runtime`: the networks (the
+    U-Net, and the second stage's classifier) on "auto" (ONNX Runtime on the CPU when the fast
+    extra is installed, else PyTorch), "torch" or "onnxruntime" (onnxrt); the same labels
+    either way. `stages`: 2 runs the card's second stage (secondstage: a 3-D classifier that
+    keeps, relabels or removes each lesion the U-Net proposes, with the U-Net permissive:
+    `min_probability` None means 0 for it), 1 the U-Net alone; None is 2 when the card has a
+    second stage, else 1."""
     check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
     if stages not in (None, 1, 2):
         raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
@@ -277,7 +279,7 @@ def detect(
     canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     if stages == 2:
-        canonical_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size)
+        canonical_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
                      for k, c in enumerate(card.lesion_classes)}
@@ -294,23 +296,36 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
     without one."""
     if stages not in (None, 1, 2):
         raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
-    if stages == 2 and loaded.second_stage is None:
+    if stages == 2 and not loaded.has_second_stage:
         raise InputError("--stages 2", f"model '{loaded.card.name}' has no second stage")
-    return stages or (2 if loaded.second_stage is not None else 1)
+    return stages or (2 if loaded.has_second_stage else 1)
 
 
 def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
-                  min_size: int) -> np.ndarray:
-    """The canonical label map after the card's second stage (secondstage.apply_second_stage):
+                  min_size: int, device: str, runtime: str) -> np.ndarray:
+    """The canonical label map after the card's second stage (candidates.apply_second_stage):
     candidates are the components of at least `min_size` voxels of the U-Net's proposals
-    (secondstage.proposal_labels: its arg-max, or where its lesion probabilities reach the
-    card's `proposal`)."""
-    from .secondstage import apply_second_stage, proposal_labels
-
+    (candidates.proposal_labels: its arg-max, or where its lesion probabilities reach the
+    card's `proposal`), classified on ONNX Runtime where the U-Net runs there, else PyTorch
+    (`_second_stage_classifier`)."""
     labels = [c.label for c in loaded.card.lesion_classes]
     proposals = proposal_labels(canonical_labels, canonical_probabilities, labels, loaded.card.second_stage.proposal)
     candidates = remove_lesions(proposals, min_size)
-    return apply_second_stage(loaded.second_stage, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
+    classifier = _second_stage_classifier(loaded, device, runtime)
+    return apply_second_stage(classifier, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
+
+
+def _second_stage_classifier(loaded: LoadedModel, device: str, runtime: str) -> Classifier:
+    """The second stage's classifier on ONNX Runtime (onnxrt.second_stage_for: no torch once its
+    export is in the cache) where `runtime` and `device` run the U-Net there
+    (inference.runs_on_onnxruntime), else on PyTorch (secondstage.torch_classifier, on the CPU)."""
+    if runs_on_onnxruntime(runtime, device):
+        from . import onnxrt
+
+        return onnxrt.second_stage_for(loaded)
+    from .secondstage import torch_classifier
+
+    return torch_classifier(loaded.second_stage)
 
 
 def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold: float, min_size: int,

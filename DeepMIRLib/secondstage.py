@@ -20,6 +20,13 @@ patch, classes, features, calibrated minimum probabilities, training provenance 
 sha256 of its weights: `SecondStageSpec`, defined without torch in secondstagespec and
 re-exported here). Training on simulated cohorts, where each candidate's truth is known, is
 in `collect_candidates` and `train_classifier`.
+
+Only the classifier needs torch. The candidates, their patches and features, the decisions
+and the label map they give are in `candidates` (torch-free, re-exported here), which runs
+the classifier as a function of numpy batches: the PyTorch network (`torch_classifier`, on
+the CPU) or its ONNX export (onnxrt.second_stage_for). `pipeline.detect` runs it on ONNX
+Runtime where it runs the U-Net there (inference.runs_on_onnxruntime), else on PyTorch; with
+both exports in the cache a two-stage detection imports no torch.
 """
 
 from __future__ import annotations
@@ -33,6 +40,19 @@ from scipy import ndimage
 from torch import nn
 
 from . import options
+from .candidates import (  # noqa: F401 - the torch-free candidate code (for detection on ONNX Runtime), re-exported here whole
+    Candidates,
+    Classifier,
+    apply_second_stage,
+    as_classifier,
+    classify,
+    decide,
+    extract_candidates,
+    patches_for,
+    proposal_labels,
+    relabel,
+    suppress,
+)
 from .lesions import label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
     DEFAULT_PATCH,
@@ -70,132 +90,21 @@ class CandidateNet(nn.Module):
         pooled = torch.cat([x.mean(dim=(2, 3, 4)), x.amax(dim=(2, 3, 4)), features], dim=1)
         return self.head(pooled)
 
-
-# --- candidates -------------------------------------------------------------------------
-
-@dataclass
-class Candidates:
-    """The U-Net's lesion components on the canonical grid: `components` numbers them 1..n
-    (per class, renumbered jointly), `label[k]` is the U-Net's class of component k + 1."""
-
-    components: np.ndarray
-    label: np.ndarray  # (n,) U-Net label value (1 CMB, 2 iron)
-    centroid: np.ndarray  # (n, 3) z, y, x
-    features: np.ndarray  # (n, N_FEATURES)
-
-    def __len__(self) -> int:
-        return len(self.label)
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities (N, 3) over SECOND_STAGE_CLASSES from logits."""
+        return torch.softmax(logits, dim=1)
 
 
-def proposal_labels(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels, proposal: float | None) -> np.ndarray:
-    """The label map whose components are the candidates: the U-Net's arg-max labels, or with
-    `proposal` the voxels where the lesion classes' probabilities (K, Z, Y, X) sum to at least
-    it, each of its likelier lesion class."""
-    if proposal is None:
-        return canonical_labels
-    values = np.asarray(class_labels, dtype=np.uint8)
-    return np.where(canonical_probabilities.sum(axis=0) >= proposal, values[canonical_probabilities.argmax(axis=0)], 0).astype(np.uint8)
-
-
-def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels=(1, 2)) -> Candidates:
-    """Every 26-connected component of each lesion class of the U-Net's label map, with its
-    centroid and features (`FEATURE_NAMES`); each component is measured in its bounding box."""
-    components = np.zeros(canonical_labels.shape, dtype=np.int32)
-    labels, rows, count = [], [], 0
-    for value in class_labels:
-        labelled, n = label_components(canonical_labels == value)
-        if not n:
-            continue
-        components[labelled > 0] = labelled[labelled > 0] + count
-        for k, box in enumerate(ndimage.find_objects(labelled)):
-            local = labelled[box] == k + 1
-            voxels = np.argwhere(local)
-            centre = voxels.mean(axis=0) + [b.start for b in box]
-            p = [float(canonical_probabilities[c][box][local].max()) if c < len(canonical_probabilities) else 0.0 for c in (0, 1)]
-            rows.append((centre, len(voxels), box[0].stop - box[0].start, p))
-        count += n
-        labels += [value] * n
-    if not count:
-        return Candidates(components, np.zeros(0, int), np.zeros((0, 3)), np.zeros((0, N_FEATURES), np.float32))
-    labels = np.asarray(labels, dtype=int)
-    centroid = np.array([r[0] for r in rows], dtype=float).reshape(-1, 3)
-    features = np.array([[np.log1p(size), extent / 4.0, p[0], p[1], float(label == 1), float(label == 2)]
-                         for (_, size, extent, p), label in zip(rows, labels)], dtype=np.float32)
-    return Candidates(components, labels, centroid, features)
-
-
-def patches_for(stack: np.ndarray, candidates: Candidates, patch=DEFAULT_PATCH, centres: np.ndarray | None = None) -> np.ndarray:
-    """(n, C + 1, *patch) float32: the normalised modalities (`stack`, (C, Z, Y, X)) and the
-    candidate's own voxels around each centroid (or `centres`), zero outside the image."""
-    centres = candidates.centroid if centres is None else centres
-    n = len(centres)
-    out = np.zeros((n, stack.shape[0] + 1, *patch), dtype=np.float32)
-    shape = np.array(stack.shape[1:])
-    half = np.array(patch) // 2
-    for i, centre in enumerate(centres):
-        start = np.rint(centre).astype(int) - half
-        stop = start + np.array(patch)
-        lo, hi = np.maximum(start, 0), np.minimum(stop, shape)
-        if np.any(hi <= lo):
-            continue
-        src = tuple(slice(a, b) for a, b in zip(lo, hi))
-        dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))
-        out[(i, slice(0, stack.shape[0]), *dst)] = stack[(slice(None), *src)]
-        if i < len(candidates):
-            out[(i, stack.shape[0], *dst)] = candidates.components[src] == i + 1
-    return out
-
-
-def classify(network: CandidateNet, patches: np.ndarray, features: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """(n, 3) softmax probabilities over SECOND_STAGE_CLASSES."""
-    if not len(patches):
-        return np.zeros((0, len(SECOND_STAGE_CLASSES)), dtype=np.float32)
+def torch_classifier(network: CandidateNet) -> Classifier:
+    """`network` as a candidates.Classifier: numpy batches in, softmax probabilities out, on
+    the CPU (the second stage's PyTorch runtime; onnxrt.second_stage_for is its ONNX Runtime)."""
     network.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(patches), batch_size):
-            logits = network(torch.from_numpy(patches[start:start + batch_size]), torch.from_numpy(features[start:start + batch_size]))
-            out.append(torch.softmax(logits, dim=1).numpy())
-    return np.concatenate(out).astype(np.float32)
 
+    def run(patches: np.ndarray, features: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return network.probabilities(network(torch.from_numpy(patches), torch.from_numpy(features))).numpy()
 
-def decide(scores: np.ndarray, min_probability: dict) -> np.ndarray:
-    """The label value each candidate gets: 1 CMB or 2 iron where that (the likelier of the
-    two) reaches its minimum probability, 0 (removed) otherwise."""
-    if not len(scores):
-        return np.zeros(0, dtype=np.uint8)
-    lesion = np.where(scores[:, 1] >= scores[:, 2], 1, 2)
-    probability = np.where(lesion == 1, scores[:, 1], scores[:, 2])
-    threshold = np.where(lesion == 1, min_probability["cmb"], min_probability["iron"])
-    return np.where(probability >= threshold, lesion, 0).astype(np.uint8)
-
-
-def suppress(candidates: Candidates, decisions: np.ndarray, distance: dict) -> np.ndarray:
-    """`decisions` without the kept candidates whose centroid lies within `distance[class
-    key]` voxels of a larger kept candidate of the same class (the pieces of one lesion, which
-    the paper's one-to-one centroid matching counts as false positives)."""
-    decisions = decisions.copy()
-    sizes = candidates.features[:, 0] if len(candidates) else np.zeros(0)
-    for value, key in ((1, "cmb"), (2, "iron")):
-        if not distance.get(key):
-            continue
-        kept = []
-        for k in sorted(np.flatnonzero(decisions == value), key=lambda k: -sizes[k]):
-            if any(np.linalg.norm(candidates.centroid[k] - candidates.centroid[j]) <= distance[key] for j in kept):
-                decisions[k] = 0
-            else:
-                kept.append(k)
-    return decisions
-
-
-def apply_second_stage(network: CandidateNet, spec: SecondStageSpec, stack: np.ndarray, canonical_labels: np.ndarray,
-                       canonical_probabilities: np.ndarray, class_labels=(1, 2), min_probability: dict | None = None):
-    """The canonical label map after the second stage, and (candidates, scores, decisions)."""
-    candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
-    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-    decisions = suppress(candidates, decide(scores, min_probability or spec.min_probability), spec.suppression)
-    lookup = np.concatenate([[0], decisions]).astype(np.uint8)
-    return lookup[candidates.components], (candidates, scores, decisions)
+    return run
 
 
 # --- training data ----------------------------------------------------------------------
@@ -407,9 +316,7 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
-            decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
-            lookup = np.concatenate([[0], decisions]).astype(np.uint8)
-            labels = lookup[row["candidates"].components]
+            labels = relabel(row["candidates"], suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {}))
         else:
             labels = row[which]
         for key, counts in _counts(labels, row["reference"]).items():

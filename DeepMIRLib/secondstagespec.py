@@ -1,10 +1,11 @@
 """The second stage's section of a model card (`SecondStageSpec`), without torch.
 
 `modelfile` reads and checks a card, and the second stage's weights against it, before any
-network is built, and a detection that runs the U-Net alone on ONNX Runtime builds none: so
+network is built, and a detection on ONNX Runtime with its exports cached builds none: so
 the card's section and the names and shapes of the classifier's tensors are here, where
-reading them needs no torch. The classifier itself (`CandidateNet`), its training and its use
-are in `secondstage`, which re-exports what is defined here.
+reading them needs no torch. The classifier itself (`CandidateNet`) and its training are in
+`secondstage`, which re-exports what is defined here; the candidates and decisions around
+it, without torch, in `candidates`.
 """
 
 from __future__ import annotations

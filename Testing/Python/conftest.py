@@ -169,3 +169,25 @@ def slab_cohort(tmp_path_factory):
     out = tmp_path_factory.mktemp("cohort")
     assert main(["simulate", "--n", "3", "--seed", "41", "--slab", "16", "--load", "dense", "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def scoring_two_stage_model(tmp_path_factory) -> Path:
+    """The default U-Net with an untrained second stage of random but fixed weights (its last
+    layer scaled up, so that its scores spread: on slab_cohort's sim-41-0000 it removes some
+    candidates and keeps others as CMB or iron at its minimum probability 0.4)."""
+    import copy
+
+    import torch
+
+    from DeepMIRLib.modelfile import load_model, save_model
+    from DeepMIRLib.secondstage import CandidateNet, SecondStageSpec
+
+    base = load_model("default")
+    card = copy.deepcopy(base.card)
+    card.second_stage = SecondStageSpec("cnn3d", 4, len(card.inputs) + 1, (9, 20, 20), min_probability={"cmb": 0.4, "iron": 0.4})
+    torch.manual_seed(0)
+    classifier = CandidateNet(len(card.inputs) + 1, 4)
+    with torch.no_grad():
+        classifier.head[-1].weight.mul_(20.0)
+    return save_model(base.network, card, tmp_path_factory.mktemp("scoring") / "scoring", second_stage=classifier.eval())

@@ -90,10 +90,11 @@ sys.exit(code)
 """
 
 
-def test_predict_from_the_cached_export_imports_no_torch(slab_cohort, tmp_path):
+def test_predict_from_the_cached_export_imports_no_torch(slab_cohort, scoring_two_stage_model, tmp_path):
     """deepmir predict on ONNX Runtime: the first run exports the model (with torch), every later
     run starts from the export and never imports torch (nor does the default runtime and device
-    with a torch that has no GPU build); the labels are PyTorch's."""
+    with a torch that has no GPU build); the labels are PyTorch's. The same for a two-stage
+    model, whose first run exports both networks."""
     pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
     pytest.importorskip("onnx", reason="the fast extra (onnxruntime, onnx) is not installed")
     participant = slab_cohort / "sim-41-0000"
@@ -119,4 +120,16 @@ def test_predict_from_the_cached_export_imports_no_torch(slab_cohort, tmp_path):
     reference = read_volume(tmp_path / "torch" / participant.name / "labels.nii.gz").array
     assert set(np.unique(reference)) == {0, 1, 2}
     for out in ("exports", "cached", "defaults"):
+        assert np.array_equal(read_volume(tmp_path / out / participant.name / "labels.nii.gz").array, reference), out
+
+    two = str(scoring_two_stage_model)
+    predict("two-exports", "--model", two, "--runtime", "onnxruntime")
+    loaded = load_model(two)  # its U-Net's export and its second stage's, named as in the subprocess
+    assert {cache / path.name for path in (onnxrt.onnx_path(loaded), onnxrt.second_stage_onnx_path(loaded))} <= set(cache.glob("*.onnx"))
+    assert predict("two-cached", "--model", two, "--runtime", "onnxruntime")[0] == "False"
+    assert main(["predict", "--model", two, "--input", str(participant), "--out", str(tmp_path / "two-torch"), "--runtime", "torch",
+                 "--device", "cpu"]) == 0
+    reference = read_volume(tmp_path / "two-torch" / participant.name / "labels.nii.gz").array
+    assert set(np.unique(reference)) == {0, 1, 2}
+    for out in ("two-exports", "two-cached"):
         assert np.array_equal(read_volume(tmp_path / out / participant.name / "labels.nii.gz").array, reference), out

@@ -1,5 +1,6 @@
 """The second, 3-D stage (secondstage.py): its card section and weights, candidates and their
-truth, and detection through pipeline.detect with one or two stages."""
+truth, and detection through pipeline.detect with one or two stages, on PyTorch and on ONNX
+Runtime."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from DeepMIRLib import secondstage
-from DeepMIRLib.errors import InputError
+from DeepMIRLib import onnxrt, secondstage
+from DeepMIRLib.errors import DeepMIRError, InputError
 from DeepMIRLib.lesions import label_components
 from DeepMIRLib.modelfile import ModelCard, load_model, read_card, save_model
-from DeepMIRLib.pipeline import detect, participant_from_folder
+from DeepMIRLib.pipeline import _second_stage_classifier, detect, participant_from_folder
 from DeepMIRLib.secondstage import CandidateNet, SecondStageSpec
 from DeepMIRLib.unet import UNet2D
 from DeepMIRLib.volumes import read_volume, to_canonical
@@ -151,6 +152,76 @@ def test_a_lower_proposal_gives_the_second_stage_more_candidates(slab_cohort, tw
     assert np.array_equal(kept.labels.array > 0, lesion_sum >= 0.02)  # every candidate kept, as a CMB
     assert (kept.labels.array > 0).sum() > (permissive.labels.array > 0).sum()
     assert np.all(kept.labels.array[permissive.labels.array > 0] > 0)
+
+
+def test_two_stages_on_onnxruntime_give_pytorchs_scores_and_labels(slab_cohort, scoring_two_stage_model):
+    """The second stage's ONNX export scores a simulated participant's candidates as PyTorch
+    does (to float32 rounding, in batches of any size), so the same candidates are removed and
+    kept as the same class, and a two-stage detection on ONNX Runtime gives PyTorch's labels."""
+    pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
+    pytest.importorskip("onnx", reason="the fast extra (onnxruntime, onnx) is not installed")
+    folder = slab_cohort / "sim-41-0000"
+    loaded = load_model(scoring_two_stage_model)
+    spec = loaded.card.second_stage
+    stack, labels, probabilities = secondstage._permissive_unet(folder, loaded, {"device": "cpu", "runtime": "torch"})
+    candidates = secondstage.extract_candidates(labels, probabilities)
+    patches = secondstage.patches_for(stack, candidates, spec.patch)
+    assert len(candidates) > 64  # more than one batch
+    on_torch = secondstage.classify(_second_stage_classifier(loaded, "cpu", "torch"), patches, candidates.features)
+    on_onnx = secondstage.classify(_second_stage_classifier(loaded, "cpu", "onnxruntime"), patches, candidates.features)
+    assert on_onnx.shape == on_torch.shape == (len(candidates), 3)
+    assert np.abs(on_onnx - on_torch).max() < 1e-4
+    decisions = secondstage.decide(on_torch, spec.min_probability)
+    assert set(decisions) == {0, 1, 2}  # scores that spread: removed, kept as CMB, kept as iron
+    assert np.array_equal(secondstage.decide(on_onnx, spec.min_probability), decisions)
+    assert onnxrt.second_stage_onnx_path(loaded).is_file() and onnxrt.second_stage_onnx_path(loaded) != onnxrt.onnx_path(loaded)
+
+    participant = participant_from_folder(folder)
+    torch_detection = detect(participant, scoring_two_stage_model, device="cpu", runtime="torch")
+    onnx_detection = detect(participant, scoring_two_stage_model, device="cpu", runtime="onnxruntime")
+    assert onnx_detection.settings["stages"] == torch_detection.settings["stages"] == 2
+    assert set(np.unique(torch_detection.labels.array)) == {0, 1, 2}
+    assert np.array_equal(onnx_detection.labels.array, torch_detection.labels.array)
+
+
+def test_the_second_stages_export_is_named_by_its_weights(scoring_two_stage_model):
+    """The second stage's export is named by the sha256 of its checked weights file, found
+    without building the network, and by its tensors in memory once they are changed."""
+    loaded = load_model(scoring_two_stage_model)
+    key = loaded.second_stage_weights_key()
+    assert key == f"file:{loaded.card.second_stage.weights_sha256}" and loaded.has_second_stage
+    assert loaded._second_stage is None  # not built to answer
+    path = onnxrt.second_stage_onnx_path(loaded)
+    assert loaded.second_stage_weights_key() == key  # built, unchanged: the same export
+    original = loaded.second_stage.head[-1].bias.clone()
+    with torch.no_grad():
+        loaded.second_stage.head[-1].bias += 1.0
+    assert loaded.second_stage_weights_key().startswith("memory:") and onnxrt.second_stage_onnx_path(loaded) != path
+    with torch.no_grad():
+        loaded.second_stage.head[-1].bias.copy_(original)
+    assert loaded.second_stage_weights_key() == key and onnxrt.second_stage_onnx_path(loaded) == path
+    assert not load_model("default").has_second_stage
+    with pytest.raises(ValueError, match="no second stage"):
+        load_model("default").second_stage_weights_key()
+
+
+def test_without_the_fast_extra_both_stages_run_on_pytorch(slab_cohort, scoring_two_stage_model, monkeypatch):
+    """Without onnxruntime the runtime "auto" runs the U-Net and the second stage on PyTorch,
+    and "onnxruntime" says what to install."""
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    reference = detect(participant, scoring_two_stage_model, device="cpu", runtime="torch")
+
+    def refuse(model):
+        raise AssertionError("ONNX Runtime used without the fast extra")
+
+    monkeypatch.setattr(onnxrt, "available", lambda: False)
+    monkeypatch.setattr(onnxrt, "network_for", refuse)
+    monkeypatch.setattr(onnxrt, "second_stage_for", refuse)
+    automatic = detect(participant, scoring_two_stage_model, device="cpu", runtime="auto")
+    assert automatic.settings["stages"] == 2
+    assert np.array_equal(automatic.labels.array, reference.labels.array)
+    with pytest.raises(DeepMIRError, match="fast extra"):
+        detect(participant, scoring_two_stage_model, device="cpu", runtime="onnxruntime")
 
 
 def test_proposal_labels():
