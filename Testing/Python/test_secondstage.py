@@ -163,13 +163,11 @@ def test_two_stages_on_onnxruntime_give_pytorchs_scores_and_labels(slab_cohort, 
     folder = slab_cohort / "sim-41-0000"
     loaded = load_model(scoring_two_stage_model)
     spec = loaded.card.second_stage
-    stack, labels, probabilities = secondstage._permissive_unet(folder, loaded, {"device": "cpu", "runtime": "torch"})
-    candidates = secondstage.extract_candidates(labels, probabilities)
-    patches = secondstage.patches_for(stack, candidates, spec.patch)
-    assert len(candidates) > 64  # more than one batch
-    on_torch = secondstage.classify(_second_stage_classifier(loaded, "cpu", "torch"), patches, candidates.features)
-    on_onnx = secondstage.classify(_second_stage_classifier(loaded, "cpu", "onnxruntime"), patches, candidates.features)
-    assert on_onnx.shape == on_torch.shape == (len(candidates), 3)
+    candidates = secondstage.collect_candidates([folder], loaded, spec.patch, device="cpu", runtime="torch")
+    assert len(candidates.targets) > 64  # more than one batch
+    on_torch = secondstage.classify(_second_stage_classifier(loaded, "cpu", "torch"), candidates.patches, candidates.features)
+    on_onnx = secondstage.classify(_second_stage_classifier(loaded, "cpu", "onnxruntime"), candidates.patches, candidates.features)
+    assert on_onnx.shape == on_torch.shape == (len(candidates.targets), 3)
     assert np.abs(on_onnx - on_torch).max() < 1e-4
     decisions = secondstage.decide(on_torch, spec.min_probability)
     assert set(decisions) == {0, 1, 2}  # scores that spread: removed, kept as CMB, kept as iron
