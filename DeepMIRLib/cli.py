@@ -222,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--modalities", nargs="+", default=["swi", "swi+qsm", "swi+t2", "swi+qsm+t2"], help="modality sets, e.g. swi swi+qsm (default: the paper's four)")
     experiment.add_argument("--tasks", nargs="+", default=["multiclass"], choices=("multiclass", "cmb", "iron", "union"), help="label tasks (default: multiclass)")
     experiment.add_argument("--folds", type=argument(_folds), default="loo", help="'loo' (leave-one-out, the paper) or a number of folds, at least 2 (default: loo)")
+    experiment.add_argument("--two-stages", action="store_true",
+                            help="also give each fold's multiclass U-Net a second stage (trained on its training participants' candidates, "
+                                 "calibrated on its validation participants) and compare the two (two-stages/, stages.md)")
+    experiment.add_argument("--resume", action="store_true",
+                            help="reuse each fold's model already in OUT/models when it was trained on the same participants with the same settings")
     experiment.add_argument("--exclude-outliers", action="store_true", help="supplementary S4: drop participants whose number of microbleeds lies above the 99th percentile of a beta fit to the other participants' counts (at least 8 participants)")
     _add_training_options(experiment)
     experiment.set_defaults(handler=run_experiment_command)
@@ -615,8 +620,11 @@ def run_experiment_command(args) -> int:
         cases = [c for c in cases if c.case_id not in outliers]
     base = _training_config(args)
     cache = _case_cache(args, args.out / CACHE_FOLDER, keep_in_memory=True, log=tqdm.write)
-    run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write, cache=cache)
+    run_experiment(cases, modality_sets, args.tasks, folds, base, args.out, log=tqdm.write, cache=cache, two_stages=args.two_stages,
+                   resume=args.resume)
     print((args.out / "table3.md").read_text(encoding="utf-8"))
+    if args.two_stages:
+        print((args.out / "stages.md").read_text(encoding="utf-8"))
     return 0
 
 

@@ -5,6 +5,13 @@ in Markdown with rank-sum tests against the SWI-only model, and the paper's figu
 Each fold trains on the other participants (split again 75/25 into training and validation
 inside `training.train_model`) and tests on its own participants, which no model of that
 fold has seen: every metric is a held-out one.
+
+With `two_stages` (multiclass only), each fold's U-Net also gets a second stage
+(secondstage.build_two_stage_model): the 3-D classifier is trained on the U-Net's candidates
+in the fold's training participants and its minimum probabilities are chosen on the fold's
+validation participants; the two-stage detector is tested on the same participants as the
+U-Net alone, and its tables go to `two-stages/` with a comparison against the U-Net alone
+(`stages.md`, rank-sum tests on the same participants).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from .training import TrainingCase, TrainingConfig, train_model
 from .volumes import read_volume
 
 CACHE_FOLDER = "cache"  # prepared cases, inside the output folder
+TWO_STAGES_FOLDER = "two-stages"  # the two-stage detector's tables and figures, inside the output folder
 TASK_TITLES = {"cmb": "CMB only", "iron": "Iron deposits only", "union": "CMB or iron (union)", "multiclass": "Multiclass"}
 
 
@@ -81,9 +89,14 @@ def outlier_cases(cases: list[TrainingCase], percentile: float = 99.0, lesion_la
 
 
 def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks: list[str], folds: int | str, base: TrainingConfig, out: Path,
-                   log: Callable[[str], object] = print, cache: CaseCache | None = None) -> dict:
+                   log: Callable[[str], object] = print, cache: CaseCache | None = None, two_stages: bool = False,
+                   resume: bool = False) -> dict:
     """Train and test every (task, modalities, fold); write per_participant.csv, table3.md,
-    results.json and figures into `out`. Returns {(task, modalities): {participant: results}}.
+    results.json and figures into `out`. Returns {(task, modalities): {participant: results}}
+    (with `two_stages`, also {("two-stages", task, modalities): ...} for the multiclass task).
+    `resume`: a fold whose model file in `out`/models was trained on the same participants with
+    the same settings is reused instead of trained again (model files are written atomically:
+    one that exists is whole).
 
     Every case is prepared once, with all its modalities, and kept in memory for the whole
     run (default cache: `out`/cache on disk): every fold trains on all cases but its test
@@ -100,7 +113,10 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
         + (f", {cache.read} read from the cache {cache.folder}" if cache.folder else " (no disk cache)"))
     by_id = {c.case_id: c for c in cases}
     fold_ids = assign_folds(list(by_id), folds, base.seed)
+    if two_stages and "multiclass" not in tasks:
+        raise InputError("--two-stages", "the second stage classifies microbleeds and iron deposits: it needs the multiclass task")
     results: dict = {}
+    two_stage_results: dict = {}
     for task in tasks:
         for inputs in modality_sets:
             key = (task, tuple(inputs))
@@ -110,16 +126,73 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
                 config = TrainingConfig(**{**base.__dict__, "inputs": tuple(inputs), "task": task})
                 model_path = out / "models" / f"{task}-{'-'.join(inputs)}-fold{k}"
                 log(f"{TASK_TITLES[task]}, {modality_name(inputs)}: fold {k + 1}/{len(fold_ids)} ({len(train_cases)} training participants)")
-                model = load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {k}",
-                                               log=lambda line: log(f"  {line}"), cache=cache))
+                model = _fold_model(train_cases, config, model_path, k, resume, log, cache)
                 for case_id in test_ids:
-                    results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device)
+                    results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device, stages=1)
+                if two_stages and task == "multiclass":
+                    two_stage = _fold_two_stage_model(model, by_id, model_path, base.seed, resume, log)
+                    for case_id in test_ids:
+                        two_stage_results.setdefault(key, {})[case_id] = _test_participant(two_stage, by_id[case_id], task, base.device)
     write_results(results, out)
-    return results
+    if two_stages:
+        write_results(two_stage_results, out / TWO_STAGES_FOLDER)
+        write_text_atomic(out / "stages.md", stages_markdown(results, two_stage_results))
+    return {**results, **{("two-stages", *key): value for key, value in two_stage_results.items()}}
 
 
-def _test_participant(model, case: TrainingCase, task: str, device: str) -> dict:
-    prediction = detect(case.inputs, model, device=device)
+def _fold_model(train_cases: list[TrainingCase], config: TrainingConfig, model_path: Path, fold: int, resume: bool,
+                log: Callable[[str], object], cache: CaseCache):
+    """The fold's U-Net: trained, or with `resume` the one in `model_path` when it was trained
+    on these participants with this configuration."""
+    from .modelfile import read_card
+    from .training import _config_dict, split_cases
+
+    card_path = model_path.with_suffix(".json")
+    if resume and card_path.exists():
+        training = read_card(card_path).training
+        train_ids, validation_ids = split_cases([c.case_id for c in train_cases], config.seed, config.validation_fraction)
+        if (training.get("training_cases"), training.get("validation_cases"), training.get("config")) == (train_ids, validation_ids, _config_dict(config)):
+            log(f"  reusing {card_path} (same participants and settings)")
+            return load_model(card_path)
+        log(f"  {card_path} was trained on other participants or settings: training again")
+    return load_model(train_model(train_cases, config, model_path, model_path.name, "0", f"experiment fold {fold}",
+                                  log=lambda line: log(f"  {line}"), cache=cache))
+
+
+def _fold_two_stage_model(model, by_id: dict, model_path: Path, seed: int, resume: bool, log: Callable[[str], object]):
+    """The fold's U-Net with a second stage trained on its training participants' candidates
+    and calibrated on its validation participants (as recorded in the U-Net's card)."""
+    from .secondstage import DEFAULT_PROPOSAL, build_two_stage_model
+
+    out = model_path.with_name(model_path.name + "-2stage")
+    if resume and out.with_suffix(".json").exists():
+        two_stage = load_model(out.with_suffix(".json"))
+        if two_stage.card.training == model.card.training:  # built on this fold's U-Net
+            log(f"  reusing {out.with_suffix('.json')}")
+            return two_stage
+    training = model.card.training
+    log(f"  second stage: candidates of {len(training['training_cases'])} training participants, "
+        f"calibrated on {len(training['validation_cases'])} validation participants")
+    build_two_stage_model(model, [by_id[i] for i in training["training_cases"]], [by_id[i] for i in training["validation_cases"]], out,
+                          proposal=DEFAULT_PROPOSAL, seed=seed, log=lambda line: log(f"  {line}"))
+    return load_model(out.with_suffix(".json"))
+
+
+def stages_markdown(one_stage: dict, two_stages: dict) -> str:
+    """Two stages against the U-Net alone, per modality set and class, on the same test
+    participants: a Table 3 with the rank-sum p-values against the U-Net alone."""
+    rows = []
+    for (task, inputs), per_participant in two_stages.items():
+        for lesion_class in classes_for_task(task):
+            title = f"{TASK_TITLES[task]}: {lesion_class.name}"
+            rows.append(table3_row(title, f"{modality_name(inputs)}, U-Net alone", one_stage[(task, inputs)], lesion_class.label))
+            rows.append(table3_row(title, f"{modality_name(inputs)}, two stages", per_participant, lesion_class.label, one_stage[(task, inputs)]))
+    return (table3_markdown(rows) + "\n\n`*`: p < 0.05, two-sided Wilcoxon rank-sum test of the two-stage detector against the U-Net alone "
+            "with the same modalities, on the same test participants.\n")
+
+
+def _test_participant(model, case: TrainingCase, task: str, device: str, stages: int | None = None) -> dict:
+    prediction = detect(case.inputs, model, device=device, stages=stages)
     reference = read_reference(case.labels, task)
     labels = [c.label for c in classes_for_task(task)]
     return evaluate_participant(prediction.labels, reference, classes=labels)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -53,6 +54,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     relabel,
     suppress,
 )
+from .errors import InputError
 from .lesions import label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
     DEFAULT_PATCH,
@@ -63,6 +65,9 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
     SECOND_STAGE_CLASSES,
     SecondStageSpec,
 )
+
+if TYPE_CHECKING:
+    from .training import TrainingCase
 
 
 class CandidateNet(nn.Module):
@@ -168,15 +173,29 @@ class CandidateSet:
         return cls(data["patches"], data["features"], data["targets"], list(data["causes"]), list(data["participants"]), data["unet_label"])
 
 
-def _permissive_unet(folder, loaded, detect_options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The U-Net alone on a participant folder, arg-max without a minimum probability, in
-    canonical orientation: the model's input stack, the labels and the per-class
-    probabilities (K, Z, Y, X)."""
-    from .pipeline import detect, participant_from_folder
+def _training_case(case) -> TrainingCase:
+    """A TrainingCase as given, or that of a participant folder (`training.participant_case`)."""
+    from pathlib import Path
+
+    from .training import TrainingCase, participant_case
+
+    if isinstance(case, TrainingCase):
+        return case
+    found = participant_case(Path(case))
+    if found is None:
+        raise InputError(case, "is not a participant folder with swi and labels")
+    return found
+
+
+def _permissive_unet(case: TrainingCase, loaded, detect_options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The U-Net alone on a case, arg-max without a minimum probability, in canonical
+    orientation: the model's input stack, the labels and the per-class probabilities
+    (K, Z, Y, X)."""
+    from .pipeline import detect
     from .preprocessing import stack_modalities
     from .volumes import to_canonical
 
-    detection = detect(participant_from_folder(folder), loaded, min_probability=0, stages=1, **detect_options)
+    detection = detect(case.inputs, loaded, min_probability=0, stages=1, **detect_options)
     prepared = detection.prepared
     stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
     labels = to_canonical(detection.labels)[0].array
@@ -184,27 +203,28 @@ def _permissive_unet(folder, loaded, detect_options: dict) -> tuple[np.ndarray, 
     return stack, labels, probabilities
 
 
-def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), **detect_options) -> CandidateSet:
-    """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
-    simulated participant folders, each with its truth from the folder's labels and mimics
-    (`candidate_truth`). The U-Net runs once per participant; its candidates are collected
-    for each of `proposals` (`proposal_labels`: None the arg-max's components, a number the
-    components where the lesion probabilities sum to at least it; for training, several give
-    more and harder negatives)."""
-    from pathlib import Path
-
-    from .modelfile import LoadedModel, load_model
+def _canonical_map(path) -> np.ndarray | None:
     from .volumes import read_volume, to_canonical
+
+    return None if path is None else to_canonical(read_volume(path))[0].array.astype(np.int64)
+
+
+def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), **detect_options) -> CandidateSet:
+    """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
+    training cases (TrainingCase, or participant folders), each with its truth from the
+    case's labels and, for simulated ones, mimics (`candidate_truth`). The U-Net runs once per
+    participant; its candidates are collected for each of `proposals` (`proposal_labels`:
+    None the arg-max's components, a number the components where the lesion probabilities sum
+    to at least it; for training, several give more and harder negatives)."""
+    from .modelfile import LoadedModel, load_model
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     class_labels = [c.label for c in loaded.card.lesion_classes]
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
-    for n, folder in enumerate(folders):
-        folder = Path(folder)
-        stack, labels, probabilities = _permissive_unet(folder, loaded, detect_options)
-        reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
-        mimics_path = folder / "mimics.nii.gz"
-        mimics = to_canonical(read_volume(mimics_path))[0].array.astype(np.int64) if mimics_path.exists() else None
+    for n, case in enumerate(cases):
+        case = _training_case(case)
+        stack, labels, probabilities = _permissive_unet(case, loaded, detect_options)
+        reference, mimics = _canonical_map(case.labels), _canonical_map(case.mimics)
         for proposal in proposals:
             candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, proposal), probabilities, class_labels)
             targets, causes = candidate_truth(candidates, reference, mimics)
@@ -212,10 +232,10 @@ def collect_candidates(folders, model, patch=DEFAULT_PATCH, progress=None, propo
             parts["features"].append(candidates.features)
             parts["targets"].append(targets)
             parts["causes"] += causes
-            parts["participants"] += [folder.name] * len(candidates)
+            parts["participants"] += [case.case_id] * len(candidates)
             parts["unet_label"].append(candidates.label)
         if progress:
-            progress(n + 1, len(folders))
+            progress(n + 1, len(cases))
     return CandidateSet(np.concatenate(parts["patches"]), np.concatenate(parts["features"]), np.concatenate(parts["targets"]),
                         parts["causes"], parts["participants"], np.concatenate(parts["unet_label"]))
 
@@ -281,32 +301,28 @@ def _labelled(mask):
     return labelled, range(1, n + 1)
 
 
-def score_cohort(folders, model, network: CandidateNet, spec: SecondStageSpec, progress=None, **detect_options) -> list:
-    """Per participant of `folders` (simulated: labels.nii.gz beside the images): the U-Net's
-    canonical labels (arg-max and calibrated), its candidates, their scores and the reference,
+def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, progress=None, **detect_options) -> list:
+    """Per training case (TrainingCase, or participant folder): the U-Net's canonical labels
+    (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the reference,
     for choosing and checking the second stage's minimum probabilities."""
-    from pathlib import Path
-
     from .lesions import remove_lesions
     from .modelfile import LoadedModel, load_model
     from .pipeline import min_probability_by_label
-    from .volumes import read_volume, to_canonical
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     rows = []
-    for n, folder in enumerate(folders):
-        folder = Path(folder)
-        stack, labels, probabilities = _permissive_unet(folder, loaded, detect_options)
+    for n, case in enumerate(cases):
+        case = _training_case(case)
+        stack, labels, probabilities = _permissive_unet(case, loaded, detect_options)
         class_labels = [c.label for c in loaded.card.lesion_classes]
         calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
                                     min_probability_by_label(loaded.card, None))
         candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, spec.proposal), probabilities, class_labels)
         scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-        reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
-        rows.append({"participant": folder.name, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
-                     "scores": scores, "reference": reference})
+        rows.append({"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
+                     "scores": scores, "reference": _canonical_map(case.labels)})
         if progress:
-            progress(n + 1, len(folders))
+            progress(n + 1, len(cases))
     return rows
 
 
@@ -348,6 +364,7 @@ def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None
     return {"min_probability": chosen, "tables": tables}
 
 
+DEFAULT_PROPOSAL = 0.02  # chosen on the selection cohort (docs/experiments/2026-11-25-second-stage, part 2)
 TRAINING_PATCH = (13, 28, 28)  # cached around each training candidate, cropped at random to the patch
 SUPPRESSION = {"cmb": 3.0, "iron": 5.0}  # the paper's centroid tolerances
 
@@ -356,30 +373,38 @@ def _describe(proposals) -> str:
     return " and ".join("the arg-max components" if p is None else f"components of lesion probability >= {p:g}" for p in proposals)
 
 
-def build_two_stage_model(model, train_folders, calibration_folders, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
-                          proposals=(None, 0.02), proposal: float | None = None, version: str | None = None, seed: int = 0,
+def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
+                          proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           log=print) -> dict:
-    """Train a second stage for `model` on the candidates of `train_folders` (simulated; for
-    each of `proposals` (`proposal_labels`: by default the arg-max's components and, for harder
+    """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
+    participant folders; simulated ones give each false candidate's cause; for each of `proposals` (`proposal_labels`: by default the arg-max's components and, for harder
     negatives, those where the lesion probabilities sum to 0.02), each from patches of
     TRAINING_PATCH cropped at random to `patch`), choose its minimum probabilities on
-    `calibration_folders` (never trained on) with SUPPRESSION and the candidates it will be
+    `calibration_cases` (never trained on) with SUPPRESSION and the candidates it will be
     given in detection (`proposal`, the card's), and write the U-Net with it as a new model
     at `out`. Returns the card's second_stage section."""
     import copy
-    from pathlib import Path
 
-    from .modelfile import load_model, save_model
+    from .modelfile import LoadedModel, load_model, save_model
 
-    loaded = load_model(model)
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    train_cases, calibration_cases = [_training_case(c) for c in train_cases], [_training_case(c) for c in calibration_cases]
     if proposal not in proposals:
         proposals = (*proposals, proposal)
-    train = collect_candidates(train_folders, loaded, TRAINING_PATCH, proposals=proposals)
+    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals,
+                               progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
     counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
     log(f"training candidates: {len(train.targets)} {counts}")
+    missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
+    if {"cmb", "iron"} <= set(missing):
+        raise InputError("second stage", f"the U-Net's candidates in the {len(train_cases)} training participants include no "
+                                         f"{' and no '.join(missing)}: nothing to learn from")
+    if missing:  # in a small cross-validation fold this happens; the card says so
+        log(f"warning: no training candidate is a {' or a '.join(missing)}: the classifier will not learn to call one that")
     network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)
     spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal)
-    rows = score_cohort(calibration_folders, loaded, network, spec)
+    rows = score_cohort(calibration_cases, loaded, network, spec,
+                        progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, suppression=SUPPRESSION)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
     chosen = cohort_figures(rows, "second", choice["min_probability"], SUPPRESSION)
@@ -387,16 +412,17 @@ def build_two_stage_model(model, train_folders, calibration_folders, out, *, pat
         f"two stages at {choice['min_probability']}: {chosen}")
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"
-    names = ", ".join(sorted({Path(f).name for f in train_folders}))
+    names = ", ".join(sorted(c.case_id for c in train_cases))
     card.second_stage = SecondStageSpec(
         "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"], suppression=dict(SUPPRESSION),
         proposal=proposal,
         training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
-                          f"{tuple(patch)}) in {len(train_folders)} simulated participants: {names}",
-                  "candidates": counts, "epochs": epochs, "width": width, "seed": seed,
+                          f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
+                  "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
+                  "epochs": epochs, "width": width, "seed": seed,
                   "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
                   "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"},
-        calibration={"data": f"{len(calibration_folders)} simulated participants: " + ", ".join(Path(f).name for f in calibration_folders)
+        calibration={"data": f"{len(calibration_cases)} participants: " + ", ".join(c.case_id for c in calibration_cases)
                              + f"; candidates: {_describe([proposal])}",
                      "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
                              "voxels), pieces within 3 (CMB) / 5 (iron) voxels of a larger kept one suppressed",
@@ -409,7 +435,7 @@ def build_two_stage_model(model, train_folders, calibration_folders, out, *, pat
 
 def main(argv=None) -> int:
     """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json
-    (DIR: folders of `deepmir simulate` participants)"""
+    (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases)"""
     import argparse
     from pathlib import Path
 
@@ -423,16 +449,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=None)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--proposal", type=float, default=None,
-                        help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5]; default: its arg-max")
+    parser.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
+                        help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
+                             f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
     args = parser.parse_args(argv)
-    if args.proposal is not None:
-        options.real_number(args.proposal, "--proposal", 0.0, 0.5, low_open=True)
+    proposal = None if args.proposal == "argmax" else options.real_number(args.proposal, "--proposal", 0.0, 0.5, low_open=True)
     if args.threads:
         torch.set_num_threads(args.threads)
-    folders = [sorted(p for p in folder.iterdir() if (p / "manifest.json").exists()) for folder in (args.train, args.calibrate)]
-    record = build_two_stage_model(args.model, folders[0], folders[1], args.out, width=args.width, epochs=args.epochs,
-                                   proposal=args.proposal, version=args.version, seed=args.seed)
+    from .training import find_training_cases
+
+    record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
+                                   width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 

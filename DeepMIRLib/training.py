@@ -77,13 +77,19 @@ def find_training_cases(folder: Path | str) -> list[TrainingCase]:
             if image_folder.is_dir() and labels is not None and labels.is_file():
                 cases.append(TrainingCase(image_folder.name, participant_from_folder(image_folder), labels))
     else:
-        for sub in sorted(folder.iterdir()):
-            labels = find_image(sub, "labels") if sub.is_dir() else None
-            if labels is not None and find_image(sub, "swi") is not None:
-                cases.append(TrainingCase(sub.name, participant_from_folder(sub), labels, find_image(sub, "mimics")))
+        cases = [case for sub in sorted(folder.iterdir()) if (case := participant_case(sub)) is not None]
     if not cases:
         raise InputError(folder, "holds no training case (participant folders with swi and labels, or a datastore with labels/final)")
     return cases
+
+
+def participant_case(folder: Path) -> TrainingCase | None:
+    """The training case of a participant folder (`deepmir simulate`'s layout: swi, labels and,
+    when simulated, mimics beside the other images); None when it has no swi or labels."""
+    labels = find_image(folder, "labels") if folder.is_dir() else None
+    if labels is None or find_image(folder, "swi") is None:
+        return None
+    return TrainingCase(folder.name, participant_from_folder(folder), labels, find_image(folder, "mimics"))
 
 
 @dataclass

@@ -264,3 +264,32 @@ def test_cli_stages_2_needs_a_second_stage(slab_cohort, tmp_path, capsys):
                    "--out", str(tmp_path / "out"), "--device", "cpu"])
     assert status != 0
     assert "has no second stage" in capsys.readouterr().err
+
+
+def test_build_a_second_stage_from_training_cases(slab_cohort, tmp_path):
+    """build_two_stage_model on training cases (as the experiment gives them): the classifier
+    learns from the default U-Net's candidates in two participants, is calibrated on the third,
+    and the card records the proposal, the participants and the calibration figures."""
+    from DeepMIRLib.training import find_training_cases
+
+    cases = find_training_cases(slab_cohort)
+    lines = []
+    section = secondstage.build_two_stage_model("default", cases[:2], cases[2:], tmp_path / "two", width=4, epochs=2, log=lines.append)
+    assert section["proposal"] == secondstage.DEFAULT_PROPOSAL
+    assert "sim-41-0000, sim-41-0001" in section["training"]["data"] and "sim-41-0002" in section["calibration"]["data"]
+    assert set(section["calibration"]["figures"]) == {"unet_calibrated", "unet_argmax", "two_stages"}
+    assert "candidates: 2/2 training participants" in lines and "calibration: 1/1 participants" in lines
+    detection = detect(participant_from_folder(slab_cohort / "sim-41-0002"), tmp_path / "two.json", device="cpu", runtime="torch")
+    assert detection.settings["stages"] == 2 and detection.settings["second_stage_proposal"] == secondstage.DEFAULT_PROPOSAL
+
+
+def test_a_second_stage_needs_lesion_candidates(slab_cohort, tmp_path):
+    from DeepMIRLib.training import find_training_cases
+    from DeepMIRLib.volumes import write_volume
+
+    case = find_training_cases(slab_cohort)[0]
+    labels = read_volume(case.labels)
+    write_volume(labels.with_array(np.zeros_like(labels.array)), tmp_path / "no-lesions.nii.gz")
+    lesion_free = [dataclasses.replace(case, labels=tmp_path / "no-lesions.nii.gz")]  # every candidate a false one
+    with pytest.raises(InputError, match="include no cmb and no iron"):
+        secondstage.build_two_stage_model("default", lesion_free, lesion_free, tmp_path / "none", width=4, epochs=1, log=lambda line: None)

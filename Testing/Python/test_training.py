@@ -217,3 +217,43 @@ def test_cases_on_other_grids_train_and_validate_together(slab_cohort, tmp_path)
     assert all(0.0 <= entry["validation_iou"] <= 1.0 for entry in trainer.history)
     with pytest.raises(InputError, match="crop"):
         Trainer(_config(crop=0), [nominal, other], [nominal])
+
+
+def test_experiment_two_stages_and_resume(slab_cohort, tmp_path, monkeypatch):
+    """--two-stages gives each fold's multiclass U-Net a second stage trained on its training
+    participants' candidates and calibrated on its validation participants, tests both on the
+    fold's participants and compares them (two-stages/, stages.md); --resume reuses the fold
+    models. The fold U-Net here is the bundled one (a 1-epoch U-Net proposes no useful
+    candidates), written with the card record train_model would give it."""
+    from DeepMIRLib import experiment
+    from DeepMIRLib.modelfile import save_model
+    from DeepMIRLib.training import _config_dict
+
+    trained = []
+
+    def bundled_unet(cases, config, out, name, version, data_description, log=print, cache=None, **_):
+        trained.append(out.name)
+        train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
+        loaded = load_model("default")
+        loaded.card.training = {"data": data_description, "training_cases": train_ids, "validation_cases": validation_ids,
+                                "config": _config_dict(config)}
+        return save_model(loaded.network, loaded.card, out)
+
+    monkeypatch.setattr(experiment, "train_model", bundled_unet)
+    out = tmp_path / "experiment"
+    args = ["experiment", "--data", str(slab_cohort), "--out", str(out), "--modalities", "swi+qsm+t2", "--folds", "loo",
+            "--device", "cpu", "--two-stages", "--no-cache"]
+    assert main(args) == 0
+    assert trained == [f"multiclass-swi-qsm-t2-fold{k}" for k in range(3)]
+    assert len(list((out / "models").glob("*-2stage.json"))) == 3
+    for folder in (out, out / "two-stages"):
+        assert len((folder / "per_participant.csv").read_text().splitlines()) == 1 + 3 * 2
+    stages = (out / "stages.md").read_text()
+    assert "| Multiclass: Cerebral microbleed | SWI + QSM + T2, two stages |" in stages
+    assert "| Multiclass: Iron deposit | SWI + QSM + T2, U-Net alone |" in stages
+    before = (out / "two-stages" / "per_participant.csv").read_text()
+
+    trained.clear()
+    assert main(args + ["--resume"]) == 0
+    assert trained == []  # every fold's U-Net and second stage reused
+    assert (out / "two-stages" / "per_participant.csv").read_text() == before
