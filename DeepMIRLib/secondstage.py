@@ -172,6 +172,22 @@ class CandidateSet:
         data = np.load(path)
         return cls(data["patches"], data["features"], data["targets"], list(data["causes"]), list(data["participants"]), data["unet_label"])
 
+    def subset(self, index: np.ndarray) -> CandidateSet:
+        return CandidateSet(self.patches[index], self.features[index], self.targets[index], [self.causes[i] for i in index],
+                            [self.participants[i] for i in index], self.unet_label[index])
+
+
+def limit_negatives(candidates: CandidateSet, per_lesion: int, seed: int = 0) -> CandidateSet:
+    """`candidates` with at most `per_lesion` 'neither' candidates per lesion candidate, drawn
+    at random (a weak U-Net proposes thousands of specks of noise, which would cost most of the
+    training time and teach little; the class-weighted loss balances what is left)."""
+    negatives = np.flatnonzero(candidates.targets == 0)
+    allowed = per_lesion * int((candidates.targets > 0).sum())
+    if len(negatives) <= allowed:
+        return candidates
+    kept = np.random.default_rng(seed).choice(negatives, allowed, replace=False)
+    return candidates.subset(np.sort(np.concatenate([np.flatnonzero(candidates.targets > 0), kept])))
+
 
 def _training_case(case) -> TrainingCase:
     """A TrainingCase as given, or that of a participant folder (`training.participant_case`)."""
@@ -365,6 +381,7 @@ def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None
 
 
 DEFAULT_PROPOSAL = 0.02  # chosen on the selection cohort (docs/experiments/2026-11-25-second-stage, part 2)
+MAX_NEGATIVES_PER_LESION = 4  # 'neither' training candidates kept per lesion candidate (limit_negatives)
 TRAINING_PATCH = (13, 28, 28)  # cached around each training candidate, cropped at random to the patch
 SUPPRESSION = {"cmb": 3.0, "iron": 5.0}  # the paper's centroid tolerances
 
@@ -393,8 +410,11 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         proposals = (*proposals, proposal)
     train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals,
                                progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
+    collected = len(train.targets)
+    train = limit_negatives(train, MAX_NEGATIVES_PER_LESION, seed)
     counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
-    log(f"training candidates: {len(train.targets)} {counts}")
+    log(f"training candidates: {len(train.targets)} {counts}"
+        + (f" (of {collected}: at most {MAX_NEGATIVES_PER_LESION} 'neither' per lesion candidate)" if collected > len(train.targets) else ""))
     missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
     if {"cmb", "iron"} <= set(missing):
         raise InputError("second stage", f"the U-Net's candidates in the {len(train_cases)} training participants include no "
@@ -419,6 +439,8 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
+                  **({"candidates_collected": collected, "negatives_kept_per_lesion": MAX_NEGATIVES_PER_LESION}
+                     if collected > len(train.targets) else {}),
                   "epochs": epochs, "width": width, "seed": seed,
                   "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
                   "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"},

@@ -191,3 +191,16 @@ def scoring_two_stage_model(tmp_path_factory) -> Path:
     with torch.no_grad():
         classifier.head[-1].weight.mul_(20.0)
     return save_model(base.network, card, tmp_path_factory.mktemp("scoring") / "scoring", second_stage=classifier.eval())
+
+
+@pytest.fixture(scope="session")
+def unet_only_model(tmp_path_factory) -> Path:
+    """The default model's U-Net and card without its second stage (a one-stage model)."""
+    import copy
+
+    from DeepMIRLib.modelfile import load_model, save_model
+
+    base = load_model("default")
+    card = copy.deepcopy(base.card)
+    card.second_stage = None
+    return save_model(base.network, card, tmp_path_factory.mktemp("unet-only") / "unet-only")

@@ -114,10 +114,10 @@ def two_stage_models(tmp_path_factory):
     return paths
 
 
-def test_detect_with_one_and_two_stages(slab_cohort, two_stage_models):
+def test_detect_with_one_and_two_stages(slab_cohort, two_stage_models, unet_only_model):
     participant = participant_from_folder(slab_cohort / "sim-41-0000")
-    unet = detect(participant, "default", device="cpu", runtime="torch")
-    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0)
+    unet = detect(participant, unet_only_model, device="cpu", runtime="torch")
+    permissive = detect(participant, unet_only_model, device="cpu", runtime="torch", min_probability=0)
     assert (permissive.labels.array > 0).any()
 
     one = detect(participant, two_stage_models["neither"], device="cpu", runtime="torch", stages=1)
@@ -133,14 +133,14 @@ def test_detect_with_one_and_two_stages(slab_cohort, two_stage_models):
     assert set(np.unique(kept.labels.array)) == {0, 1}
 
     with pytest.raises(InputError, match="no second stage"):
-        detect(participant, "default", device="cpu", stages=2)
+        detect(participant, unet_only_model, device="cpu", stages=2)
 
 
 def test_a_lower_proposal_gives_the_second_stage_more_candidates(slab_cohort, two_stage_models, tmp_path):
     """With the card's `proposal`, the candidates are where the U-Net's lesion probabilities
     sum to at least it (more than its arg-max), each of the likelier class."""
     participant = participant_from_folder(slab_cohort / "sim-41-0000")
-    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0)
+    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0, stages=1)
     loaded = load_model(two_stage_models["cmb"])
     card = copy.deepcopy(loaded.card)
     card.second_stage = dataclasses.replace(card.second_stage, proposal=0.02)
@@ -182,7 +182,7 @@ def test_two_stages_on_onnxruntime_give_pytorchs_scores_and_labels(slab_cohort, 
     assert np.array_equal(onnx_detection.labels.array, torch_detection.labels.array)
 
 
-def test_the_second_stages_export_is_named_by_its_weights(scoring_two_stage_model):
+def test_the_second_stages_export_is_named_by_its_weights(scoring_two_stage_model, unet_only_model):
     """The second stage's export is named by the sha256 of its checked weights file, found
     without building the network, and by its tensors in memory once they are changed."""
     loaded = load_model(scoring_two_stage_model)
@@ -198,9 +198,9 @@ def test_the_second_stages_export_is_named_by_its_weights(scoring_two_stage_mode
     with torch.no_grad():
         loaded.second_stage.head[-1].bias.copy_(original)
     assert loaded.second_stage_weights_key() == key and onnxrt.second_stage_onnx_path(loaded) == path
-    assert not load_model("default").has_second_stage
+    assert not load_model(unet_only_model).has_second_stage
     with pytest.raises(ValueError, match="no second stage"):
-        load_model("default").second_stage_weights_key()
+        load_model(unet_only_model).second_stage_weights_key()
 
 
 def test_without_the_fast_extra_both_stages_run_on_pytorch(slab_cohort, scoring_two_stage_model, monkeypatch):
@@ -257,10 +257,10 @@ def test_suppress_keeps_the_largest_piece_of_a_lesion():
     assert secondstage.suppress(candidates, decisions, {}).tolist() == [2, 2, 2]
 
 
-def test_cli_stages_2_needs_a_second_stage(slab_cohort, tmp_path, capsys):
+def test_cli_stages_2_needs_a_second_stage(slab_cohort, unet_only_model, tmp_path, capsys):
     from DeepMIRLib.cli import main
 
-    status = main(["predict", "--model", "default", "--stages", "2", "--input", str(slab_cohort / "sim-41-0000"),
+    status = main(["predict", "--model", str(unet_only_model), "--stages", "2", "--input", str(slab_cohort / "sim-41-0000"),
                    "--out", str(tmp_path / "out"), "--device", "cpu"])
     assert status != 0
     assert "has no second stage" in capsys.readouterr().err
@@ -293,3 +293,15 @@ def test_a_second_stage_needs_lesion_candidates(slab_cohort, tmp_path):
     lesion_free = [dataclasses.replace(case, labels=tmp_path / "no-lesions.nii.gz")]  # every candidate a false one
     with pytest.raises(InputError, match="include no cmb and no iron"):
         secondstage.build_two_stage_model("default", lesion_free, lesion_free, tmp_path / "none", width=4, epochs=1, log=lambda line: None)
+
+
+def test_limit_negatives_keeps_every_lesion_candidate(slab_cohort):
+    """At most `per_lesion` 'neither' candidates per lesion candidate, drawn at random; every
+    lesion candidate kept; a set within the limit unchanged."""
+    found = secondstage.collect_candidates([slab_cohort / "sim-41-0001"], "default", (5, 8, 8), proposals=(0.02,), runtime="torch")
+    lesions = int((found.targets > 0).sum())
+    assert lesions and (found.targets == 0).sum() > 0
+    limited = secondstage.limit_negatives(found, 0, seed=1)
+    assert len(limited.targets) == lesions and (limited.targets > 0).all()
+    assert np.array_equal(limited.patches, found.patches[found.targets > 0])
+    assert secondstage.limit_negatives(found, 10_000) is found
