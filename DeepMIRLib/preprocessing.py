@@ -106,7 +106,7 @@ def plan_slices(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", skip_e
     The U-Net's output follows the image exactly only for shifts by multiples of 32 (its
     max pooling): moving the image on the canvas by other amounts changes the probabilities,
     negligibly almost everywhere but noticeably at a few voxels, mostly on and around
-    lesions, enough to move a border voxel's label.
+    lesions, enough to move a border voxel's label (`plan_batches` keeps the phase).
     skip_empty: only slices that contain brain are planned (the others are background).
     Inference plans per batch of slices (`plan_batches`), with this function.
     """
@@ -141,12 +141,12 @@ def plan_batches(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", batch
     consecutive ones, each batch with its own plan.
 
     canvas="auto": each batch is cropped to the brain's bounding box over the batch's slices
-    (plan_slices on those slices alone: the same margin and rounding), so the small brain
-    sections near the top and bottom of the head go to the network on small canvases; a
-    batch without brain (skip_empty=False) keeps the whole volume's box. The image then
-    lies elsewhere on the canvas than with one box for the volume, not by multiples of 32,
-    so the probabilities differ a little from those of plan_slices' plan (see there). A
-    fixed canvas is the same for every batch.
+    (plan_slices on those slices alone: the same margin), so the small brain sections near
+    the top and bottom of the head go to the network on small canvases. Each batch's box keeps
+    the position modulo 32 that the whole volume's plan gives it (`_same_phase`): the U-Net
+    follows shifts exactly only by multiples of 32, so the probabilities are those of one
+    canvas for the whole volume (to float rounding). A batch without brain (skip_empty=False)
+    keeps the whole volume's box. A fixed canvas is the same for every batch.
     """
     mask = np.asarray(mask) > 0
     whole = plan_slices(mask, canvas, skip_empty)
@@ -154,10 +154,22 @@ def plan_batches(mask: np.ndarray, canvas: str | tuple[int, int] = "auto", batch
     for start in range(0, len(whole.slices), batch_size):
         slices = whole.slices[start : start + batch_size]
         if canvas == "auto" and mask[slices].any():
-            plans.append(replace(plan_slices(mask[slices], canvas, skip_empty=False), slices=slices))
+            box = plan_slices(mask[slices], canvas, skip_empty=False)
+            height, canvas_rows = _same_phase(box.source_rows, whole.source_rows, whole.canvas_rows)
+            width, canvas_cols = _same_phase(box.source_cols, whole.source_cols, whole.canvas_cols)
+            plans.append(replace(box, slices=slices, height=height, width=width, canvas_rows=canvas_rows, canvas_cols=canvas_cols))
         else:
             plans.append(replace(whole, slices=slices))
     return plans
+
+
+def _same_phase(source: slice, whole_source: slice, whole_canvas: slice) -> tuple[int, slice]:
+    """Canvas length and place for the window `source` of an axis such that each of its voxels
+    lies at the same canvas position modulo NETWORK_MULTIPLE as in the whole volume's plan
+    (which maps whole_source onto whole_canvas)."""
+    phase = (source.start + whole_canvas.start - whole_source.start) % NETWORK_MULTIPLE
+    length = source.stop - source.start
+    return round_up(phase + length), slice(phase, phase + length)
 
 
 def cut_slices(stack: np.ndarray, plan: SlicePlan) -> np.ndarray:

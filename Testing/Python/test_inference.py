@@ -51,14 +51,15 @@ def test_batch_size_does_not_change_the_result_on_a_fixed_canvas(untrained_model
     assert np.allclose(a, b, atol=1e-5)
 
 
-def test_batch_boxes_change_the_result_slightly(untrained_model, canonical_inputs):
+def test_batch_boxes_do_not_change_the_result(untrained_model, canonical_inputs):
     """canvas="auto" crops each batch to its own box: one slice per batch gives canvases of
-    several shapes, and the padded U-Net's output moves only slightly with the crop."""
+    several shapes, each placed in the same phase modulo 32 as one box for the volume, so the
+    U-Net's output is the same as with one box (to float rounding)."""
     stack, mask = canonical_inputs
     assert len({plan.canvas_shape for plan in plan_batches(mask, "auto", 1)}) > 1
     a = predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=1)
     b = predict_probabilities(untrained_model, stack, mask, "cpu", batch_size=16)
-    assert np.abs(a - b).max() < 1e-3
+    assert np.abs(a - b).max() < 1e-5
 
 
 def test_cancel_stops_between_batches(untrained_model, canonical_inputs):

@@ -93,7 +93,8 @@ def test_batch_plans_cover_every_brain_voxel_once(anatomy, batch_size):
 
 def test_batch_plans_crop_to_the_batch(anatomy):
     """Near the top and bottom of the brain the batch's box is smaller than the volume's,
-    and each box is the brain's over the batch's slices plus the margin (within the grid)."""
+    and each box is the brain's over the batch's slices plus the margin (within the grid),
+    placed at the whole volume's canvas position modulo 32."""
     mask = to_canonical(anatomy["mask"])[0].array > 0
     whole = plan_slices(mask)
     plans = plan_batches(mask, "auto", 2)
@@ -107,7 +108,12 @@ def test_batch_plans_crop_to_the_batch(anatomy):
         top, bottom = max(rows[0] - CANVAS_MARGIN, 0), min(rows[-1] + 1 + CANVAS_MARGIN, ny)
         left, right = max(cols[0] - CANVAS_MARGIN, 0), min(cols[-1] + 1 + CANVAS_MARGIN, nx)
         assert (plan.source_rows, plan.source_cols) == (slice(top, bottom), slice(left, right))
-        assert (plan.height, plan.width) == (round_up(bottom - top), round_up(right - left))
+        # each voxel keeps its canvas position modulo 32 from the whole volume's plan
+        for axis, whole_source, whole_canvas in (("rows", whole.source_rows, whole.canvas_rows), ("cols", whole.source_cols, whole.canvas_cols)):
+            source, canvas = getattr(plan, f"source_{axis}"), getattr(plan, f"canvas_{axis}")
+            assert (canvas.start - source.start) % NETWORK_MULTIPLE == (whole_canvas.start - whole_source.start) % NETWORK_MULTIPLE
+            assert canvas.start < NETWORK_MULTIPLE
+        assert (plan.height, plan.width) == (round_up(plan.canvas_rows.stop), round_up(plan.canvas_cols.stop))
 
 
 @pytest.mark.parametrize("canvas", [(256, 256), (64, 64), (96, 128)])
