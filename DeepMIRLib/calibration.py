@@ -48,10 +48,12 @@ class ThresholdRow:
 
 
 def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None) -> list[tuple[Volume, dict, Volume]]:
-    """(unfiltered label map, label value -> probability array, reference) per case."""
+    """(unfiltered label map, label value -> probability array, reference) per case: the U-Net
+    alone (one stage; the minimum lesion probabilities are the U-Net's, a second stage has its
+    own)."""
     results = []
     for index, case in enumerate(cases):
-        prediction = detect(case.inputs, model, device=device, min_probability=0)
+        prediction = detect(case.inputs, model, device=device, min_probability=0, stages=1)
         reference = read_reference(case.labels, model.card.task)
         by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
         results.append((prediction.labels, by_label, reference))

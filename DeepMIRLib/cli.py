@@ -535,7 +535,9 @@ def run_calibrate(args) -> int:
         for row in rows:
             print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
     print(f"chosen minimum lesion probability: {result['min_lesion_probability']}")
-    print(f"model: {save_model(model.network, card, args.out)}")
+    if model.has_second_stage:
+        print("(the U-Net's, used with --stages 1; the second stage and its own minimum probabilities are kept as they were)")
+    print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage if model.has_second_stage else None)}")
     return 0
 
 

@@ -117,6 +117,7 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
         raise InputError("--two-stages", "the second stage classifies microbleeds and iron deposits: it needs the multiclass task")
     results: dict = {}
     two_stage_results: dict = {}
+    untrained_second_stages: list[str] = []  # folds whose U-Net proposed no lesion to learn from
     for task in tasks:
         for inputs in modality_sets:
             key = (task, tuple(inputs))
@@ -131,12 +132,15 @@ def run_experiment(cases: list[TrainingCase], modality_sets: list[tuple], tasks:
                     results[key][case_id] = _test_participant(model, by_id[case_id], task, base.device, stages=1)
                 if two_stages and task == "multiclass":
                     two_stage = _fold_two_stage_model(model, by_id, model_path, base.seed, resume, log)
+                    if two_stage is None:
+                        untrained_second_stages.append(f"{modality_name(inputs)}, fold {k + 1}")
                     for case_id in test_ids:
-                        two_stage_results.setdefault(key, {})[case_id] = _test_participant(two_stage, by_id[case_id], task, base.device)
+                        two_stage_results.setdefault(key, {})[case_id] = (
+                            results[key][case_id] if two_stage is None else _test_participant(two_stage, by_id[case_id], task, base.device))
     write_results(results, out)
     if two_stages:
         write_results(two_stage_results, out / TWO_STAGES_FOLDER)
-        write_text_atomic(out / "stages.md", stages_markdown(results, two_stage_results))
+        write_text_atomic(out / "stages.md", stages_markdown(results, two_stage_results, untrained_second_stages))
     return {**results, **{("two-stages", *key): value for key, value in two_stage_results.items()}}
 
 
@@ -161,7 +165,9 @@ def _fold_model(train_cases: list[TrainingCase], config: TrainingConfig, model_p
 
 def _fold_two_stage_model(model, by_id: dict, model_path: Path, seed: int, resume: bool, log: Callable[[str], object]):
     """The fold's U-Net with a second stage trained on its training participants' candidates
-    and calibrated on its validation participants (as recorded in the U-Net's card)."""
+    and calibrated on its validation participants (as recorded in the U-Net's card); None when
+    none of its candidates there is a lesion (a U-Net that learned nothing): the fold's
+    two-stage results are then the U-Net's alone, and stages.md says so."""
     from .secondstage import DEFAULT_PROPOSAL, build_two_stage_model
 
     out = model_path.with_name(model_path.name + "-2stage")
@@ -173,14 +179,19 @@ def _fold_two_stage_model(model, by_id: dict, model_path: Path, seed: int, resum
     training = model.card.training
     log(f"  second stage: candidates of {len(training['training_cases'])} training participants, "
         f"calibrated on {len(training['validation_cases'])} validation participants")
-    build_two_stage_model(model, [by_id[i] for i in training["training_cases"]], [by_id[i] for i in training["validation_cases"]], out,
-                          proposal=DEFAULT_PROPOSAL, seed=seed, log=lambda line: log(f"  {line}"))
+    try:
+        build_two_stage_model(model, [by_id[i] for i in training["training_cases"]], [by_id[i] for i in training["validation_cases"]],
+                              out, proposal=DEFAULT_PROPOSAL, seed=seed, log=lambda line: log(f"  {line}"))
+    except InputError as error:
+        log(f"  no second stage for this fold ({error}); its two-stage results are the U-Net's alone")
+        return None
     return load_model(out.with_suffix(".json"))
 
 
-def stages_markdown(one_stage: dict, two_stages: dict) -> str:
+def stages_markdown(one_stage: dict, two_stages: dict, untrained: list[str] = ()) -> str:
     """Two stages against the U-Net alone, per modality set and class, on the same test
-    participants: a Table 3 with the rank-sum p-values against the U-Net alone."""
+    participants: a Table 3 with the rank-sum p-values against the U-Net alone, and the folds
+    (`untrained`) whose second stage could not be trained."""
     rows = []
     for (task, inputs), per_participant in two_stages.items():
         for lesion_class in classes_for_task(task):
@@ -188,7 +199,9 @@ def stages_markdown(one_stage: dict, two_stages: dict) -> str:
             rows.append(table3_row(title, f"{modality_name(inputs)}, U-Net alone", one_stage[(task, inputs)], lesion_class.label))
             rows.append(table3_row(title, f"{modality_name(inputs)}, two stages", per_participant, lesion_class.label, one_stage[(task, inputs)]))
     return (table3_markdown(rows) + "\n\n`*`: p < 0.05, two-sided Wilcoxon rank-sum test of the two-stage detector against the U-Net alone "
-            "with the same modalities, on the same test participants.\n")
+            "with the same modalities, on the same test participants.\n"
+            + (f"\nNo second stage could be trained in {', '.join(untrained)}: the U-Net proposed no lesion in its training "
+               "participants; there the two-stage rows repeat the U-Net's results.\n" if untrained else ""))
 
 
 def _test_participant(model, case: TrainingCase, task: str, device: str, stages: int | None = None) -> dict:

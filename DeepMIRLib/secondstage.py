@@ -410,15 +410,15 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         proposals = (*proposals, proposal)
     train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals,
                                progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
+    missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
+    if {"cmb", "iron"} <= set(missing):
+        raise InputError("second stage", f"none of the U-Net's {len(train.targets)} candidates in the {len(train_cases)} training "
+                                         f"participants is a microbleed or an iron deposit: nothing to learn from")
     collected = len(train.targets)
     train = limit_negatives(train, MAX_NEGATIVES_PER_LESION, seed)
     counts = {c: train.causes.count(c) for c in sorted(set(train.causes))}
     log(f"training candidates: {len(train.targets)} {counts}"
         + (f" (of {collected}: at most {MAX_NEGATIVES_PER_LESION} 'neither' per lesion candidate)" if collected > len(train.targets) else ""))
-    missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
-    if {"cmb", "iron"} <= set(missing):
-        raise InputError("second stage", f"the U-Net's candidates in the {len(train_cases)} training participants include no "
-                                         f"{' and no '.join(missing)}: nothing to learn from")
     if missing:  # in a small cross-validation fold this happens; the card says so
         log(f"warning: no training candidate is a {' or a '.join(missing)}: the classifier will not learn to call one that")
     network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)

@@ -3,6 +3,7 @@ simulated slab participants it never saw."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -65,10 +66,16 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
     assert card.training["calibration"]["cases"] == [c.case_id for c in find_training_cases(slab_cohort)]
     calibrated, default = load_model(out).network.state_dict(), load_model("default").network.state_dict()
     assert all(torch.equal(calibrated[k], default[k]) for k in default)  # same weights
-    # predict applies the card's values unless told otherwise
+    kept_stage, default_stage = read_card(out.with_suffix(".json")).second_stage, load_model("default").card.second_stage
+    same_file = {"weights_file": default_stage.weights_file, "weights_sha256": default_stage.weights_sha256}
+    assert dataclasses.replace(kept_stage, **same_file) == default_stage  # the second stage kept as it was
+    kept_weights, default_weights = load_model(out).second_stage.state_dict(), load_model("default").second_stage.state_dict()
+    assert all(torch.equal(kept_weights[k], default_weights[k]) for k in default_weights)
+    # predict with the U-Net alone applies the card's values unless told otherwise
     participant = slab_cohort / "sim-41-0000"
-    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "a"), "--model", str(out), "--device", "cpu"]) == 0
-    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "b"), "--model", str(out), "--device", "cpu", "--min-probability", "0"]) == 0
+    one = ["--model", str(out), "--device", "cpu", "--stages", "1"]
+    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "a"), *one]) == 0
+    assert main(["predict", "--input", str(participant), "--out", str(tmp_path / "b"), *one, "--min-probability", "0"]) == 0
     kept = read_volume(tmp_path / "a" / "sim-41-0000" / "labels.nii.gz").array
     everything = read_volume(tmp_path / "b" / "sim-41-0000" / "labels.nii.gz").array
     assert ((kept == everything) | (kept == 0)).all()  # filtering only removes lesions
@@ -82,6 +89,6 @@ def test_calibrate_refuses_participants_the_model_was_trained_on(slab_cohort, tm
     card = load_model("default").card
     model_path = tmp_path / "seen"
     card.training = {**card.training, "training_cases": ["sim-41-0001"]}
-    save_model(load_model("default").network, card, model_path)
+    save_model(load_model("default").network, dataclasses.replace(card, second_stage=None), model_path)
     assert main(["calibrate", "--model", str(model_path), "--data", str(slab_cohort), "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x.json").exists()

@@ -291,7 +291,7 @@ def test_a_second_stage_needs_lesion_candidates(slab_cohort, tmp_path):
     labels = read_volume(case.labels)
     write_volume(labels.with_array(np.zeros_like(labels.array)), tmp_path / "no-lesions.nii.gz")
     lesion_free = [dataclasses.replace(case, labels=tmp_path / "no-lesions.nii.gz")]  # every candidate a false one
-    with pytest.raises(InputError, match="include no cmb and no iron"):
+    with pytest.raises(InputError, match="is a microbleed or an iron deposit: nothing to learn"):
         secondstage.build_two_stage_model("default", lesion_free, lesion_free, tmp_path / "none", width=4, epochs=1, log=lambda line: None)
 
 

@@ -237,6 +237,7 @@ def test_experiment_two_stages_and_resume(slab_cohort, tmp_path, monkeypatch):
         loaded = load_model("default")
         loaded.card.training = {"data": data_description, "training_cases": train_ids, "validation_cases": validation_ids,
                                 "config": _config_dict(config)}
+        loaded.card.second_stage = None  # a U-Net alone, as train_model writes it
         return save_model(loaded.network, loaded.card, out)
 
     monkeypatch.setattr(experiment, "train_model", bundled_unet)
