@@ -40,7 +40,6 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from . import options
 from .candidates import (  # noqa: F401 - the torch-free candidate code (for detection on ONNX Runtime), re-exported here whole
     Candidates,
     Classifier,
@@ -64,6 +63,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
     N_FEATURES,
     SECOND_STAGE_CLASSES,
     SecondStageSpec,
+    check_proposal,
 )
 
 if TYPE_CHECKING:
@@ -394,13 +394,16 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           log=print) -> dict:
     """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
-    participant folders; simulated ones give each false candidate's cause; for each of `proposals` (`proposal_labels`: by default the arg-max's components and, for harder
-    negatives, those where the lesion probabilities sum to 0.02), each from patches of
-    TRAINING_PATCH cropped at random to `patch`), choose its minimum probabilities on
+    participant folders; simulated ones give each false candidate's cause): those of each of
+    `proposals` (`proposal_labels`; by default the arg-max's components and, for harder
+    negatives, those where the lesion probabilities sum to 0.02), at most
+    MAX_NEGATIVES_PER_LESION 'neither' per lesion, each from a patch of TRAINING_PATCH cropped
+    at random to `patch`. Then choose its minimum probabilities on
     `calibration_cases` (never trained on) with SUPPRESSION and the candidates it will be
     given in detection (`proposal`, the card's), and write the U-Net with it as a new model
     at `out`. Returns the card's second_stage section."""
     import copy
+    import dataclasses
 
     from .modelfile import LoadedModel, load_model, save_model
 
@@ -433,9 +436,8 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"
     names = ", ".join(sorted(c.case_id for c in train_cases))
-    card.second_stage = SecondStageSpec(
-        "cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), min_probability=choice["min_probability"], suppression=dict(SUPPRESSION),
-        proposal=proposal,
+    card.second_stage = dataclasses.replace(
+        spec, min_probability=choice["min_probability"],
         training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
@@ -475,7 +477,7 @@ def main(argv=None) -> int:
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
     args = parser.parse_args(argv)
-    proposal = None if args.proposal == "argmax" else options.real_number(args.proposal, "--proposal", 0.0, 0.5, low_open=True)
+    proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
     if args.threads:
         torch.set_num_threads(args.threads)
     from .training import find_training_cases

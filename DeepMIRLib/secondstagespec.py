@@ -109,8 +109,7 @@ class SecondStageSpec:
             options.real_number(value, f"{source}: second_stage suppression {key}", 0.0, 64.0)
         proposal = data.get("proposal")
         if proposal is not None:
-            # above 0.5 it would propose less than the arg-max, which the classifier never saw
-            proposal = options.real_number(proposal, f"{source}: second_stage proposal", 0.0, 0.5, low_open=True)
+            proposal = check_proposal(proposal, f"{source}: second_stage proposal")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
@@ -135,6 +134,12 @@ class SecondStageSpec:
         shapes["head.2.weight"] = ((len(SECOND_STAGE_CLASSES), 2 * width), True)
         shapes["head.2.bias"] = ((len(SECOND_STAGE_CLASSES),), True)
         return shapes
+
+
+def check_proposal(value: object, name: str) -> float:
+    """A second stage's proposal: a number in (0, 0.5] (above 0.5 it would propose less than
+    the U-Net's arg-max, which the classifier never saw)."""
+    return options.real_number(value, name, 0.0, 0.5, low_open=True)
 
 
 def _batch_norm(prefix: str, channels: int) -> dict[str, tuple[tuple[int, ...], bool]]:
