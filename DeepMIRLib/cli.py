@@ -137,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Run the model over participants with reference labels that it never saw in training or validation, "
             "choose per class the lowest minimum lesion probability with the best F1 (TP, FP, FN summed over the "
             "participants, matched as in the paper), and write a copy of the model whose card carries it as "
-            "predict's default (postprocessing) together with the table it was chosen from."
+            "predict's default (postprocessing) together with the table it was chosen from. With a two-stage model "
+            "it also chooses the second stage's minimum probability per class on the same participants "
+            "(second_stage.min_probability, with its table in second_stage.calibration)."
         ),
     )
     calibrate.add_argument("--model", default="default", help="model card path or registry id (default: the registry's default model)")
@@ -522,9 +524,17 @@ def run_calibrate(args) -> int:
         raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
         result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n))
+    second_stage = model.card.second_stage
+    if model.has_second_stage:
+        from .secondstage import calibrate_second_stage
+
+        with tqdm(desc="calibrate the second stage", unit="participant", total=len(cases), leave=False) as bar:
+            second_stage = calibrate_second_stage(model, model.second_stage, second_stage, cases,
+                                                  log=lambda line: bar.update(1) if line.startswith("calibration: ") else tqdm.write(line))
     card = dataclasses.replace(
         model.card,
         version=args.version or model.card.version,
+        second_stage=second_stage,
         postprocessing={**model.card.postprocessing, "min_lesion_probability": result["min_lesion_probability"]},
         training={**model.card.training, "calibration": {"data": str(args.data), **result}},
         weights_sha256="",
@@ -534,9 +544,13 @@ def run_calibrate(args) -> int:
         print(f"{key}: min probability -> TP FP FN sensitivity precision F1")
         for row in rows:
             print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
-    print(f"chosen minimum lesion probability: {result['min_lesion_probability']}")
+    print(f"chosen minimum lesion probability: {result['min_lesion_probability']}" + (" (the U-Net's, used with --stages 1)" if model.has_second_stage else ""))
     if model.has_second_stage:
-        print("(the U-Net's, used with --stages 1; the second stage and its own minimum probabilities are kept as they were)")
+        for key, rows in second_stage.calibration["tables"].items():
+            print(f"{key}, second stage: min probability -> TP FP FN sensitivity precision F1")
+            for row in rows:
+                print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
+        print(f"chosen minimum probability of the second stage: {second_stage.min_probability}")
     print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage if model.has_second_stage else None)}")
     return 0
 

@@ -390,6 +390,30 @@ def _describe(proposals) -> str:
     return " and ".join("the arg-max components" if p is None else f"components of lesion probability >= {p:g}" for p in proposals)
 
 
+def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, cases, log=print) -> SecondStageSpec:
+    """`spec` with the minimum probabilities per class chosen on `cases` (TrainingCase, or
+    participant folders, none trained on) for `network` behind `model`'s U-Net
+    (`choose_min_probability` with the spec's proposal and suppression), and the record of
+    that choice as its `calibration`."""
+    import dataclasses
+
+    rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
+    choice = choose_min_probability(rows, suppression=spec.suppression)
+    baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
+    chosen = cohort_figures(rows, "second", choice["min_probability"], spec.suppression)
+    log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
+        f"two stages at {choice['min_probability']}: {chosen}")
+    return dataclasses.replace(
+        spec, min_probability=choice["min_probability"],
+        calibration={"data": f"{len(rows)} participants: " + ", ".join(row["participant"] for row in rows)
+                             + f"; candidates: {_describe([spec.proposal])}",
+                     "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
+                             "voxels), pieces within " + " / ".join(f"{v:g} ({k})" for k, v in spec.suppression.items())
+                             + " voxels of a larger kept one suppressed",
+                     "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
+                     "tables": choice["tables"]})
+
+
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           log=print) -> dict:
@@ -426,18 +450,12 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         log(f"warning: no training candidate is a {' or a '.join(missing)}: the classifier will not learn to call one that")
     network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)
     spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal)
-    rows = score_cohort(calibration_cases, loaded, network, spec,
-                        progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
-    choice = choose_min_probability(rows, suppression=SUPPRESSION)
-    baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
-    chosen = cohort_figures(rows, "second", choice["min_probability"], SUPPRESSION)
-    log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
-        f"two stages at {choice['min_probability']}: {chosen}")
+    spec = calibrate_second_stage(loaded, network, spec, calibration_cases, log)
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"
     names = ", ".join(sorted(c.case_id for c in train_cases))
     card.second_stage = dataclasses.replace(
-        spec, min_probability=choice["min_probability"],
+        spec,
         training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
@@ -445,13 +463,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
                      if collected > len(train.targets) else {}),
                   "epochs": epochs, "width": width, "seed": seed,
                   "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
-                  "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"},
-        calibration={"data": f"{len(calibration_cases)} participants: " + ", ".join(c.case_id for c in calibration_cases)
-                             + f"; candidates: {_describe([proposal])}",
-                     "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
-                             "voxels), pieces within 3 (CMB) / 5 (iron) voxels of a larger kept one suppressed",
-                     "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
-                     "tables": choice["tables"]})
+                  "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"})
     card.created = ""
     save_model(loaded.network, card, out, second_stage=network)
     return card.second_stage.to_dict()

@@ -66,11 +66,20 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
     assert card.training["calibration"]["cases"] == [c.case_id for c in find_training_cases(slab_cohort)]
     calibrated, default = load_model(out).network.state_dict(), load_model("default").network.state_dict()
     assert all(torch.equal(calibrated[k], default[k]) for k in default)  # same weights
-    kept_stage, default_stage = read_card(out.with_suffix(".json")).second_stage, load_model("default").card.second_stage
-    same_file = {"weights_file": default_stage.weights_file, "weights_sha256": default_stage.weights_sha256}
-    assert dataclasses.replace(kept_stage, **same_file) == default_stage  # the second stage kept as it was
+    # the second stage: same network, its own minimum probabilities chosen on the same participants
+    stage, default_stage = read_card(out.with_suffix(".json")).second_stage, load_model("default").card.second_stage
+    unchanged = {"weights_file": default_stage.weights_file, "weights_sha256": default_stage.weights_sha256,
+                 "min_probability": default_stage.min_probability, "calibration": default_stage.calibration}
+    assert dataclasses.replace(stage, **unchanged) == default_stage
     kept_weights, default_weights = load_model(out).second_stage.state_dict(), load_model("default").second_stage.state_dict()
     assert all(torch.equal(kept_weights[k], default_weights[k]) for k in default_weights)
+    assert all(c.case_id in stage.calibration["data"] for c in find_training_cases(slab_cohort))
+    references = [read_volume(c.labels).array for c in find_training_cases(slab_cohort)]
+    for key, value in (("cmb", 1), ("iron", 2)):
+        table = stage.calibration["tables"][key]
+        best = max(row["f1"] for row in table)
+        assert stage.min_probability[key] == next(row["min_probability"] for row in table if row["f1"] == best)
+        assert {row["tp"] + row["fn"] for row in table} == {sum(label_components(r == value)[1] for r in references)}
     # predict with the U-Net alone applies the card's values unless told otherwise
     participant = slab_cohort / "sim-41-0000"
     one = ["--model", str(out), "--device", "cpu", "--stages", "1"]
