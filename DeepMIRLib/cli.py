@@ -23,6 +23,7 @@ from tqdm import tqdm
 from . import __version__
 from .atomic import check_output_folder
 from .errors import Cancelled, DeepMIRError, InputError
+from .onnxrt import RUNTIMES
 from .options import MAX_BASE_WIDTH, argument, canvas, device, positive_number, probability, real_number, whole_number
 
 EXIT_INPUT = 2
@@ -83,9 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                                  "calibrated values, see `deepmir calibrate`; 0 keeps every lesion)")
     processing.add_argument("--register", choices=("auto", "always", "never"), default="auto", help="rigid registration of T2 to SWI: auto = when T2 is on another grid (default: auto)")
     processing.add_argument("--n4", action="store_true", help="N4 bias-field correction of T2 before registration")
-    processing.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto",
-                            help="run the network with PyTorch or ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]'); "
-                                 "auto = ONNX Runtime on the CPU when installed (default: auto)")
+    processing.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                            help="run the networks with PyTorch, ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]') "
+                                 "or OpenVINO (CPU; the openvino extra: pip install 'DeepMIRLib[openvino]'): openvino in bfloat16 where "
+                                 "the CPU has it, else float32 (labels may differ at lesion borders; recorded in prediction.json), "
+                                 "openvino-f32 in float32; auto = ONNX Runtime on the CPU when installed, never OpenVINO (default: auto)")
     processing.add_argument("--stages", type=int, choices=(1, 2), default=None,
                             help="1: the U-Net alone; 2: the U-Net proposes candidates and the model's second stage (a 3-D "
                                  "classifier) keeps, relabels or removes each (default: 2 when the model has a second stage)")

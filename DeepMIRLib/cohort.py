@@ -52,13 +52,19 @@ class DetectionOptions:
     min_probability: float | dict | None = None
     register: str = "auto"
     n4: bool = False
-    runtime: str = "auto"  # the network's runtime (onnxrt): the same labels either way, so not a setting that skips
+    # the networks' runtime (onnxrt.RUNTIMES); recorded in the settings only on OpenVINO, with its precision
+    # (openvinort.settings): the float32 runtimes give the same labels, bfloat16 may not
+    runtime: str = "auto"
     stages: int | None = None  # 1 the U-Net alone, 2 with the card's second stage, None: 2 when the card has one
 
     def check(self) -> None:
         from .pipeline import check_detection_options
 
         check_detection_options(self.batch_size, self.threshold, self.min_size, self.min_probability)
+        if self.runtime != "auto":  # ONNX Runtime or OpenVINO on a GPU, or without its extra: fail before any participant
+            from .inference import network_runtime
+
+            network_runtime(self.runtime, self.device)
 
     def detect_arguments(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -206,7 +212,8 @@ def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOpti
     if not overwrite:
         report = layout.report(task, ref.summary)
         settings = detection_settings(model.card, options.canvas, options.threshold, options.min_size,
-                                      options.min_probability, options.register, options.n4, resolve_stages(model, options.stages))
+                                      options.min_probability, options.register, options.n4, resolve_stages(model, options.stages),
+                                      options.runtime)
         if report is not None and report.get("settings") == json.loads(json.dumps(settings)):
             return Outcome(task.participant_id, "skipped", layout.row(task), report.get("notes", []))
         if task.out_dir.exists():

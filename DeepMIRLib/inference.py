@@ -7,11 +7,11 @@ plan_batches: near the top and bottom of the brain the canvas is small), or plac
 fixed canvas asked for; the network therefore sees batches of varying height and width.
 CPU or CUDA is chosen automatically; on CUDA the network runs in mixed precision.
 
-On ONNX Runtime (onnxrt) with its export in the cache, inference imports no torch. The device
-"auto" is decided without torch where the answer is certain (`auto_device_type`): with the
-onnxruntime runtime it means the CPU (ONNX Runtime runs there only), and with no torch, or a
-torch built without CUDA or ROCm, there is no GPU to find; only a torch that could have a GPU
-is imported and asked.
+On ONNX Runtime (onnxrt) or OpenVINO (openvinort) with its export in the cache, inference
+imports no torch. The device "auto" is decided without torch where the answer is certain
+(`auto_device_type`): with the onnxruntime and openvino runtimes it means the CPU (they run
+there only), and with no torch, or a torch built without CUDA or ROCm, there is no GPU to
+find; only a torch that could have a GPU is imported and asked.
 """
 
 from __future__ import annotations
@@ -79,30 +79,35 @@ def torch_gpu_build() -> bool:
 
 def auto_device_type(runtime: str = "torch") -> str:
     """"cuda" or "cpu": what the device "auto" means for `runtime`, torch imported only when
-    that takes asking it. ONNX Runtime runs on the CPU only, so with "onnxruntime" it is the
-    CPU; else CUDA when available (inference.choose_device), known to be absent without
-    importing torch when torch has no GPU build (`torch_gpu_build`)."""
-    if runtime == "onnxruntime" or not torch_gpu_build():
+    that takes asking it. ONNX Runtime and OpenVINO run on the CPU only, so with their runtimes
+    (onnxrt.CPU_RUNTIMES) it is the CPU; else CUDA when available (inference.choose_device),
+    known to be absent without importing torch when torch has no GPU build (`torch_gpu_build`)."""
+    from .onnxrt import CPU_RUNTIMES
+
+    if runtime in CPU_RUNTIMES or not torch_gpu_build():
         return "cpu"
     return choose_device("auto").type
 
 
-def runs_on_onnxruntime(runtime: str, device: str | torch.device) -> bool:
-    """Whether predict_probabilities runs the network on ONNX Runtime for `runtime` (onnxrt:
-    "auto", "torch" or "onnxruntime") and `device` ("auto", "cpu", "cuda[:N]", "mps" or a
-    torch.device), decided without importing torch unless "auto" needs asking it. Raises
-    DeepMIRError for the onnxruntime runtime on another device than the CPU or without the
-    fast extra (onnxrt.wanted)."""
-    from . import onnxrt
+def network_runtime(runtime: str, device: str | torch.device) -> str:
+    """What runs the networks for `runtime` (onnxrt.RUNTIMES: "auto", "torch", "onnxruntime",
+    "openvino", "openvino-f32") and `device` ("auto", "cpu", "cuda[:N]", "mps" or a
+    torch.device): "torch", "onnxruntime" or "openvino", decided without importing torch unless
+    "auto" needs asking it. "auto" is ONNX Runtime on the CPU when the fast extra is installed,
+    never OpenVINO. Raises DeepMIRError for ONNX Runtime or OpenVINO on another device than the
+    CPU, or without their extra (onnxrt.wanted, openvinort.wanted)."""
+    from . import onnxrt, openvinort
 
     if onnxrt.check_runtime(runtime) == "torch" or (runtime == "auto" and not onnxrt.available()):
-        return False
+        return "torch"
     if isinstance(device, str):
         requested = options.device(device)
         device_type = auto_device_type(runtime) if requested == "auto" else requested.partition(":")[0]
     else:
         device_type = device.type
-    return onnxrt.wanted(runtime, device_type)
+    if openvinort.wanted(runtime, device_type):
+        return "openvino"
+    return "onnxruntime" if onnxrt.wanted(runtime, device_type) else "torch"
 
 
 def is_cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
@@ -131,9 +136,9 @@ def predict_probabilities(
     Outside the brain mask, and where no canvas reaches (a fixed canvas smaller than the
     brain), the probability is 0. `cancel` is a threading.Event or a callable returning True
     to stop (raises errors.Cancelled between batches). `runtime`: "auto" (ONNX Runtime on the CPU
-    when installed, else PyTorch), "torch" or "onnxruntime" (see onnxrt); on ONNX Runtime
-    with the device "auto" or "cpu" and the model's export in the cache, torch is not
-    imported (runs_on_onnxruntime)."""
+    when installed, else PyTorch), "torch", "onnxruntime" (see onnxrt), "openvino" or
+    "openvino-f32" (see openvinort); on ONNX Runtime or OpenVINO with the device "auto" or
+    "cpu" and the model's export in the cache, torch is not imported (network_runtime)."""
     architecture = model.card.architecture
     if stack.shape[0] != architecture.in_channels:
         raise ValueError(f"stack has {stack.shape[0]} channels, the model expects {architecture.in_channels}")
@@ -155,11 +160,14 @@ def predict_probabilities(
 
 def _network_runner(model: LoadedModel, device: str | torch.device, runtime: str):
     """A function: batch of slices (N, C, H, W) float32 -> probabilities (N, K, H, W) float32,
-    on ONNX Runtime or PyTorch as `runtime` and `device` ask (runs_on_onnxruntime)."""
-    from . import onnxrt
+    on ONNX Runtime, OpenVINO or PyTorch as `runtime` and `device` ask (network_runtime)."""
+    from . import onnxrt, openvinort
 
-    if runs_on_onnxruntime(runtime, device):
+    chosen = network_runtime(runtime, device)
+    if chosen == "onnxruntime":
         return onnxrt.network_for(model)
+    if chosen == "openvino":
+        return openvinort.network_for(model, runtime)
     import torch
 
     device = choose_device(device) if isinstance(device, str) else device

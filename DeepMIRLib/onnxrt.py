@@ -15,8 +15,10 @@ opens it once. Only the export needs torch: a process whose exports are in the c
 the networks without importing it. ONNX Runtime uses as many threads as PyTorch would
 (`threads`: OMP_NUM_THREADS, which Dask sets to 1 per worker, else one per physical core).
 
-`runtime` everywhere: "torch"; "onnxruntime"; "auto" = ONNX Runtime on the CPU when the
-fast extra is installed, else PyTorch.
+`runtime` everywhere: "torch"; "onnxruntime"; "openvino" or "openvino-f32" (OpenVINO on
+the CPU, running the same exports: openvinort); "auto" = ONNX Runtime on the CPU when the
+fast extra is installed, else PyTorch (never OpenVINO, whose precision is not float32 on
+every CPU: it is asked for by name).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import DeepMIRError
 
-RUNTIMES = ("auto", "torch", "onnxruntime")
+RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "openvino-f32")
+CPU_RUNTIMES = ("onnxruntime", "openvino", "openvino-f32")  # run on the CPU only
 OPSET = 17
 
 _SESSIONS: dict[tuple[str, int], object] = {}  # (ONNX file, threads) -> InferenceSession, per process
@@ -65,7 +68,7 @@ def wanted(runtime: str, device_type: str) -> bool:
         if not available():
             raise DeepMIRError("the onnxruntime runtime needs the fast extra: pip install 'DeepMIRLib[fast]'")
         return True
-    return device_type == "cpu" and available()
+    return runtime == "auto" and device_type == "cpu" and available()
 
 
 def cache_folder() -> Path:
@@ -186,20 +189,40 @@ class OnnxNetwork:
         self.inputs = [entry.name for entry in session.get_inputs()]
 
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
-        feed = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in zip(self.inputs, arrays, strict=True)}
-        return self.session.run(["probabilities"], feed)[0]
+        return self.session.run(["probabilities"], feed(self.inputs, arrays))[0]
 
 
-def _session_for(path: Path, export: Callable[[Path], Path]) -> OnnxNetwork:
-    """The export at `path` on ONNX Runtime, made first (`export(path)`, with torch) when the
-    cache lacks it; the session opened once per process (without torch)."""
+def feed(names: list[str], arrays: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+    """The inputs of an export by name: `arrays` in the order of `names`, as contiguous float32."""
+    return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in zip(names, arrays, strict=True)}
+
+
+def exported_network(model) -> Path:
+    """The file of `model`'s U-Net with its probability head in the cache (`onnx_path`),
+    exported first (`export`, with torch) when the cache lacks it. ONNX Runtime (`network_for`)
+    and OpenVINO (openvinort) both run this file."""
+    return _exported(onnx_path(model), lambda path: export(model, path))
+
+
+def exported_second_stage(model) -> Path:
+    """The file of `model`'s second stage with its softmax in the cache (`second_stage_onnx_path`),
+    exported first (`export_second_stage`, with torch) when the cache lacks it."""
+    return _exported(second_stage_onnx_path(model), lambda path: export_second_stage(model, path))
+
+
+def _exported(path: Path, export: Callable[[Path], Path]) -> Path:
+    if not path.is_file():
+        export(path)
+    return path
+
+
+def _session_for(path: Path) -> OnnxNetwork:
+    """The export at `path` on ONNX Runtime, the session opened once per process (without torch)."""
     import onnxruntime
 
     count = threads()
     key = (str(path), count)
     if key not in _SESSIONS:
-        if not path.is_file():
-            export(path)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = count
         options.inter_op_num_threads = 1
@@ -210,10 +233,10 @@ def _session_for(path: Path, export: Callable[[Path], Path]) -> OnnxNetwork:
 
 def network_for(model) -> OnnxNetwork:
     """`model`'s U-Net on ONNX Runtime: slices (N, C, H, W) -> probabilities (N, K, H, W)."""
-    return _session_for(onnx_path(model), lambda path: export(model, path))
+    return _session_for(exported_network(model))
 
 
 def second_stage_for(model) -> OnnxNetwork:
     """`model`'s second stage on ONNX Runtime, a candidates.Classifier: patches and features
     -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
-    return _session_for(second_stage_onnx_path(model), lambda path: export_second_stage(model, path))
+    return _session_for(exported_second_stage(model))

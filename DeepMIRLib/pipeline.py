@@ -22,7 +22,7 @@ from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .candidates import Classifier, apply_second_stage, proposal_labels
 from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
-from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, predict_probabilities, runs_on_onnxruntime
+from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, network_runtime, predict_probabilities
 from .lesions import find_lesions, remove_lesions
 from .modelfile import LoadedModel, ModelCard, load_model
 from .preprocessing import stack_modalities
@@ -254,8 +254,10 @@ def detect(
     model", "reading and aligning images" and "inference"; `cancel` (a threading.Event or a
     callable returning True) stops the work with errors.Cancelled. `runtime`: the networks (the
     U-Net, and the second stage's classifier) on "auto" (ONNX Runtime on the CPU when the fast
-    extra is installed, else PyTorch), "torch" or "onnxruntime" (onnxrt); the same labels
-    either way. `stages`: 2 runs the card's second stage (secondstage: a 3-D classifier that
+    extra is installed, else PyTorch), "torch" or "onnxruntime" (onnxrt), the same labels
+    either way; or, asked for by name, on OpenVINO (openvinort) in "openvino" (bfloat16 where
+    the CPU has it: labels may differ at lesion borders) or "openvino-f32", recorded in the
+    settings. `stages`: 2 runs the card's second stage (secondstage: a 3-D classifier that
     keeps, relabels or removes each lesion the U-Net proposes, with the U-Net permissive:
     `min_probability` None means 0 for it), 1 the U-Net alone; None is 2 when the card has a
     second stage, else 1."""
@@ -287,7 +289,7 @@ def detect(
     labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
                                            min_probability_by_label(card, min_probability, stages)))
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
-    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages)
+    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages, runtime)
     return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
 
 
@@ -306,8 +308,7 @@ def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.n
     """The canonical label map after the card's second stage (candidates.apply_second_stage):
     candidates are the components of at least `min_size` voxels of the U-Net's proposals
     (candidates.proposal_labels: its arg-max, or where its lesion probabilities reach the
-    card's `proposal`), classified on ONNX Runtime where the U-Net runs there, else PyTorch
-    (`_second_stage_classifier`)."""
+    card's `proposal`), classified where the U-Net runs (`_second_stage_classifier`)."""
     labels = [c.label for c in loaded.card.lesion_classes]
     proposals = proposal_labels(canonical_labels, canonical_probabilities, labels, loaded.card.second_stage.proposal)
     candidates = remove_lesions(proposals, min_size)
@@ -316,13 +317,19 @@ def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.n
 
 
 def _second_stage_classifier(loaded: LoadedModel, device: str, runtime: str) -> Classifier:
-    """The second stage's classifier on ONNX Runtime (onnxrt.second_stage_for: no torch once its
-    export is in the cache) where `runtime` and `device` run the U-Net there
-    (inference.runs_on_onnxruntime), else on PyTorch (secondstage.torch_classifier, on the CPU)."""
-    if runs_on_onnxruntime(runtime, device):
+    """The second stage's classifier on ONNX Runtime or OpenVINO (onnxrt.second_stage_for,
+    openvinort.second_stage_for: no torch once its export is in the cache) where `runtime` and
+    `device` run the U-Net there (inference.network_runtime), else on PyTorch
+    (secondstage.torch_classifier, on the CPU)."""
+    chosen = network_runtime(runtime, device)
+    if chosen == "onnxruntime":
         from . import onnxrt
 
         return onnxrt.second_stage_for(loaded)
+    if chosen == "openvino":
+        from . import openvinort
+
+        return openvinort.second_stage_for(loaded, runtime)
     from .secondstage import torch_classifier
 
     return torch_classifier(loaded.second_stage)
@@ -330,10 +337,13 @@ def _second_stage_classifier(loaded: LoadedModel, device: str, runtime: str) -> 
 
 def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold: float, min_size: int,
                        min_probability: float | dict[str, float] | None, register: str, n4: bool,
-                       stages: int = 1) -> dict:
+                       stages: int = 1, runtime: str = "auto") -> dict:
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
     probability resolved per class key, so a calibrated copy of the same weights differs;
-    with the second stage, `stages` 2 and its minimum probabilities)."""
+    with the second stage, `stages` 2 and its minimum probabilities; on OpenVINO, `runtime`
+    and the precision it runs in on this CPU: openvinort.settings)."""
+    from .openvinort import settings as runtime_settings
+
     by_label = min_probability_by_label(card, min_probability, stages)
     second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
                                      **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {})}
@@ -345,6 +355,7 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
         "register": register,
         "n4": bool(n4),
         **second,
+        **runtime_settings(runtime),
     }
 
 
