@@ -12,6 +12,7 @@ of the CPU the run had.
 
     python benchmarks/bench_cohort.py --participants 6 --runs 2
     python benchmarks/bench_cohort.py --participants 6 --runs 2 --runtime torch
+    python benchmarks/bench_cohort.py --participants 6 --runs 2 --runtime openvino   # bf16 where the CPU has it
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_predict import cpu_name, make_participant, timed_deepmir
+from bench_predict import cpu_name, make_participant, runtime_versions, timed_deepmir
 
 
 def load_average() -> str:
@@ -49,10 +50,11 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=6)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--runtime", default="auto", help="passed to deepmir predict (auto, torch, onnxruntime)")
+    parser.add_argument("--runtime", default="auto", help="passed to deepmir predict (auto, torch, onnxruntime, openvino, openvino-f32)")
     parser.add_argument("--modes", nargs="+", default=["serial", "workers2"], choices=("serial", "workers2"))
     args = parser.parse_args()
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {args.participants} participants; model {args.model}; runtime {args.runtime}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {args.participants} participants; model {args.model}; runtime {args.runtime} "
+          f"({runtime_versions([args.runtime])})")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cohort = make_cohort(tmp, args.participants)

@@ -12,6 +12,7 @@ the script reports medians.
     python benchmarks/bench_predict.py                      # widths 8 16 32, 5 runs each
     python benchmarks/bench_predict.py --widths 16 --runs 3 --device cuda
     python benchmarks/bench_predict.py --widths 16 --runs 3 --runtimes torch onnxruntime   # PyTorch vs ONNX Runtime, in turn
+    python benchmarks/bench_predict.py --model default --runs 5 --runtimes onnxruntime openvino openvino-f32   # OpenVINO (bf16 where the CPU has it)
     python benchmarks/bench_predict.py --model default --runs 5   # a trained model (path or registry id) instead of the widths
 """
 
@@ -49,6 +50,22 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def runtime_versions(runtimes: list[str]) -> str:
+    """The versions of the runtimes asked for, and OpenVINO's precision on this CPU (DeepMIRLib.openvinort)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from DeepMIRLib import openvinort
+
+    found = []
+    for package in sorted({"onnxruntime" if runtime in ("auto", "onnxruntime") else runtime.partition("-")[0] for runtime in runtimes} - {"torch"}):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package} not installed")
+    precisions = [f"{runtime} in {openvinort.precision(runtime)}" for runtime in runtimes if runtime in openvinort.RUNTIMES and openvinort.available()]
+    return ", ".join(found + precisions)
 
 
 def make_participant(folder: Path) -> None:
@@ -95,11 +112,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--canvas", default="auto", help="passed to deepmir predict (auto, or 256x256 as in the paper)")
     parser.add_argument("--runtimes", nargs="+", default=["auto"],
-                        help="passed to deepmir predict (auto, torch, onnxruntime); several are run in turn, run by run")
+                        help="passed to deepmir predict (auto, torch, onnxruntime, openvino, openvino-f32); several are run in turn, run by run")
     args = parser.parse_args()
     import torch
 
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, device {args.device}, canvas {args.canvas}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, device {args.device}, canvas {args.canvas}; "
+          f"{runtime_versions(args.runtimes)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         participant = tmp / "sub-bench"
