@@ -110,8 +110,12 @@ def microbleeds(sampler: Sampler, count: int, load: LesionLoad) -> list[SimObjec
 
 
 def iron_deposits(sampler: Sampler, nucleus_chi: dict[str, float], load: LesionLoad) -> list[SimObject]:
-    """Irregular clusters of 2-6 small spheres, mostly in the globus pallidus, usually
-    bilateral; susceptibility = the nucleus's + 0.1-0.3 ppm."""
+    """Irregular clusters of 2-6 small overlapping spheres, mostly in the globus pallidus,
+    usually bilateral; susceptibility = the nucleus's + 0.1-0.3 ppm.
+
+    Each sphere after the first is centred inside one placed before it, so that a deposit is
+    one connected region, as a reader outlines it: the evaluation counts the label map's
+    connected components, and a cluster in pieces would count as several deposits."""
     rng, objects = sampler.rng, []
     pairs = rng.poisson(load.iron_pair_mean)
     for _ in range(pairs):
@@ -122,14 +126,14 @@ def iron_deposits(sampler: Sampler, nucleus_chi: dict[str, float], load: LesionL
             seed_point = sampler.point(region, side)
             if seed_point is None:
                 continue
-            spheres = []
-            for _ in range(int(rng.integers(2, 7))):
-                offset = rng.normal(0, 1.2, 3)
-                centre = seed_point + offset
+            spheres = [(*seed_point, float(rng.uniform(0.8, 1.8)))]
+            for _ in range(int(rng.integers(1, 6))):
+                *parent, parent_radius = spheres[rng.integers(len(spheres))]
+                radius = float(rng.uniform(0.7, 1.8))
+                direction = rng.normal(0, 1, 3)
+                centre = np.asarray(parent) + direction / np.linalg.norm(direction) * rng.uniform(0.3, 0.8) * max(parent_radius, radius)
                 if sampler.inside(centre, region):
-                    spheres.append((*centre, float(rng.uniform(0.7, 1.8))))
-            if not spheres:
-                spheres = [(*seed_point, float(rng.uniform(0.8, 1.5)))]
+                    spheres.append((*centre, radius))
             properties = {"r2star_per_s": round(float(rng.uniform(60, 100)), 1), "t2_ms": 40.0}
             objects.append(SimObject("iron", spheres, nucleus_chi[region] + excess, region, properties))
     return objects

@@ -298,7 +298,7 @@ def test_a_second_stage_needs_lesion_candidates(slab_cohort, tmp_path):
 def test_limit_negatives_keeps_every_lesion_candidate(slab_cohort):
     """At most `per_lesion` 'neither' candidates per lesion candidate, drawn at random; every
     lesion candidate kept; a set within the limit unchanged."""
-    found = secondstage.collect_candidates([slab_cohort / "sim-41-0001"], "default", (5, 8, 8), proposals=(0.02,), runtime="torch")
+    found = secondstage.collect_candidates(sorted(slab_cohort.glob("sim-*")), "default", (5, 8, 8), proposals=(0.02,), runtime="torch")
     lesions = int((found.targets > 0).sum())
     assert lesions and (found.targets == 0).sum() > 0
     limited = secondstage.limit_negatives(found, 0, seed=1)

@@ -12,10 +12,12 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from DeepMIRLib.cli import main
+from DeepMIRLib.lesions import label_components
+from DeepMIRLib.simulation import phantom
 from DeepMIRLib.simulation.dipole import forward_field, invert_field
-from DeepMIRLib.simulation.objects import SimObject, rasterise
+from DeepMIRLib.simulation.objects import SimObject, label_map, rasterise
 from DeepMIRLib.simulation.phantom import Protocol, simulate_participant
-from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, PAPER_CMB_PROBABILITIES, LesionLoad, cmb_count
+from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, PAPER_CMB_PROBABILITIES, LesionLoad, Sampler, cmb_count, iron_deposits
 from DeepMIRLib.volumes import Volume
 
 
@@ -133,6 +135,21 @@ def test_labels_and_mimics_are_kept_apart(phantoms):
         assert (labels == 1).any() and (labels == 2).any()
         # a mimic voxel is never labelled as a lesion unless a lesion occupies it too
         assert (participant.images["mimics"].array > 0).any()
+
+
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.5), (1.2, 1.2, 3.0)])
+def test_each_iron_deposit_is_one_region_of_the_label_map(spacing):
+    """The evaluation counts the label map's connected components: an irregular deposit in
+    pieces would count as several deposits, and a detector that finds it whole would miss
+    the others."""
+    size = tuple(round(n * s0 / s) for n, s0, s in zip(Protocol().swi_size, Protocol().swi_spacing, spacing))
+    grid = phantom.swi_grid(Protocol(swi_spacing=spacing, swi_size=size))
+    rng = np.random.default_rng(5)
+    anatomy = phantom.resample_anatomy(phantom._grid_image(grid), phantom.participant_transform(rng), 0.0)
+    deposits = iron_deposits(Sampler(anatomy, grid, rng), {"globus_pallidus": 0.15, "putamen": 0.08}, LesionLoad(iron_pair_mean=30.0))
+    assert len(deposits) >= 30 and any(len(d.spheres) > 1 for d in deposits)
+    pieces = [label_components(label_map([d], grid, {"iron": 2}) == 2)[1] for d in deposits]
+    assert pieces == [1] * len(deposits)
 
 
 def test_lesion_load_follows_table2():
