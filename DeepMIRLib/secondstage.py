@@ -24,9 +24,10 @@ in `collect_candidates` and `train_classifier`.
 Only the classifier needs torch. The candidates, their patches and features, the decisions
 and the label map they give are in `candidates` (torch-free, re-exported here), which runs
 the classifier as a function of numpy batches: the PyTorch network (`torch_classifier`, on
-the CPU) or its ONNX export (onnxrt.second_stage_for). `pipeline.detect` runs it on ONNX
-Runtime where it runs the U-Net there (inference.runs_on_onnxruntime), else on PyTorch; with
-both exports in the cache a two-stage detection imports no torch.
+the CPU) or its ONNX export (onnxrt.second_stage_for or openvinort.second_stage_for). `pipeline.detect`
+runs it on the runtime that runs the U-Net (inference.network_runtime: PyTorch, ONNX Runtime
+or OpenVINO); with both exports in the cache a two-stage detection off PyTorch imports no
+torch.
 """
 
 from __future__ import annotations
