@@ -1,0 +1,14 @@
+"""Pooled TP/FP/FN, sensitivity, precision and F1 per class from `deepmir evaluate` summaries."""
+import json
+import sys
+
+for folder in sys.argv[1:]:
+    d = json.load(open(f"{folder}/summary.json"))
+    f1s = []
+    for k in ("cmb", "iron"):
+        s = d[k]["summary"]
+        tp, fp, fn = s["tp"], s["fp"], s["fn"]
+        f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+        f1s.append(f1)
+        print(folder, k, f"TP {tp} FP {fp} FN {fn} sens {tp / max(tp + fn, 1):.3f} prec {tp / max(tp + fp, 1):.3f} F1 {f1:.3f}")
+    print(folder, "mean F1", round(sum(f1s) / 2, 4), "mimic FP/participant", d["false_positives_on_mimics"]["per_participant"])
