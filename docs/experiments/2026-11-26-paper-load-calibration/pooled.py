@@ -1,9 +1,10 @@
 """Pooled TP/FP/FN, sensitivity, precision and F1 per class from `deepmir evaluate` summaries."""
 import json
 import sys
+from pathlib import Path
 
 for folder in sys.argv[1:]:
-    d = json.load(open(f"{folder}/summary.json"))
+    d = json.loads(Path(folder, "summary.json").read_text())
     f1s = []
     for k in ("cmb", "iron"):
         s = d[k]["summary"]
