@@ -113,8 +113,9 @@ def iron_deposits(sampler: Sampler, nucleus_chi: dict[str, float], load: LesionL
     """Irregular clusters of 2-6 small overlapping spheres, mostly in the globus pallidus,
     usually bilateral; susceptibility = the nucleus's + 0.1-0.3 ppm.
 
-    Each sphere after the first is centred inside one placed before it, so that a deposit is
-    one connected region, as a reader outlines it: the evaluation counts the label map's
+    Each sphere after the first overlaps one placed before it (their centres lie closer than
+    the larger of the two radii), so that a deposit is one connected region, as a reader
+    outlines it: the evaluation counts the label map's
     connected components, and a cluster in pieces would count as several deposits."""
     rng, objects = sampler.rng, []
     pairs = rng.poisson(load.iron_pair_mean)
