@@ -543,19 +543,22 @@ def run_calibrate(args) -> int:
         weights_sha256="",
         created="",
     )
-    for key, rows in result["tables"].items():
-        print(f"{key}: min probability -> TP FP FN sensitivity precision F1")
-        for row in rows:
-            print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
+    _print_calibration_tables(result["tables"])
     print(f"chosen minimum lesion probability: {result['min_lesion_probability']}" + (" (the U-Net's, used with --stages 1)" if model.has_second_stage else ""))
     if model.has_second_stage:
-        for key, rows in second_stage.calibration["tables"].items():
-            print(f"{key}, second stage: min probability -> TP FP FN sensitivity precision F1")
-            for row in rows:
-                print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
+        _print_calibration_tables(second_stage.calibration["tables"], ", second stage")
         print(f"chosen minimum probability of the second stage: {second_stage.min_probability}")
     print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage if model.has_second_stage else None)}")
     return 0
+
+
+def _print_calibration_tables(tables: dict, which: str = "") -> None:
+    """Per class key, the calibration table's rows (minimum probability, TP, FP, FN,
+    sensitivity, precision, F1)."""
+    for key, rows in tables.items():
+        print(f"{key}{which}: min probability -> TP FP FN sensitivity precision F1")
+        for row in rows:
+            print(f"  {row['min_probability']:.3g}: {row['tp']} {row['fp']} {row['fn']} {row['sensitivity']:.3f} {row['precision']:.3f} {row['f1']:.3f}")
 
 
 def run_simulate(args) -> int:
