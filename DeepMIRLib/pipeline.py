@@ -259,8 +259,9 @@ def detect(
     the CPU has it: labels may differ at lesion borders) or "openvino-f32", recorded in the
     settings. `stages`: 2 runs the card's second stage (secondstage: a 3-D classifier that
     keeps, relabels or removes each lesion the U-Net proposes, with the U-Net permissive:
-    `min_probability` None means 0 for it), 1 the U-Net alone; None is 2 when the card has a
-    second stage, else 1."""
+    `min_probability` None means 0 for it) for the classes its card `decides` (all by default;
+    the others come from the U-Net alone: combine_stages), 1 the U-Net alone; None is 2 when
+    the card has a second stage, else 1."""
     check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
     if stages not in (None, 1, 2):
         raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
@@ -281,7 +282,8 @@ def detect(
     canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     if stages == 2:
-        canonical_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
+        second_stage_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
+        canonical_labels = combine_stages(canonical_labels, second_stage_labels, decided_labels(card))
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
                      for k, c in enumerate(card.lesion_classes)}
@@ -316,6 +318,24 @@ def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.n
     return apply_second_stage(classifier, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
 
 
+def decided_labels(card: ModelCard) -> list[int]:
+    """The labels of the lesion classes the card's second stage decides (its `decides`)."""
+    keys = card.second_stage.decided_keys()
+    return [c.label for c in card.lesion_classes if c.key in keys]
+
+
+def combine_stages(unet_labels: np.ndarray, second_stage_labels: np.ndarray, decided: list[int]) -> np.ndarray:
+    """The label map of a two-stage detection: the second stage's lesions of the `decided`
+    labels, and the U-Net's arg-max of the other labels where the second stage put none of
+    those (a U-Net iron deposit that the second stage called a microbleed stays a microbleed).
+    The U-Net's lesions then pass its own calibrated minimum probability
+    (min_probability_by_label)."""
+    combined = np.where(np.isin(second_stage_labels, decided), second_stage_labels, 0).astype(second_stage_labels.dtype)
+    from_unet = (combined == 0) & (unet_labels > 0) & ~np.isin(unet_labels, decided)
+    combined[from_unet] = unet_labels[from_unet]
+    return combined
+
+
 def _second_stage_classifier(loaded: LoadedModel, device: str, runtime: str) -> Classifier:
     """The second stage's classifier on ONNX Runtime or OpenVINO (onnxrt.second_stage_for,
     openvinort.second_stage_for: no torch once its export is in the cache) where `runtime` and
@@ -346,7 +366,8 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
 
     by_label = min_probability_by_label(card, min_probability, stages)
     second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
-                                     **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {})}
+                                     **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {}),
+                                     **({"second_stage_decides": list(card.second_stage.decides)} if card.second_stage.decides else {})}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
         "threshold": float(threshold),
@@ -360,8 +381,11 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
 
 
 def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:
-    if min_probability is None:  # with the second stage the U-Net runs permissive: it decides
-        min_probability = card.postprocessing.get("min_lesion_probability", {}) if stages == 1 else 0.0
+    if min_probability is None:
+        min_probability = card.postprocessing.get("min_lesion_probability", {})
+        if stages == 2:  # the U-Net runs permissive for the classes the second stage decides
+            decided = card.second_stage.decided_keys()
+            min_probability = {c.key: 0.0 if c.key in decided else min_probability.get(c.key, 0.0) for c in card.lesion_classes}
     if not isinstance(min_probability, dict):
         min_probability = {c.key: float(min_probability) for c in card.lesion_classes}
     unknown = sorted(set(min_probability) - {c.key for c in card.lesion_classes})

@@ -50,6 +50,13 @@ class SecondStageSpec:
     # candidates are the components where the U-Net's lesion probabilities sum to at least
     # this (more than its arg-max proposes: small lesions it half sees); None: the arg-max's
     proposal: float | None = None
+    # the lesion class keys whose lesions the second stage decides; the others come from the
+    # U-Net alone (pipeline.combine_stages). None: every class (cards written before the field)
+    decides: tuple[str, ...] | None = None
+
+    def decided_keys(self) -> tuple[str, ...]:
+        """The lesion class keys this stage decides (all of them when the card does not say)."""
+        return self.decides if self.decides is not None else SECOND_STAGE_CLASSES[1:]
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -58,6 +65,10 @@ class SecondStageSpec:
         data["features"] = list(self.features)
         if self.proposal is None:  # cards written before the field read and write as before
             del data["proposal"]
+        if self.decides is None:
+            del data["decides"]
+        else:
+            data["decides"] = list(self.decides)
         return data
 
     @classmethod
@@ -110,10 +121,13 @@ class SecondStageSpec:
         proposal = data.get("proposal")
         if proposal is not None:
             proposal = check_proposal(proposal, f"{source}: second_stage proposal")
+        decides = data.get("decides")
+        if decides is not None:
+            decides = check_decides(decides, f"{source}: second_stage decides")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal)
+                   proposal, decides)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -134,6 +148,16 @@ class SecondStageSpec:
         shapes["head.2.weight"] = ((len(SECOND_STAGE_CLASSES), 2 * width), True)
         shapes["head.2.bias"] = ((len(SECOND_STAGE_CLASSES),), True)
         return shapes
+
+
+def check_decides(value: object, name: str) -> tuple[str, ...]:
+    """A second stage's `decides`: a non-empty list of distinct lesion class keys, in the
+    classifier's order."""
+    lesion_keys = SECOND_STAGE_CLASSES[1:]
+    if (not isinstance(value, list) or not value or len(set(value)) != len(value)
+            or not all(isinstance(key, str) and key in lesion_keys for key in value)):
+        raise InputError(name, f"{value!r} must be a non-empty list of distinct class keys from {list(lesion_keys)}")
+    return tuple(key for key in lesion_keys if key in value)
 
 
 def check_proposal(value: object, name: str) -> float:

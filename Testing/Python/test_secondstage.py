@@ -154,6 +154,52 @@ def test_a_lower_proposal_gives_the_second_stage_more_candidates(slab_cohort, tw
     assert np.all(kept.labels.array[permissive.labels.array > 0] > 0)
 
 
+def test_a_second_stage_that_decides_only_microbleeds_leaves_iron_deposits_to_the_unet(slab_cohort, two_stage_models, tmp_path):
+    """With `decides: ["cmb"]`, iron deposits are the U-Net alone's (its calibrated minimum
+    probability included) wherever the second stage put no microbleed; a U-Net iron deposit
+    that the second stage calls a microbleed stays a microbleed."""
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    unet = detect(participant, two_stage_models["neither"], device="cpu", runtime="torch", stages=1)
+    assert (unet.labels.array == 2).any()  # the slab has iron deposits the U-Net finds
+    paths = {}
+    for name in ("neither", "cmb"):
+        loaded = load_model(two_stage_models[name])
+        card = copy.deepcopy(loaded.card)
+        card.second_stage = dataclasses.replace(card.second_stage, decides=("cmb",))
+        paths[name] = save_model(loaded.network, card, tmp_path / name, second_stage=loaded.second_stage)
+    assert json.loads(paths["neither"].read_text())["second_stage"]["decides"] == ["cmb"]
+
+    no_microbleeds = detect(participant, paths["neither"], device="cpu", runtime="torch")
+    assert no_microbleeds.settings["second_stage_decides"] == ["cmb"]
+    assert no_microbleeds.settings["min_probability"] == {"cmb": 0.0, "iron": unet.settings["min_probability"]["iron"]}
+    assert np.array_equal(no_microbleeds.labels.array, np.where(unet.labels.array == 2, 2, 0))
+
+    every_candidate_a_microbleed = detect(participant, paths["cmb"], device="cpu", runtime="torch")
+    all_classes = detect(participant, two_stage_models["cmb"], device="cpu", runtime="torch")
+    assert np.array_equal(every_candidate_a_microbleed.labels.array, all_classes.labels.array)
+    assert set(np.unique(every_candidate_a_microbleed.labels.array)) == {0, 1}
+
+
+def test_combine_stages_and_the_decides_field():
+    from DeepMIRLib.pipeline import combine_stages
+
+    unet = np.array([[[1, 1, 0, 2, 2, 0, 2]]], np.uint8)
+    second = np.array([[[0, 0, 0, 1, 1, 0, 2]]], np.uint8)
+    # the microbleed the second stage removed is gone, the deposit it called a microbleed is
+    # one, and its own iron decision is dropped for the U-Net's
+    assert combine_stages(unet, second, [1]).tolist() == [[[0, 0, 0, 1, 1, 0, 2]]]
+    assert combine_stages(unet, np.zeros_like(second), [1]).tolist() == [[[0, 0, 0, 2, 2, 0, 2]]]
+    assert combine_stages(unet, second, [1, 2]).tolist() == second.tolist()
+
+    assert _spec().decided_keys() == ("cmb", "iron") and "decides" not in _spec().to_dict()
+    spec = _spec(decides=("iron",)).to_dict()
+    assert spec["decides"] == ["iron"] and SecondStageSpec.from_dict(spec).decided_keys() == ("iron",)
+    assert SecondStageSpec.from_dict({**spec, "decides": ["iron", "cmb"]}).decides == ("cmb", "iron")
+    for bad in ([], ["bleed"], ["cmb", "cmb"], "cmb", ["neither"]):
+        with pytest.raises(InputError, match="decides"):
+            SecondStageSpec.from_dict({**spec, "decides": bad})
+
+
 def test_two_stages_on_onnxruntime_give_pytorchs_scores_and_labels(slab_cohort, scoring_two_stage_model):
     """The second stage's ONNX export scores a simulated participant's candidates as PyTorch
     does (to float32 rounding, in batches of any size), so the same candidates are removed and
