@@ -300,28 +300,34 @@ def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, bat
     return network
 
 
-def _counts(labels: np.ndarray, reference: np.ndarray) -> dict:
-    """TP/FP/FN per class key of a canonical label map against the reference, by the paper's
-    centroid matching (metrics.match_class, tolerances 3 and 5 voxels)."""
+def _centroids(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Per lesion label (1, 2): the (n, 3) centroids of its connected components in `labels`."""
+    centroids = {}
+    for value in (1, 2):
+        labelled, n = label_components(labels == value)
+        centroids[value] = np.array(ndimage.center_of_mass(np.ones(labels.shape), labelled, range(1, n + 1))).reshape(-1, 3)
+    return centroids
+
+
+def _counts(labels: np.ndarray, reference_centroids: dict[int, np.ndarray]) -> dict:
+    """TP/FP/FN per class key of a canonical label map against the reference's centroids
+    (`_centroids`), by the paper's centroid matching (metrics.match_class, tolerances 3 and 5
+    voxels)."""
     from .metrics import match_class
 
+    found = _centroids(labels)
     counts = {}
     for value, key in ((1, "cmb"), (2, "iron")):
-        found = [np.array(ndimage.center_of_mass(np.ones(m.shape), *_labelled(m))).reshape(-1, 3) for m in (labels == value, reference == value)]
-        result = match_class(found[0], found[1], TOLERANCES[value])
+        result = match_class(found[value], reference_centroids[value], TOLERANCES[value])
         counts[key] = (result.tp, result.fp, result.fn)
     return counts
 
 
-def _labelled(mask):
-    labelled, n = label_components(mask)
-    return labelled, range(1, n + 1)
-
-
 def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, progress=None, **detect_options) -> list:
     """Per training case (TrainingCase, or participant folder): the U-Net's canonical labels
-    (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the reference,
-    for choosing and checking the second stage's minimum probabilities."""
+    (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the
+    reference's lesion centroids (`_centroids`), for choosing and checking the second stage's
+    minimum probabilities."""
     from .lesions import remove_lesions
     from .modelfile import LoadedModel, load_model
     from .pipeline import min_probability_by_label
@@ -337,7 +343,7 @@ def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, pro
         candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, spec.proposal), probabilities, class_labels)
         scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
         rows.append({"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
-                     "scores": scores, "reference": _canonical_map(case.labels)})
+                     "scores": scores, "reference": _centroids(_canonical_map(case.labels))})
         if progress:
             progress(n + 1, len(cases))
     return rows
@@ -345,14 +351,21 @@ def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, pro
 
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
-    the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`."""
+    the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`.
+    A row keeps the counts of each set of second-stage decisions it has been scored with
+    ("counts_by_decisions"): most thresholds of a calibration grid change no decision, and
+    scoring means labelling a whole volume."""
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
-            labels = relabel(row["candidates"], suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {}))
+            decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
+            cache = row.setdefault("counts_by_decisions", {})
+            if decisions.tobytes() not in cache:
+                cache[decisions.tobytes()] = _counts(relabel(row["candidates"], decisions), row["reference"])
+            by_class = cache[decisions.tobytes()]
         else:
-            labels = row[which]
-        for key, counts in _counts(labels, row["reference"]).items():
+            by_class = _counts(row[which], row["reference"])
+        for key, counts in by_class.items():
             total[key] = [a + b for a, b in zip(total[key], counts)]
     figures = {}
     for key, (tp, fp, fn) in total.items():
