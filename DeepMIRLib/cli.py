@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="run the networks with PyTorch, ONNX Runtime (CPU; the fast extra: pip install 'DeepMIRLib[fast]') "
                                  "or OpenVINO (CPU; the openvino extra: pip install 'DeepMIRLib[openvino]'): openvino in bfloat16 where "
                                  "the CPU has it, else float32 (labels may differ at lesion borders; recorded in prediction.json), "
-                                 "openvino-f32 in float32; auto = ONNX Runtime on the CPU when installed, never OpenVINO (default: auto)")
+                                 "openvino-f32 in float32; onnxruntime-int8 runs the U-Net from the model's int8 file (deepmir "
+                                 "quantize; recorded in prediction.json); auto = ONNX Runtime on the CPU when installed, never "
+                                 "int8 nor OpenVINO (default: auto)")
     processing.add_argument("--stages", type=int, choices=(1, 2), default=None,
                             help="1: the U-Net alone; 2: the U-Net proposes candidates and the model's second stage (a 3-D "
                                  "classifier) keeps, relabels or removes each (default: 2 when the model has a second stage)")
@@ -292,6 +294,28 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     review.set_defaults(handler=run_review)
 
+    quantize = commands.add_parser(
+        "quantize",
+        help="add an int8 U-Net for ONNX Runtime to a model (--runtime onnxruntime-int8)",
+        description=(
+            "Quantize a model's U-Net to int8 for ONNX Runtime (static QDQ quantization: weights int8 per channel, "
+            "activations uint8 with ranges measured on the brain slices of --participants participants of --data, "
+            "prepared as a detection prepares them; the output head stays float32) and save a copy of the model at "
+            "--out whose card names the int8 file and its sha256. Run it with --runtime onnxruntime-int8. Needs the "
+            "fast extra: pip install 'DeepMIRLib[fast]'."
+        ),
+        epilog="calibrate on participants apart from those you evaluate on; the accuracy and speed measured: BENCHMARKS.md",
+    )
+    quantize.add_argument("--model", default="default", help="model file or registry id (default: the registry's default)")
+    quantize.add_argument("--data", type=Path, required=True, metavar="COHORT",
+                          help="folder of participant folders (e.g. from deepmir simulate); the first --participants, by name, calibrate")
+    quantize.add_argument("--out", type=Path, required=True, help="the quantized model's card (.json) or stem; the .int8.onnx file goes beside it")
+    quantize.add_argument("--participants", type=argument(whole_number, minimum=1), default=4,
+                          help="how many participants of --data calibrate (default: 4)")
+    quantize.add_argument("--threads", type=argument(whole_number, minimum=0), default=0,
+                          help="ONNX Runtime threads for the calibration runs (default: 0, one per core)")
+    quantize.set_defaults(handler=run_quantize)
+
     info = commands.add_parser("info", help="print a model card", description="Print the model card of a model file or registry id.")
     info.add_argument("model", help="model card (.json), weights (.safetensors) or registry id")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
@@ -382,8 +406,6 @@ def _single_participant(args):
 
 
 def run_predict(args) -> int:
-    from .modelfile import load_model
-
     check_output_folder(args.out)
 
     options = _detection_options(args)
@@ -399,9 +421,20 @@ def run_predict(args) -> int:
         participant = _single_participant(args)
         if args.dicom_seg and not participant.swi.is_dir():
             raise InputError("--dicom-seg", f"SWI {participant.swi} is not a DICOM series folder")
-        return _predict_one(participant, load_model(args.model), options, args)
+        return _predict_one(participant, _model_for_runtime(args), options, args)
     tasks, layout = _cohort_tasks(args)
-    return _predict_cohort(tasks, load_model(args.model), options, args, layout)
+    return _predict_cohort(tasks, _model_for_runtime(args), options, args, layout)
+
+
+def _model_for_runtime(args):
+    """The model of --model, refused before any participant when --runtime needs what it lacks
+    (onnxruntime-int8 without an int8 file)."""
+    from .modelfile import load_model
+    from .onnxrt import check_model
+
+    model = load_model(args.model)
+    check_model(model, args.runtime)
+    return model
 
 
 def _cohort_tasks(args):
@@ -700,6 +733,25 @@ def run_review(args) -> int:
         print(f"DeepMIR review: open {url}", flush=True)
 
     serve(args.source, args.datastore, host=args.host, port=args.port, model=args.model, device=args.device, announce=announce)
+    return 0
+
+
+# --- quantize -------------------------------------------------------------------------------
+
+def run_quantize(args) -> int:
+    from .quantize import quantize_model
+
+    check_output_folder(args.out.parent)
+    with tqdm(desc="calibrate", unit="participant", total=args.participants, leave=False) as bar:
+        path = quantize_model(args.model, args.data, args.out, args.participants, args.threads or None,
+                              progress=lambda participant: bar.update(1))
+    from .modelfile import read_card
+
+    spec = read_card(path).int8
+    print(f"calibrated on {', '.join(spec.calibration['participants'])} ({spec.calibration['slices']} brain slices); "
+          f"kept float32: {', '.join(spec.float32_nodes)}")
+    print(f"int8 file: {path.parent / spec.file} (sha256 {spec.sha256})")
+    print(f"model: {path}")
     return 0
 
 

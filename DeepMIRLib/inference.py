@@ -91,7 +91,7 @@ def auto_device_type(runtime: str = "torch") -> str:
 
 def network_runtime(runtime: str, device: str | torch.device) -> str:
     """What runs the networks for `runtime` (onnxrt.RUNTIMES: "auto", "torch", "onnxruntime",
-    "openvino", "openvino-f32") and `device` ("auto", "cpu", "cuda[:N]", "mps" or a
+    "onnxruntime-int8", "openvino", "openvino-f32") and `device` ("auto", "cpu", "cuda[:N]", "mps" or a
     torch.device): "torch", "onnxruntime" or "openvino", decided without importing torch unless
     "auto" needs asking it. "auto" is ONNX Runtime on the CPU when the fast extra is installed,
     never OpenVINO. Raises DeepMIRError for ONNX Runtime or OpenVINO on another device than the
@@ -136,7 +136,8 @@ def predict_probabilities(
     Outside the brain mask, and where no canvas reaches (a fixed canvas smaller than the
     brain), the probability is 0. `cancel` is a threading.Event or a callable returning True
     to stop (raises errors.Cancelled between batches). `runtime`: "auto" (ONNX Runtime on the CPU
-    when installed, else PyTorch), "torch", "onnxruntime" (see onnxrt), "openvino" or
+    when installed, else PyTorch), "torch", "onnxruntime", "onnxruntime-int8" (the card's int8
+    file; see onnxrt), "openvino" or
     "openvino-f32" (see openvinort); on ONNX Runtime or OpenVINO with the device "auto" or
     "cpu" and the model's export in the cache, torch is not imported (network_runtime)."""
     architecture = model.card.architecture
@@ -165,7 +166,7 @@ def _network_runner(model: LoadedModel, device: str | torch.device, runtime: str
 
     chosen = network_runtime(runtime, device)
     if chosen == "onnxruntime":
-        return onnxrt.network_for(model)
+        return onnxrt.int8_network_for(model) if runtime == onnxrt.INT8 else onnxrt.network_for(model)
     if chosen == "openvino":
         return openvinort.network_for(model, runtime)
     import torch

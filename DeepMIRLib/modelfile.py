@@ -53,6 +53,7 @@ CARD_FIELD_TYPES = {
     "normalisation": dict, "training": dict, "metrics": dict, "postprocessing": dict, "description": str,
     "intended_use": str, "weights_sha256": str, "created": str, "deepmir_version": str, "format": str, "format_version": int,
     "second_stage": dict,  # optional: the 3-D candidate classifier (secondstage.SecondStageSpec)
+    "int8": dict,  # optional: the U-Net quantized to int8 for ONNX Runtime (Int8Spec, `deepmir quantize`)
 }
 REQUIRED_CARD_FIELDS = ("name", "version", "task", "inputs", "architecture", "classes")
 
@@ -132,6 +133,60 @@ class Architecture:
         return shapes
 
 
+INT8_SUFFIX = ".int8.onnx"  # <name>.int8.onnx beside the card
+
+
+@dataclass(frozen=True)
+class Int8Spec:
+    """The card's optional `int8` section: the U-Net (with its probability head) statically
+    quantized to int8 for ONNX Runtime (`deepmir quantize`, DeepMIRLib.quantize), run by
+    `--runtime onnxruntime-int8`. The file lies beside the card and is checked against
+    `sha256` when the model is loaded, like the weights; `weights_sha256` is the sha256 of the
+    float32 weights file it was quantized from (the card's own, checked on load too).
+    `calibration` says which participants gave the activation ranges, `float32_nodes` which
+    nodes of the ONNX graph were left in float32 (the output head), `onnxruntime` the version
+    that quantized it, `method` the quantization's settings."""
+
+    file: str
+    sha256: str
+    weights_sha256: str = ""
+    calibration: dict = field(default_factory=dict)
+    float32_nodes: tuple[str, ...] = ()
+    onnxruntime: str = ""
+    method: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["float32_nodes"] = list(self.float32_nodes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object, source: object = None) -> Int8Spec:
+        """The section, checked field by field."""
+        if not isinstance(data, dict):
+            raise InputError(source, f"model card int8 must be an object, not {type(data).__name__}")
+        known = set(cls.__dataclass_fields__)
+        if not set(data) <= known or not {"file", "sha256"} <= set(data):
+            raise InputError(source, f"model card int8 must give file and sha256 (optionally "
+                                     f"{', '.join(sorted(known - {'file', 'sha256'}))}); it has {sorted(data)}")
+        for name in ("file", "sha256", "weights_sha256", "onnxruntime"):
+            if not isinstance(data.get(name, ""), str):
+                raise InputError(source, f"model card int8: {name} must be a string")
+        if not data["file"] or Path(data["file"]).name != data["file"]:
+            raise InputError(source, f"model card int8: file {data['file']!r} must be a file name beside the card")
+        for name in ("sha256", "weights_sha256"):
+            if (data.get(name) or name == "sha256") and not re.fullmatch(r"[0-9a-f]{64}", data.get(name, "")):
+                raise InputError(source, f"model card int8: {name} {data.get(name)!r} is not a sha256 (64 hexadecimal digits)")
+        for name in ("calibration", "method"):
+            if not isinstance(data.get(name, {}), dict):
+                raise InputError(source, f"model card int8: {name} must be an object")
+        nodes = data.get("float32_nodes", [])
+        if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+            raise InputError(source, f"model card int8: float32_nodes {nodes!r} must be a list of node names")
+        return cls(data["file"], data["sha256"], data.get("weights_sha256", ""), dict(data.get("calibration", {})),
+                   tuple(nodes), data.get("onnxruntime", ""), dict(data.get("method", {})))
+
+
 @dataclass
 class ModelCard:
     name: str
@@ -153,6 +208,7 @@ class ModelCard:
     format: str = CARD_FORMAT
     format_version: int = CARD_FORMAT_VERSION
     second_stage: SecondStageSpec | None = None  # optional; a card without it reads and writes as before
+    int8: Int8Spec | None = None  # optional, like second_stage
 
     @classmethod
     def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra: object) -> ModelCard:
@@ -163,8 +219,11 @@ class ModelCard:
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("second_stage")
+        data.pop("int8")
         if self.second_stage is not None:
             data["second_stage"] = self.second_stage.to_dict()
+        if self.int8 is not None:
+            data["int8"] = self.int8.to_dict()
         return data
 
     @classmethod
@@ -188,6 +247,8 @@ class ModelCard:
         fields["classes"] = [_lesion_class(c, source) for c in fields["classes"]]
         if "second_stage" in fields:
             fields["second_stage"] = SecondStageSpec.from_dict(fields["second_stage"], source, len(fields["inputs"]))
+        if "int8" in fields:
+            fields["int8"] = Int8Spec.from_dict(fields["int8"], source)
         card = cls(**fields)
         card.validate(source)
         return card
@@ -253,7 +314,7 @@ class _WeightsFile:
 
     path: Path
     sha256: str
-    what: str  # "weights" or "second-stage weights", in messages
+    what: str  # "weights", "second-stage weights" or "int8 file", in messages
 
     def read(self) -> bytes:
         """The file's bytes, refused when they are no longer those load_model checked (so what
@@ -289,12 +350,26 @@ class LoadedModel:
         self._second_weights: _WeightsFile | None = None
         self._built_digest: str | None = None  # state_digest of the network as built from self._weights
         self._second_built_digest: str | None = None  # the same for the second stage
+        self._int8: _WeightsFile | None = None  # the card's int8 file (load_model checked it)
 
     @classmethod
-    def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: _WeightsFile | None) -> LoadedModel:
+    def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: _WeightsFile | None,
+                    int8: _WeightsFile | None = None) -> LoadedModel:
         model = cls(None, card, card_path)
-        model._weights, model._second_weights = weights, second_weights
+        model._weights, model._second_weights, model._int8 = weights, second_weights, int8
         return model
+
+    @property
+    def int8_file(self) -> Path | None:
+        """The card's int8 ONNX file (checked by load_model), or None when it has none."""
+        return None if self._int8 is None else self._int8.path
+
+    def int8_bytes(self) -> bytes:
+        """The bytes of the card's int8 ONNX file, checked again against its sha256 (what
+        ONNX Runtime runs is what was verified); ValueError when the model has none."""
+        if self._int8 is None:
+            raise ValueError("this model has no int8 file")
+        return self._int8.read()
 
     @property
     def network(self) -> UNet2D:
@@ -399,10 +474,23 @@ def sha256_of(path: Path | str) -> str:
     return digest.hexdigest()
 
 
-def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None) -> Path:
+def int8_path(card_path: Path | str) -> Path:
+    """Where a model's int8 ONNX file lies: `<name>.int8.onnx` beside its card."""
+    card_path, _ = model_paths(card_path)
+    return card_path.with_suffix(INT8_SUFFIX)
+
+
+def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None,
+               int8: Path | str | None = None) -> Path:
     """Write weights and card; returns the card's path. The card gets the weights' sha256.
     With `second_stage` (the card must then have a second_stage section) its weights are
-    written to `second_stage_path` and their file name and sha256 recorded in the section."""
+    written to `second_stage_path` and their file name and sha256 recorded in the section.
+    With `int8` (an int8 ONNX file of this network, DeepMIRLib.quantize; the card must then
+    have an int8 section) the file is copied to `int8_path` and its name, its sha256 and the
+    weights' sha256 recorded in the section; a card with an int8 section saved without the
+    file loses the section (the file cannot come along), so it reads as a card without one."""
+    import shutil
+
     from safetensors.torch import save_file
 
     card.validate()
@@ -414,9 +502,18 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
         second_state = {k: v.detach().cpu().contiguous() for k, v in second_stage.state_dict().items()}
         atomic_write(second_path, lambda p: save_file(second_state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
         card.second_stage = dataclasses.replace(card.second_stage, weights_file=second_path.name, weights_sha256=sha256_of(second_path))
+    if int8 is not None and card.int8 is None:
+        raise ValueError("give the int8 file only when the card has an int8 section")
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
     atomic_write(weights_path, lambda p: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "version": card.version}))
     card.weights_sha256 = sha256_of(weights_path)
+    if int8 is None:
+        card.int8 = None
+    else:
+        target = int8_path(card_path)
+        if Path(int8).resolve() != target.resolve():
+            atomic_write(target, lambda p: shutil.copyfile(int8, p), suffix=".onnx")
+        card.int8 = dataclasses.replace(card.int8, file=target.name, sha256=sha256_of(target), weights_sha256=card.weights_sha256)
     card.created = card.created or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     text = json.dumps(card.to_dict(), indent=2) + "\n"
     write_text_atomic(card_path, text)
@@ -450,7 +547,23 @@ def load_model(path: Path | str) -> LoadedModel:
     data = _read_verified(weights_path, card.weights_sha256, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
     _check_tensors(data, card.architecture.tensor_shapes(), weights_path, "weights", "the architecture in the card")
     weights = _WeightsFile(weights_path, card.weights_sha256, "weights")
-    return LoadedModel._from_files(card, card_path, weights, _second_stage_weights(card, card_path))
+    return LoadedModel._from_files(card, card_path, weights, _second_stage_weights(card, card_path), _int8_file(card, card_path))
+
+
+def _int8_file(card: ModelCard, card_path: Path) -> _WeightsFile | None:
+    """The card's int8 ONNX file, checked against its sha256 and made from the card's own
+    weights; None without an int8 section."""
+    spec = card.int8
+    if spec is None:
+        return None
+    path = card_path.parent / spec.file
+    if not path.is_file():
+        raise InputError(path, "int8 file not found (the model card's int8 section names it)")
+    _read_verified(path, spec.sha256, "int8 file does not match the sha256 recorded in the model card (corrupt or replaced file)")
+    if spec.weights_sha256 and spec.weights_sha256 != card.weights_sha256:
+        raise InputError(card_path, f"the int8 file {spec.file} was quantized from other weights (sha256 {spec.weights_sha256[:12]}...) "
+                                    f"than the card's ({card.weights_sha256[:12]}...); quantize the model again (deepmir quantize)")
+    return _WeightsFile(path, spec.sha256, "int8 file")
 
 
 def _second_stage_weights(card: ModelCard, card_path: Path) -> _WeightsFile | None:

@@ -15,10 +15,12 @@ opens it once. Only the export needs torch: a process whose exports are in the c
 the networks without importing it. ONNX Runtime uses as many threads as PyTorch would
 (`threads`: OMP_NUM_THREADS, which Dask sets to 1 per worker, else one per physical core).
 
-`runtime` everywhere: "torch"; "onnxruntime"; "openvino" or "openvino-f32" (OpenVINO on
-the CPU, running the same exports: openvinort); "auto" = ONNX Runtime on the CPU when the
-fast extra is installed, else PyTorch (never OpenVINO, whose precision is not float32 on
-every CPU: it is asked for by name).
+`runtime` everywhere: "torch"; "onnxruntime"; "onnxruntime-int8" (the U-Net from the int8 file
+that `deepmir quantize` adds to a model, DeepMIRLib.quantize; the second stage stays on its
+float32 export); "openvino" or "openvino-f32" (OpenVINO on the CPU, running the same exports:
+openvinort); "auto" = ONNX Runtime on the CPU when the fast extra is installed, else PyTorch
+(never int8 nor OpenVINO, whose results are not float32's: they are asked for by name, and
+recorded in a detection's settings: `settings`).
 """
 
 from __future__ import annotations
@@ -34,13 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import DeepMIRError
+from .errors import DeepMIRError, InputError
 
-RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "openvino-f32")
-CPU_RUNTIMES = ("onnxruntime", "openvino", "openvino-f32")  # run on the CPU only
+INT8 = "onnxruntime-int8"
+RUNTIMES = ("auto", "torch", "onnxruntime", INT8, "openvino", "openvino-f32")
+CPU_RUNTIMES = ("onnxruntime", INT8, "openvino", "openvino-f32")  # run on the CPU only
 OPSET = 17
 
-_SESSIONS: dict[tuple[str, int], object] = {}  # (ONNX file, threads) -> InferenceSession, per process
+_SESSIONS: dict[tuple[str, int], object] = {}  # (ONNX file, or "int8:<sha256>", threads) -> InferenceSession, per process
 
 
 def available() -> bool:
@@ -62,11 +65,11 @@ def wanted(runtime: str, device_type: str) -> bool:
     """Whether `runtime` means ONNX Runtime for a network on a `device_type` device."""
     if check_runtime(runtime) == "torch":
         return False
-    if runtime == "onnxruntime":
+    if runtime in ("onnxruntime", INT8):
         if device_type != "cpu":
-            raise DeepMIRError("the onnxruntime runtime runs on the CPU only (use --device cpu, or --runtime torch)")
+            raise DeepMIRError(f"the {runtime} runtime runs on the CPU only (use --device cpu, or --runtime torch)")
         if not available():
-            raise DeepMIRError("the onnxruntime runtime needs the fast extra: pip install 'DeepMIRLib[fast]'")
+            raise DeepMIRError(f"the {runtime} runtime needs the fast extra: pip install 'DeepMIRLib[fast]'")
         return True
     return runtime == "auto" and device_type == "cpu" and available()
 
@@ -218,22 +221,51 @@ def _exported(path: Path, export: Callable[[Path], Path]) -> Path:
 
 def _session_for(path: Path) -> OnnxNetwork:
     """The export at `path` on ONNX Runtime, the session opened once per process (without torch)."""
+    return _session(str(path), lambda: str(path))
+
+
+def _session(name: str, source: Callable[[], str | bytes]) -> OnnxNetwork:
+    """The ONNX model `source()` gives (a path, or the model's bytes) on ONNX Runtime on
+    threads() threads, the session opened once per process under `name`."""
     import onnxruntime
 
     count = threads()
-    key = (str(path), count)
+    key = (name, count)
     if key not in _SESSIONS:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = count
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        _SESSIONS[key] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        _SESSIONS[key] = onnxruntime.InferenceSession(source(), options, providers=["CPUExecutionProvider"])
     return OnnxNetwork(_SESSIONS[key])
 
 
 def network_for(model) -> OnnxNetwork:
     """`model`'s U-Net on ONNX Runtime: slices (N, C, H, W) -> probabilities (N, K, H, W)."""
     return _session_for(exported_network(model))
+
+
+def check_model(model, runtime: str) -> None:
+    """InputError (naming --runtime) when `runtime` is "onnxruntime-int8" and `model` (a
+    modelfile.LoadedModel) has no int8 file."""
+    if runtime == INT8 and model.int8_file is None:
+        raise InputError("--runtime", f"{INT8}: model '{model.card.name}' ({model.path}) has no int8 file; make one with "
+                                      f"deepmir quantize --model MODEL --data COHORT --out QUANTIZED, then use --model QUANTIZED")
+
+
+def int8_network_for(model) -> OnnxNetwork:
+    """`model`'s U-Net from its card's int8 file on ONNX Runtime (slices (N, C, H, W) ->
+    probabilities (N, K, H, W)): the file's bytes checked again against the card's sha256, the
+    session opened once per process and file. InputError when the model has none (`check_model`)."""
+    check_model(model, INT8)
+    return _session(f"int8:{model.card.int8.sha256}", model.int8_bytes)
+
+
+def settings(runtime: str) -> dict:
+    """What a detection on `runtime` records among its settings for ONNX Runtime: {"runtime":
+    "onnxruntime", "precision": "int8"} for "onnxruntime-int8" (its labels may differ from
+    float32's, so a cohort run does not take one for the other); nothing for "onnxruntime"."""
+    return {"runtime": "onnxruntime", "precision": "int8"} if runtime == INT8 else {}
 
 
 def second_stage_for(model) -> OnnxNetwork:

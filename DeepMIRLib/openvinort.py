@@ -91,9 +91,10 @@ def precision(runtime: str) -> str:
 
 def settings(runtime: str) -> dict:
     """What a detection on `runtime` records among its settings: {"runtime": "openvino",
-    "precision": ...} on OpenVINO; nothing on the float32 runtimes (PyTorch, ONNX Runtime),
+    "precision": ...} on OpenVINO; {"runtime": "onnxruntime", "precision": "int8"} on ONNX
+    Runtime in int8 (onnxrt.settings); nothing on the float32 runtimes (PyTorch, ONNX Runtime),
     which give the same labels."""
-    return {"runtime": "openvino", "precision": precision(runtime)} if runtime in RUNTIMES else {}
+    return {"runtime": "openvino", "precision": precision(runtime)} if runtime in RUNTIMES else onnxrt.settings(runtime)
 
 
 class OpenVinoNetwork:
