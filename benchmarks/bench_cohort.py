@@ -13,6 +13,10 @@ of the CPU the run had.
     python benchmarks/bench_cohort.py --participants 6 --runs 2
     python benchmarks/bench_cohort.py --participants 6 --runs 2 --runtime torch
     python benchmarks/bench_cohort.py --participants 6 --runs 2 --runtime openvino   # bf16 where the CPU has it
+    python benchmarks/bench_cohort.py --participants 6 --runs 3 --modes serial --model QUANTIZED.json --runtime onnxruntime onnxruntime-int8
+
+Several runtimes are run in turn, run by run, so that they share the machine's load; the
+onnxruntime-int8 runtime needs a --model with an int8 file (`deepmir quantize`).
 """
 
 from __future__ import annotations
@@ -50,30 +54,33 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=6)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--runtime", default="auto", help="passed to deepmir predict (auto, torch, onnxruntime, openvino, openvino-f32)")
+    parser.add_argument("--runtime", nargs="+", default=["auto"],
+                        help="passed to deepmir predict (auto, torch, onnxruntime, onnxruntime-int8, openvino, openvino-f32); "
+                             "several are run in turn")
     parser.add_argument("--modes", nargs="+", default=["serial", "workers2"], choices=("serial", "workers2"))
     args = parser.parse_args()
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {args.participants} participants; model {args.model}; runtime {args.runtime} "
-          f"({runtime_versions([args.runtime])})")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {args.participants} participants; model {args.model}; "
+          f"runtime {', '.join(args.runtime)} ({runtime_versions(args.runtime)})")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cohort = make_cohort(tmp, args.participants)
-        print("| mode | load average before | wall time (s) | s per participant | participants per hour | peak memory, main process (GB) |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        results: dict[str, list[float]] = {}
+        print("| mode | runtime | load average before | wall time (s) | s per participant | participants per hour | peak memory, main process (GB) |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        results: dict[tuple[str, str], list[float]] = {}
         for run in range(args.runs):
             for mode in args.modes:
-                out = tmp / f"out-{mode}-{run}"
-                extra = ["--workers", "2"] if mode == "workers2" else []
-                load = load_average()
-                seconds, memory = timed_deepmir(["predict", "--model", args.model, "--input", str(cohort), "--out", str(out),
-                                                 "--device", "cpu", "--runtime", args.runtime, *extra])
-                results.setdefault(mode, []).append(seconds)
-                print(f"| {mode} | {load} | {seconds:.1f} | {seconds / args.participants:.2f} | "
-                      f"{3600 * args.participants / seconds:.0f} | {memory:.2f} |", flush=True)
-        for mode, seconds in results.items():
+                for runtime in args.runtime:
+                    out = tmp / f"out-{mode}-{runtime}-{run}"
+                    extra = ["--workers", "2"] if mode == "workers2" else []
+                    load = load_average()
+                    seconds, memory = timed_deepmir(["predict", "--model", args.model, "--input", str(cohort), "--out", str(out),
+                                                     "--device", "cpu", "--runtime", runtime, *extra])
+                    results.setdefault((mode, runtime), []).append(seconds)
+                    print(f"| {mode} | {runtime} | {load} | {seconds:.1f} | {seconds / args.participants:.2f} | "
+                          f"{3600 * args.participants / seconds:.0f} | {memory:.2f} |", flush=True)
+        for (mode, runtime), seconds in results.items():
             median = statistics.median(seconds)
-            print(f"{mode}: median {median:.1f} s, {3600 * args.participants / median:.0f} participants per hour")
+            print(f"{mode} {runtime}: median {median:.1f} s, {3600 * args.participants / median:.0f} participants per hour")
 
 
 if __name__ == "__main__":

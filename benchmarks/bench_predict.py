@@ -14,6 +14,10 @@ the script reports medians.
     python benchmarks/bench_predict.py --widths 16 --runs 3 --runtimes torch onnxruntime   # PyTorch vs ONNX Runtime, in turn
     python benchmarks/bench_predict.py --model default --runs 5 --runtimes onnxruntime openvino openvino-f32   # OpenVINO (bf16 where the CPU has it)
     python benchmarks/bench_predict.py --model default --runs 5   # a trained model (path or registry id) instead of the widths
+    python benchmarks/bench_predict.py --model QUANTIZED.json --runs 5 --runtimes onnxruntime onnxruntime-int8   # int8 (deepmir quantize)
+
+The onnxruntime-int8 runtime needs --model with an int8 file (`deepmir quantize`); the untrained
+widths have none.
 """
 
 from __future__ import annotations
@@ -112,8 +116,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--canvas", default="auto", help="passed to deepmir predict (auto, or 256x256 as in the paper)")
     parser.add_argument("--runtimes", nargs="+", default=["auto"],
-                        help="passed to deepmir predict (auto, torch, onnxruntime, openvino, openvino-f32); several are run in turn, run by run")
+                        help="passed to deepmir predict (auto, torch, onnxruntime, onnxruntime-int8, openvino, openvino-f32); several are "
+                             "run in turn, run by run")
     args = parser.parse_args()
+    if "onnxruntime-int8" in args.runtimes and not args.model:
+        parser.error("--runtimes onnxruntime-int8 needs --model with an int8 file (deepmir quantize); the untrained widths have none")
     import torch
 
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, device {args.device}, canvas {args.canvas}; "
