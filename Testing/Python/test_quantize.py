@@ -101,6 +101,23 @@ def test_the_second_stage_stays_float32(quantized, slab_cohort):
     assert detection.settings["stages"] == 2 and detection.settings["precision"] == "int8"
 
 
+def test_the_bundled_default_runs_in_int8(slab_cohort):
+    """Where the bundled default ships its int8 file (quantized on simulated calibration
+    participants, seed 730), it loads, is checked, and is close to float32 as above."""
+    model = load_model("default")
+    if model.int8_file is None:
+        pytest.skip("the bundled default ships no int8 file")
+    assert model.card.int8.weights_sha256 == model.card.weights_sha256
+    participant = participant_from_folder(slab_cohort / "sim-41-0002")
+    reference = detect(participant, model, device="cpu", runtime="onnxruntime", stages=1, min_probability=0)
+    detection = detect(participant, model, device="cpu", runtime="onnxruntime-int8", stages=1, min_probability=0)
+    largest = max(float(np.abs(detection.probabilities[k].array - reference.probabilities[k].array).max())
+                  for k in reference.probabilities)
+    assert 0 < largest < PROBABILITY_TOLERANCE
+    one, other = reference.labels.array, detection.labels.array
+    assert int((one != other).sum()) <= LESION_VOXEL_FRACTION * int(((one > 0) | (other > 0)).sum())
+
+
 def test_auto_never_picks_int8():
     assert network_runtime("auto", "cpu") == "onnxruntime"
     assert network_runtime("onnxruntime-int8", "auto") == network_runtime("onnxruntime-int8", "cpu") == "onnxruntime"
@@ -109,17 +126,23 @@ def test_auto_never_picks_int8():
         network_runtime("onnxruntime-int8", "cuda")
 
 
-def test_card_round_trip_with_and_without_the_section(quantized, tmp_path):
-    data = json.loads(quantized.read_text(encoding="utf-8"))
-    assert set(data["int8"]) == set(Int8Spec.__dataclass_fields__)
-    card = ModelCard.from_dict(data, quantized)
-    assert card.to_dict() == data
-    assert quantized.read_text(encoding="utf-8") == json.dumps(card.to_dict(), indent=2) + "\n"
-    bundled = resolve_model("default").with_suffix(".json")
-    plain = json.loads(bundled.read_text(encoding="utf-8"))
-    assert "int8" not in plain
-    assert read_card(bundled).int8 is None
-    assert read_card(bundled).to_dict() == plain  # a card without the section reads and writes as before
+def test_card_round_trip_with_and_without_the_section(quantized, unet_only_model, tmp_path):
+    for path in (quantized, resolve_model("default").with_suffix(".json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if "int8" not in data:  # the bundled card, where its int8 file is not shipped
+            continue
+        assert set(data["int8"]) == set(Int8Spec.__dataclass_fields__)
+        card = ModelCard.from_dict(data, path)
+        assert card.to_dict() == data
+        assert path.read_text(encoding="utf-8") == json.dumps(card.to_dict(), indent=2) + "\n"
+    # a card without the section reads and writes as before
+    plain = json.loads(unet_only_model.read_text(encoding="utf-8"))
+    assert "int8" not in plain and read_card(unet_only_model).int8 is None
+    assert read_card(unet_only_model).to_dict() == plain
+    assert unet_only_model.read_text(encoding="utf-8") == json.dumps(plain, indent=2) + "\n"
+    without = json.loads(quantized.read_text(encoding="utf-8"))
+    del without["int8"]
+    assert ModelCard.from_dict(without).to_dict() == without
     # saved without its file, a card loses the section (the file cannot come along)
     model = load_model(quantized)
     saved = save_model(model.network, copy.deepcopy(model.card), tmp_path / "copy", second_stage=model.second_stage)
