@@ -23,12 +23,16 @@ import dataclasses
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import onnxrt
 from .errors import InputError
 from .modelfile import Int8Spec, LoadedModel, save_model
+
+if TYPE_CHECKING:
+    import onnx
 
 DEFAULT_PARTICIPANTS = 4
 BATCH_SIZE = 8  # as `deepmir predict` (its --batch-size default), on its "auto" canvas
@@ -55,7 +59,7 @@ def calibration_batches(model: LoadedModel, participants: list, batch_size: int 
             progress(participant.participant_id)
 
 
-def head_nodes(onnx_model) -> list[str]:
+def head_nodes(onnx_model: onnx.ModelProto) -> list[str]:
     """The names of the nodes of the output head of a U-Net export (an onnx.ModelProto): the
     nodes that compute the output from the last convolution, that convolution included
     (head convolution, softmax and slice; or head convolution and sigmoid), constants left out."""
