@@ -90,11 +90,10 @@ def precision(runtime: str) -> str:
 
 
 def settings(runtime: str) -> dict:
-    """What a detection on `runtime` records among its settings: {"runtime": "openvino",
-    "precision": ...} on OpenVINO; {"runtime": "onnxruntime", "precision": "int8"} on ONNX
-    Runtime in int8 (onnxrt.settings); nothing on the float32 runtimes (PyTorch, ONNX Runtime),
-    which give the same labels."""
-    return {"runtime": "openvino", "precision": precision(runtime)} if runtime in RUNTIMES else onnxrt.settings(runtime)
+    """What a detection on `runtime` records among its settings for OpenVINO: {"runtime":
+    "openvino", "precision": ...}; nothing on the other runtimes (onnxrt.settings says what ONNX
+    Runtime in int8 records)."""
+    return {"runtime": "openvino", "precision": precision(runtime)} if runtime in RUNTIMES else {}
 
 
 class OpenVinoNetwork:

@@ -360,9 +360,10 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
                        stages: int = 1, runtime: str = "auto") -> dict:
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
     probability resolved per class key, so a calibrated copy of the same weights differs;
-    with the second stage, `stages` 2 and its minimum probabilities; on OpenVINO, `runtime`
-    and the precision it runs in on this CPU: openvinort.settings)."""
-    from .openvinort import settings as runtime_settings
+    with the second stage, `stages` 2 and its minimum probabilities; on OpenVINO or ONNX
+    Runtime in int8, `runtime` and the precision it runs in: openvinort.settings,
+    onnxrt.settings; float32 runtimes give the same labels and record nothing)."""
+    from . import onnxrt, openvinort
 
     by_label = min_probability_by_label(card, min_probability, stages)
     second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
@@ -376,7 +377,8 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
         "register": register,
         "n4": bool(n4),
         **second,
-        **runtime_settings(runtime),
+        **openvinort.settings(runtime),
+        **onnxrt.settings(runtime),
     }
 
 
