@@ -359,10 +359,10 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
     for row in rows:
         if which == "second":
             decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
-            cache = row.setdefault("counts_by_decisions", {})
-            if decisions.tobytes() not in cache:
-                cache[decisions.tobytes()] = _counts(relabel(row["candidates"], decisions), row["reference"])
-            by_class = cache[decisions.tobytes()]
+            cache, key = row.setdefault("counts_by_decisions", {}), decisions.tobytes()
+            if key not in cache:
+                cache[key] = _counts(relabel(row["candidates"], decisions), row["reference"])
+            by_class = cache[key]
         else:
             by_class = _counts(row[which], row["reference"])
         for key, counts in by_class.items():
