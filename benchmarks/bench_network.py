@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from DeepMIRLib.inference import predict_probabilities
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.pipeline import participant_from_folder, prepare_participant
 from DeepMIRLib.preprocessing import stack_modalities
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_predict import load_average_1min
 
 
 def main() -> None:
@@ -35,7 +40,7 @@ def main() -> None:
     times: dict[str, list[tuple[float, str]]] = {runtime: [] for runtime in args.runtimes}
     for index in range(args.rounds):
         for runtime in args.runtimes if index % 2 == 0 else args.runtimes[::-1]:
-            load = Path("/proc/loadavg").read_text().split()[0]
+            load = load_average_1min()
             start = time.perf_counter()
             predict_probabilities(model, stack, prepared.mask, "cpu", runtime=runtime)
             times[runtime].append((time.perf_counter() - start, load))

@@ -49,6 +49,11 @@ GRID_SIZE_XYZ = (192, 256, 120)
 SPACING = (1.0, 1.0, 1.5)
 
 
+def load_average_1min() -> str:
+    """The 1-minute load average as /proc/loadavg gives it (printed before each timed run)."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def cpu_name() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
         if line.startswith("model name"):
@@ -146,7 +151,7 @@ def main() -> None:
                 run_once(model, participant, tmp / "out", args.device, args.canvas, runtime)  # warm the file cache (and the ONNX export)
             for _ in range(args.runs):  # the runtimes in turn, so that they share the machine's load
                 for runtime in args.runtimes:
-                    load = Path("/proc/loadavg").read_text().split()[0]
+                    load = load_average_1min()
                     timings[runtime].append((*run_once(model, participant, tmp / "out", args.device, args.canvas, runtime), load))
             for runtime, runs in timings.items():
                 seconds = [t for t, _, _ in runs]
