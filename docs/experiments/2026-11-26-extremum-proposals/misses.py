@@ -1,10 +1,12 @@
 # ruff: noqa
-"""What becomes of each reference iron deposit of a cohort in the two-stage model:
-`python ironmiss.py COHORT [MODEL]` (COHORT: simulated participants; MODEL: default).
+"""What becomes of each reference microbleed and iron deposit of a cohort in the two-stage
+model, and what its false lesions lie on: `python misses.py COHORT [MODEL]` (COHORT: simulated
+participants; MODEL: default). Adapted from 2026-11-26-paper-load-calibration/ironmiss.py.
 
-Per deposit: found by the U-Net's arg-max (an iron component's centroid within 5 voxels),
-and in the second stage either kept (an iron decision within 5 voxels), called a microbleed,
-rejected, or never proposed (no candidate overlapping it or within 5 voxels)."""
+Per lesion: found by the U-Net's arg-max (a component of its class within the tolerance, 3
+voxels for microbleeds, 5 for deposits), and in the second stage either kept, called the other
+class, kept with its centroid off, rejected, or never proposed (no candidate overlapping it or
+within the tolerance)."""
 
 import sys
 from collections import Counter
