@@ -25,6 +25,7 @@ from .atomic import check_output_folder
 from .errors import Cancelled, DeepMIRError, InputError
 from .onnxrt import RUNTIMES
 from .options import MAX_BASE_WIDTH, argument, canvas, device, positive_number, probability, real_number, whole_number
+from .secondstagespec import SecondStageSpec
 
 EXIT_INPUT = 2
 DICOM_SEG_FILE = "seg.dcm"  # dicomseg.SEG_FILE, named here so --help does not import highdicom
@@ -779,10 +780,24 @@ def run_info(args) -> int:
         f"  weights:       sha256 {card.weights_sha256}" + ("  (checked)" if args.check else ""),
         f"  created:       {card.created} with deepmir {card.deepmir_version}",
     ]
+    if card.second_stage is not None:
+        lines.insert(-3, f"  second stage:  {second_stage_line(card.second_stage)}")
+    if card.int8 is not None:
+        lines.insert(-3, f"  int8 U-Net:    {card.int8.file} (sha256 {card.int8.sha256}; calibrated on "
+                         f"{', '.join(card.int8.calibration.get('participants', [])) or 'not recorded'}; --runtime onnxruntime-int8)")
     if card.description:
         lines.insert(1, f"  {card.description}")
     print("\n".join(lines))
     return 0
+
+
+def second_stage_line(spec: SecondStageSpec) -> str:
+    """One line of `deepmir info` on the card's second stage (SecondStageSpec)."""
+    proposal = f"lesion probabilities summing to >= {spec.proposal}" if spec.proposal else "the U-Net's arg-max"
+    minimum = ", ".join(f"{key} {value}" for key, value in spec.min_probability.items())
+    decides = ", ".join(spec.decided_keys())
+    return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels; candidates: {proposal}; "
+            f"minimum probability {minimum}; decides {decides}; weights sha256 {spec.weights_sha256}")
 
 
 def main(argv=None) -> int:

@@ -219,3 +219,15 @@ def test_help_is_readable(capsys):
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     assert "--swi" in text and "lesions.tsv" in text and "LPS" in text
+
+
+def test_info_shows_the_second_stage_and_the_int8_file(capsys):
+    from DeepMIRLib.modelfile import read_card, resolve_model
+
+    card = read_card(resolve_model("default"))
+    assert main(["info", "default"]) == 0
+    text = capsys.readouterr().out
+    second = next(line for line in text.splitlines() if line.strip().startswith("second stage:"))
+    assert card.second_stage.weights_sha256 in second and f"cmb {card.second_stage.min_probability['cmb']}" in second
+    int8 = next(line for line in text.splitlines() if line.strip().startswith("int8 U-Net:"))
+    assert card.int8.file in int8 and card.int8.sha256 in int8
