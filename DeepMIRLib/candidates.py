@@ -1,7 +1,9 @@
 """The second stage's candidates and decisions, without torch.
 
 Everything the second stage (`secondstage`) does to a participant except running its
-classifier: the U-Net's proposals (`proposal_labels`), their components with centroids and
+classifier: the U-Net's proposals (`proposal_labels`) and, with the card's `extrema`, the small
+microbleeds it does not propose (`extremum_proposals`; both in `second_stage_proposals`), their
+components with centroids and
 features (`extract_candidates`), the patches around them (`patches_for`), the classifier's
 probabilities turned into decisions (`decide`, `suppress`) and the label map those give
 (`relabel`; all of it in `apply_second_stage`). The classifier is a `Classifier`, a function
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
+from .classes import CMB
 from .lesions import label_components
 from .secondstagespec import DEFAULT_PATCH, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
 
@@ -55,6 +58,41 @@ def proposal_labels(canonical_labels: np.ndarray, canonical_probabilities: np.nd
         return canonical_labels
     values = np.asarray(class_labels, dtype=np.uint8)
     return np.where(canonical_probabilities.sum(axis=0) >= proposal, values[canonical_probabilities.argmax(axis=0)], 0).astype(np.uint8)
+
+
+SWI_MINIMUM_WINDOW = (1, 5, 5)  # canonical (z, y, x): a voxel darkest in its in-plane 5 x 5 neighbourhood
+QSM_MAXIMUM_WINDOW = (3, 3, 3)  # ... with a paramagnetic QSM maximum in its 3 x 3 x 3 neighbourhood
+EXTREMUM_CLEARANCE = 2  # voxels (city-block) from every U-Net proposal
+
+
+def extremum_proposals(proposals: np.ndarray, stack: np.ndarray, inputs: list[str] | tuple[str, ...], extrema: dict | None) -> np.ndarray:
+    """`proposals` (a canonical label map) with microbleed candidates (label CMB) added where
+    the U-Net proposes nothing within EXTREMUM_CLEARANCE voxels but the normalised images
+    (`stack`, (C, Z, Y, X) in the order of `inputs`, zero outside the brain) look like one: SWI
+    the minimum of its in-plane neighbourhood and below `extrema["swi_below"]` SD, QSM above
+    `extrema["qsm_above"]` SD within QSM_MAXIMUM_WINDOW. These are the 1-2 voxel microbleeds a
+    2-D U-Net half sees (docs/experiments/2026-11-26-extremum-proposals); the second stage
+    decides them like any other candidate. Without `extrema`, `proposals` unchanged."""
+    if not extrema:
+        return proposals
+    swi, qsm = stack[list(inputs).index("swi")], stack[list(inputs).index("qsm")]
+    found = ((swi == ndimage.minimum_filter(swi, size=SWI_MINIMUM_WINDOW)) & (swi < extrema["swi_below"])
+             & (ndimage.maximum_filter(qsm, size=QSM_MAXIMUM_WINDOW) > extrema["qsm_above"]) & np.any(stack != 0, axis=0))
+    if proposals.any():
+        found &= ~ndimage.binary_dilation(proposals > 0, iterations=EXTREMUM_CLEARANCE)
+    combined = proposals.copy()
+    combined[found] = CMB
+    return combined
+
+
+def second_stage_proposals(spec: SecondStageSpec, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
+                           class_labels: list[int] | tuple[int, ...], stack: np.ndarray, inputs: list[str] | tuple[str, ...]) -> np.ndarray:
+    """The label map whose components are the second stage's candidates, as the card's section
+    `spec` asks: the U-Net's proposals (`proposal_labels` with `spec.proposal`) and, with
+    `spec.extrema`, the microbleeds it does not propose (`extremum_proposals`). Detection,
+    calibration and the checks of a cohort all take their candidates from here."""
+    proposals = proposal_labels(canonical_labels, canonical_probabilities, class_labels, spec.proposal)
+    return extremum_proposals(proposals, stack, inputs, spec.extrema)
 
 
 def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,

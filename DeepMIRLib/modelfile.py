@@ -277,6 +277,8 @@ class ModelCard:
             raise InputError(source, f"postprocessing min_lesion_probability {minimum!r} must map class keys to probabilities")
         for key, value in minimum.items():
             options.probability(value, f"{source}: postprocessing min_lesion_probability {key}")
+        if self.second_stage is not None and self.second_stage.extrema and not {"swi", "qsm"} <= set(self.inputs):
+            raise InputError(source, f"second_stage extrema needs SWI and QSM among the inputs; the card lists {self.inputs}")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 
 from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .candidates import Classifier, apply_second_stage, proposal_labels
+from .candidates import Classifier, apply_second_stage, second_stage_proposals
 from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
 from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, network_runtime, predict_probabilities
@@ -308,11 +308,12 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
                   min_size: int, device: str, runtime: str) -> np.ndarray:
     """The canonical label map after the card's second stage (candidates.apply_second_stage):
-    candidates are the components of at least `min_size` voxels of the U-Net's proposals
-    (candidates.proposal_labels: its arg-max, or where its lesion probabilities reach the
-    card's `proposal`), classified where the U-Net runs (`_second_stage_classifier`)."""
+    candidates are the components of at least `min_size` voxels of the card's proposals
+    (candidates.second_stage_proposals: the U-Net's arg-max, or where its lesion probabilities
+    reach the card's `proposal`, and with `extrema` the small microbleeds it does not propose),
+    classified where the U-Net runs (`_second_stage_classifier`)."""
     labels = [c.label for c in loaded.card.lesion_classes]
-    proposals = proposal_labels(canonical_labels, canonical_probabilities, labels, loaded.card.second_stage.proposal)
+    proposals = second_stage_proposals(loaded.card.second_stage, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
     candidates = remove_lesions(proposals, min_size)
     classifier = _second_stage_classifier(loaded, device, runtime)
     return apply_second_stage(classifier, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
@@ -368,6 +369,7 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     by_label = min_probability_by_label(card, min_probability, stages)
     second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
                                      **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {}),
+                                     **({"second_stage_extrema": dict(card.second_stage.extrema)} if card.second_stage.extrema else {}),
                                      **({"second_stage_decides": list(card.second_stage.decides)} if card.second_stage.decides else {})}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],

@@ -41,6 +41,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+from . import options
 from .candidates import (  # noqa: F401 - the torch-free candidate code (for detection on ONNX Runtime), re-exported here whole
     Candidates,
     Classifier,
@@ -49,9 +50,11 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     classify,
     decide,
     extract_candidates,
+    extremum_proposals,
     patches_for,
     proposal_labels,
     relabel,
+    second_stage_proposals,
     suppress,
 )
 from .errors import InputError
@@ -64,6 +67,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
     N_FEATURES,
     SECOND_STAGE_CLASSES,
     SecondStageSpec,
+    check_extrema,
     check_proposal,
 )
 
@@ -226,13 +230,15 @@ def _canonical_map(path) -> np.ndarray | None:
     return None if path is None else to_canonical(read_volume(path))[0].array.astype(np.int64)
 
 
-def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), **detect_options) -> CandidateSet:
+def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), extrema: dict | None = None,
+                       **detect_options) -> CandidateSet:
     """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
     training cases (TrainingCase, or participant folders), each with its truth from the
     case's labels and, for simulated ones, mimics (`candidate_truth`). The U-Net runs once per
     participant; its candidates are collected for each of `proposals` (`proposal_labels`:
     None the arg-max's components, a number the components where the lesion probabilities sum
-    to at least it; for training, several give more and harder negatives)."""
+    to at least it; for training, several give more and harder negatives), each with the
+    small microbleeds it does not propose when `extrema` is given (`extremum_proposals`)."""
     from .modelfile import LoadedModel, load_model
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -243,7 +249,8 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
         stack, labels, probabilities = _permissive_unet(case, loaded, detect_options)
         reference, mimics = _canonical_map(case.labels), _canonical_map(case.mimics)
         for proposal in proposals:
-            candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, proposal), probabilities, class_labels)
+            proposed = extremum_proposals(proposal_labels(labels, probabilities, class_labels, proposal), stack, loaded.card.inputs, extrema)
+            candidates = extract_candidates(proposed, probabilities, class_labels)
             targets, causes = candidate_truth(candidates, reference, mimics)
             parts["patches"].append(patches_for(stack, candidates, patch))
             parts["features"].append(candidates.features)
@@ -258,16 +265,22 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
 
 
 def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, batch_size: int = 32, learning_rate: float = 1e-3,
-                     seed: int = 0, log=print, patch=None) -> CandidateNet:
+                     seed: int = 0, log=print, patch=None, initial: CandidateNet | None = None) -> CandidateNet:
     """Train the classifier on a CandidateSet: cross-entropy weighted by inverse class
     frequency, Adam, flips left-right and front-back and in-plane 90-degree turns; with
     `patch` smaller than the set's patches, a random crop of that size (the candidate off
-    centre by up to half the difference)."""
+    centre by up to half the difference). From fresh weights, or from a copy of `initial`'s
+    (fine-tuning; `width` is then its width)."""
     patch = tuple(patch or train.patches.shape[2:])
     margin = np.array(train.patches.shape[2:]) - np.array(patch)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    network = CandidateNet(train.patches.shape[1], width)
+    if initial is not None:
+        import copy
+
+        network = copy.deepcopy(initial)
+    else:
+        network = CandidateNet(train.patches.shape[1], width)
     counts = np.bincount(train.targets, minlength=len(SECOND_STAGE_CLASSES)).astype(float)
     weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(counts), dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
@@ -340,7 +353,8 @@ def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, pro
         class_labels = [c.label for c in loaded.card.lesion_classes]
         calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
                                     min_probability_by_label(loaded.card, None))
-        candidates = extract_candidates(proposal_labels(labels, probabilities, class_labels, spec.proposal), probabilities, class_labels)
+        proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
+        candidates = extract_candidates(proposed, probabilities, class_labels)
         scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
         rows.append({"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
                      "scores": scores, "reference": _centroids(_canonical_map(case.labels))})
@@ -400,8 +414,12 @@ TRAINING_PATCH = (13, 28, 28)  # cached around each training candidate, cropped 
 SUPPRESSION = {"cmb": 3.0, "iron": 5.0}  # the paper's centroid tolerances
 
 
-def _describe(proposals) -> str:
-    return " and ".join("the arg-max components" if p is None else f"components of lesion probability >= {p:g}" for p in proposals)
+def _describe(proposals, extrema: dict | None = None) -> str:
+    described = " and ".join("the arg-max components" if p is None else f"components of lesion probability >= {p:g}" for p in proposals)
+    if extrema:
+        described += (f", with the SWI minima below {extrema['swi_below']:g} SD beside a QSM maximum above {extrema['qsm_above']:g} SD "
+                      "that they do not propose")
+    return described
 
 
 def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, cases, log=print) -> SecondStageSpec:
@@ -420,7 +438,7 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
     return dataclasses.replace(
         spec, min_probability=choice["min_probability"],
         calibration={"data": f"{len(rows)} participants: " + ", ".join(row["participant"] for row in rows)
-                             + f"; candidates: {_describe([spec.proposal])}",
+                             + f"; candidates: {_describe([spec.proposal], spec.extrema)}",
                      "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
                              "voxels), pieces within " + " / ".join(f"{v:g} ({k})" for k, v in spec.suppression.items())
                              + " voxels of a larger kept one suppressed",
@@ -430,7 +448,7 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
-                          log=print) -> dict:
+                          extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, log=print) -> dict:
     """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
     participant folders; simulated ones give each false candidate's cause): those of each of
     `proposals` (`proposal_labels`; by default the arg-max's components and, for harder
@@ -439,17 +457,24 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     at random to `patch`. Then choose its minimum probabilities on
     `calibration_cases` (never trained on) with SUPPRESSION and the candidates it will be
     given in detection (`proposal`, the card's), and write the U-Net with it as a new model
-    at `out`. Returns the card's second_stage section."""
+    at `out`. With `extrema`, the candidates of training, calibration and detection also
+    include the microbleeds the U-Net does not propose (candidates.extremum_proposals); with
+    `fine_tune`, training starts from `model`'s own second stage (its width and patch).
+    Returns the card's second_stage section."""
     import copy
     import dataclasses
 
     from .modelfile import LoadedModel, load_model, save_model
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    if fine_tune:
+        if loaded.second_stage is None:
+            raise InputError("second stage", f"model '{loaded.card.name}' has no second stage to fine-tune")
+        width, patch = loaded.card.second_stage.width, loaded.card.second_stage.patch
     train_cases, calibration_cases = [_training_case(c) for c in train_cases], [_training_case(c) for c in calibration_cases]
     if proposal not in proposals:
         proposals = (*proposals, proposal)
-    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals,
+    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals, extrema=extrema,
                                progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
     missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
     if {"cmb", "iron"} <= set(missing):
@@ -462,21 +487,25 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         + (f" (of {collected}: at most {MAX_NEGATIVES_PER_LESION} 'neither' per lesion candidate)" if collected > len(train.targets) else ""))
     if missing:  # in a small cross-validation fold this happens; the card says so
         log(f"warning: no training candidate is a {' or a '.join(missing)}: the classifier will not learn to call one that")
-    network = train_classifier(train, width, epochs, seed=seed, log=log, patch=patch)
-    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal)
+    network = train_classifier(train, width, epochs, learning_rate=learning_rate, seed=seed, log=log, patch=patch,
+                               initial=loaded.second_stage if fine_tune else None)
+    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal,
+                           extrema=extrema)
     spec = calibrate_second_stage(loaded, network, spec, calibration_cases, log)
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"
     names = ", ".join(sorted(c.case_id for c in train_cases))
     card.second_stage = dataclasses.replace(
         spec,
-        training={"data": f"candidates of the U-Net ({_describe(proposals)}; patches of {TRAINING_PATCH} cropped at random to "
+        training={"data": f"candidates of the U-Net ({_describe(proposals, extrema)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
                   **({"candidates_collected": collected, "negatives_kept_per_lesion": MAX_NEGATIVES_PER_LESION}
                      if collected > len(train.targets) else {}),
                   "epochs": epochs, "width": width, "seed": seed,
-                  "loss": "class-weighted cross-entropy, Adam 1e-3, cosine schedule",
+                  **({"fine_tuned_from": f"{loaded.card.name} {loaded.card.version}'s second stage "
+                                         f"(weights sha256 {loaded.card.second_stage.weights_sha256})"} if fine_tune else {}),
+                  "loss": f"class-weighted cross-entropy, Adam {learning_rate:g}, cosine schedule",
                   "augmentation": "random crop, left-right and front-back flips, in-plane 90-degree turns"})
     card.created = ""
     save_model(loaded.network, card, out, second_stage=network)
@@ -499,17 +528,25 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=None)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--extrema", nargs=2, type=float, metavar=("SWI_BELOW", "QSM_ABOVE"),
+                        help="also propose the local SWI minima below SWI_BELOW SD beside a QSM maximum above QSM_ABOVE SD that the "
+                             "U-Net does not propose (small microbleeds), in training, calibration and detection")
+    parser.add_argument("--fine-tune", action="store_true", help="start from --model's own second stage instead of fresh weights")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
     args = parser.parse_args(argv)
     proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
+    extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None
     if args.threads:
         torch.set_num_threads(args.threads)
     from .training import find_training_cases
 
     record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
-                                   width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed)
+                                   width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed,
+                                   extrema=extrema, fine_tune=args.fine_tune,
+                                   learning_rate=options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True))
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 

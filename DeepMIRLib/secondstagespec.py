@@ -53,6 +53,9 @@ class SecondStageSpec:
     # the lesion class keys whose lesions the second stage decides; the others come from the
     # U-Net alone (pipeline.combine_stages). None: every class (cards written before the field)
     decides: tuple[str, ...] | None = None
+    # with {"swi_below": SD, "qsm_above": SD}, also the local SWI minima with a QSM maximum that
+    # the U-Net does not propose, as microbleed candidates (candidates.extremum_proposals)
+    extrema: dict | None = None
 
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
@@ -69,6 +72,8 @@ class SecondStageSpec:
             del data["decides"]
         else:
             data["decides"] = list(self.decides)
+        if self.extrema is None:
+            del data["extrema"]
         return data
 
     @classmethod
@@ -124,10 +129,13 @@ class SecondStageSpec:
         decides = data.get("decides")
         if decides is not None:
             decides = check_decides(decides, f"{source}: second_stage decides")
+        extrema = data.get("extrema")
+        if extrema is not None:
+            extrema = check_extrema(extrema, f"{source}: second_stage extrema")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides)
+                   proposal, decides, extrema)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -158,6 +166,15 @@ def check_decides(value: object, name: str) -> tuple[str, ...]:
             or not all(isinstance(key, str) and key in lesion_keys for key in value)):
         raise InputError(name, f"{value!r} must be a non-empty list of distinct class keys from {list(lesion_keys)}")
     return tuple(key for key in lesion_keys if key in value)
+
+
+def check_extrema(value: object, name: str) -> dict:
+    """A second stage's `extrema`: {"swi_below": a number of SD from -20 to 0, "qsm_above":
+    a positive one (0 to 20)}."""
+    if not isinstance(value, dict) or set(value) != {"swi_below", "qsm_above"}:
+        raise InputError(name, f"{value!r} must be an object with 'swi_below' and 'qsm_above' (standard deviations)")
+    return {"swi_below": options.real_number(value["swi_below"], f"{name} swi_below", -20.0, 0.0),
+            "qsm_above": options.real_number(value["qsm_above"], f"{name} qsm_above", 0.0, 20.0, low_open=True)}
 
 
 def check_proposal(value: object, name: str) -> float:

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from DeepMIRLib import onnxrt, secondstage
 from DeepMIRLib.errors import DeepMIRError, InputError
@@ -351,3 +352,51 @@ def test_limit_negatives_keeps_every_lesion_candidate(slab_cohort):
     assert len(limited.targets) == lesions and (limited.targets > 0).all()
     assert np.array_equal(limited.patches, found.patches[found.targets > 0])
     assert secondstage.limit_negatives(found, 10_000) is found
+
+
+def test_extremum_proposals_reach_the_microbleeds_the_unet_does_not_propose(slab_cohort):
+    from DeepMIRLib.candidates import EXTREMUM_CLEARANCE, extremum_proposals, second_stage_proposals
+
+    loaded = load_model("default")
+    case = secondstage._training_case(slab_cohort / "sim-41-0000")
+    stack, labels, probabilities = secondstage._permissive_unet(case, loaded, {})
+    reference = secondstage._canonical_map(case.labels)
+    proposals = secondstage.proposal_labels(labels, probabilities, [1, 2], 0.02)
+    extrema = {"swi_below": -3.5, "qsm_above": 2.0}
+    assert extremum_proposals(proposals, stack, loaded.card.inputs, None) is proposals
+    combined = extremum_proposals(proposals, stack, loaded.card.inputs, extrema)
+    added = (combined > 0) & (proposals == 0)
+    assert np.array_equal(combined[proposals > 0], proposals[proposals > 0])  # the U-Net's proposals untouched
+    assert set(np.unique(combined[added])) == {1}  # added as microbleed candidates
+    assert not (added & ndimage.binary_dilation(proposals > 0, iterations=EXTREMUM_CLEARANCE)).any()
+    # the microbleeds of this dense slab that no proposal comes within 2 voxels of: most are reached now
+    microbleeds, n = label_components(reference == 1)
+    unproposed = [k for k in range(1, n + 1) if not ndimage.binary_dilation(proposals > 0, iterations=2)[microbleeds == k].any()]
+    reached = [k for k in unproposed if ndimage.binary_dilation(added, iterations=2)[microbleeds == k].any()]
+    assert len(unproposed) >= 5 and len(reached) >= len(unproposed) / 2
+    stricter = extremum_proposals(proposals, stack, loaded.card.inputs, {"swi_below": -5.0, "qsm_above": 3.0})
+    assert ((stricter > 0) & (proposals == 0)).sum() < added.sum() and not ((stricter > 0) & ~(combined > 0)).any()
+    spec = dataclasses.replace(loaded.card.second_stage, extrema=extrema)
+    assert np.array_equal(second_stage_proposals(spec, labels, probabilities, [1, 2], stack, loaded.card.inputs), combined)
+
+
+def test_the_extrema_field(tmp_path):
+    spec = _spec(extrema={"swi_below": -3.5, "qsm_above": 2}).to_dict()
+    assert SecondStageSpec.from_dict(spec).extrema == {"swi_below": -3.5, "qsm_above": 2.0}
+    assert "extrema" not in _spec().to_dict()  # cards without it are written as before
+    for bad in ({"swi_below": 1.0, "qsm_above": 2.0}, {"swi_below": -3.0, "qsm_above": 0}, {"swi_below": -3.0}, [-3, 2], "x"):
+        with pytest.raises(InputError, match="extrema"):
+            SecondStageSpec.from_dict({**spec, "extrema": bad})
+    from DeepMIRLib.pipeline import detection_settings
+
+    with_qsm = ModelCard.for_network(UNet2D(3, 2, base_width=2), "test", "0.1", "multiclass", ["swi", "qsm", "t2"])
+    with_qsm.second_stage = _spec(extrema={"swi_below": -3.5, "qsm_above": 2.0})
+    settings = detection_settings(with_qsm, "auto", 0.5, 1, None, "auto", False, stages=2)
+    assert settings["second_stage_extrema"] == {"swi_below": -3.5, "qsm_above": 2.0}  # a result of other extrema is not reused
+    with_qsm.second_stage = _spec()
+    assert "second_stage_extrema" not in detection_settings(with_qsm, "auto", 0.5, 1, None, "auto", False, stages=2)
+    network = UNet2D(2, 2, base_width=2)
+    card = ModelCard.for_network(network, "test", "0.1", "multiclass", ["swi", "t2"])
+    card.second_stage = _spec(in_channels=3, extrema={"swi_below": -3.5, "qsm_above": 2.0})
+    with pytest.raises(InputError, match="extrema needs SWI and QSM"):
+        save_model(network, card, tmp_path / "no-qsm", second_stage=CandidateNet(3, 4))
