@@ -12,7 +12,7 @@ for CMB, 5 for iron). The choice goes into the model card's `postprocessing`, wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .classes import TOLERANCE_VOXELS
@@ -21,7 +21,7 @@ from .inference import ProgressCallback
 from .lesions import component_maxima
 from .metrics import class_components, match_class
 from .modelfile import LoadedModel
-from .pipeline import detect
+from .pipeline import Detection, detect
 from .training import TrainingCase
 from .volumes import Volume
 
@@ -47,13 +47,17 @@ class ThresholdRow:
                 "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(self.f1, 4)}
 
 
-def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None) -> list[tuple[Volume, dict, Volume]]:
+def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None,
+                            on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> list[tuple[Volume, dict, Volume]]:
     """(unfiltered label map, label value -> probability array, reference) per case: the U-Net
     alone (one stage; the minimum lesion probabilities are the U-Net's, a second stage has its
-    own)."""
+    own). `on_detection(case, detection)` is called with each case's detection (to score a
+    second stage from it without running the U-Net again)."""
     results = []
     for index, case in enumerate(cases):
         prediction = detect(case.inputs, model, device=device, min_probability=0, stages=1)
+        if on_detection is not None:
+            on_detection(case, prediction)
         reference = read_reference(case.labels, model.card.task)
         by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
         results.append((prediction.labels, by_label, reference))
@@ -93,9 +97,11 @@ def choose_min_probability(rows: list[ThresholdRow]) -> float:
     return next(row.min_probability for row in rows if row.f1 == best)
 
 
-def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None) -> dict:
-    """The card's new postprocessing and the record of how it was chosen."""
-    predictions = predict_for_calibration(model, cases, device, progress)
+def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None,
+              on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> dict:
+    """The card's new postprocessing and the record of how it was chosen (`on_detection` as
+    for predict_for_calibration)."""
+    predictions = predict_for_calibration(model, cases, device, progress, on_detection)
     chosen, tables = {}, {}
     for lesion_class in model.card.lesion_classes:
         rows = threshold_table(predictions, lesion_class.label)

@@ -559,15 +559,18 @@ def run_calibrate(args) -> int:
     reused = sorted(seen & {c.case_id for c in cases})
     if reused:
         raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
+    second_stage_rows = []
+    on_detection = None
+    if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
+        from .secondstage import calibrate_second_stage, score_case, unet_arrays
+
+        def on_detection(case, detection):
+            second_stage_rows.append(score_case(case, unet_arrays(detection, model), model, model.second_stage, model.card.second_stage))
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
-        result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n))
+        result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n), on_detection=on_detection)
     second_stage = model.card.second_stage
     if model.has_second_stage:
-        from .secondstage import calibrate_second_stage
-
-        with tqdm(desc="calibrate the second stage", unit="participant", total=len(cases), leave=False) as bar:
-            second_stage = calibrate_second_stage(model, model.second_stage, second_stage, cases,
-                                                  log=lambda line: bar.update(1) if line.startswith("calibration: ") else tqdm.write(line))
+        second_stage = calibrate_second_stage(model, model.second_stage, second_stage, cases, log=tqdm.write, rows=second_stage_rows)
     card = dataclasses.replace(
         model.card,
         version=args.version or model.card.version,

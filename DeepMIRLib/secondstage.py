@@ -213,10 +213,16 @@ def _permissive_unet(case: TrainingCase, loaded, detect_options: dict) -> tuple[
     orientation: the model's input stack, the labels and the per-class probabilities
     (K, Z, Y, X)."""
     from .pipeline import detect
+
+    return unet_arrays(detect(case.inputs, loaded, min_probability=0, stages=1, **detect_options), loaded)
+
+
+def unet_arrays(detection, loaded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A one-stage detection's input stack, labels and per-class probabilities (K, Z, Y, X),
+    in canonical orientation."""
     from .preprocessing import stack_modalities
     from .volumes import to_canonical
 
-    detection = detect(case.inputs, loaded, min_probability=0, stages=1, **detect_options)
     prepared = detection.prepared
     stack = stack_modalities(prepared.canonical, loaded.card.inputs, prepared.mask)
     labels = to_canonical(detection.labels)[0].array
@@ -341,26 +347,34 @@ def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, pro
     (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the
     reference's lesion centroids (`_centroids`), for choosing and checking the second stage's
     minimum probabilities."""
-    from .lesions import remove_lesions
     from .modelfile import LoadedModel, load_model
-    from .pipeline import min_probability_by_label
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     rows = []
     for n, case in enumerate(cases):
         case = _training_case(case)
-        stack, labels, probabilities = _permissive_unet(case, loaded, detect_options)
-        class_labels = [c.label for c in loaded.card.lesion_classes]
-        calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
-                                    min_probability_by_label(loaded.card, None))
-        proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
-        candidates = extract_candidates(proposed, probabilities, class_labels)
-        scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-        rows.append({"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
-                     "scores": scores, "reference": _centroids(_canonical_map(case.labels))})
+        rows.append(score_case(case, _permissive_unet(case, loaded, detect_options), loaded, network, spec))
         if progress:
             progress(n + 1, len(cases))
     return rows
+
+
+def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarray], loaded, network: CandidateNet,
+               spec: SecondStageSpec) -> dict:
+    """One row of `score_cohort`, from the case's one-stage U-Net arrays (`_permissive_unet`:
+    stack, arg-max labels and probabilities, canonical)."""
+    from .lesions import remove_lesions
+    from .pipeline import min_probability_by_label
+
+    stack, labels, probabilities = unet
+    class_labels = [c.label for c in loaded.card.lesion_classes]
+    calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
+                                min_probability_by_label(loaded.card, None))
+    proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
+    candidates = extract_candidates(proposed, probabilities, class_labels)
+    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
+    return {"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
+            "scores": scores, "reference": _centroids(_canonical_map(case.labels))}
 
 
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
@@ -422,14 +436,17 @@ def _describe(proposals, extrema: dict | None = None) -> str:
     return described
 
 
-def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, cases, log=print) -> SecondStageSpec:
+def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, cases, log=print, rows: list | None = None) -> SecondStageSpec:
     """`spec` with the minimum probabilities per class chosen on `cases` (TrainingCase, or
     participant folders, none trained on) for `network` behind `model`'s U-Net
     (`choose_min_probability` with the spec's proposal and suppression), and the record of
-    that choice as its `calibration`."""
+    that choice as its `calibration`. `rows`: the cases' `score_cohort` rows when they are
+    scored already (`deepmir calibrate` scores each while calibrating the U-Net, from the same
+    detection)."""
     import dataclasses
 
-    rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
+    if rows is None:
+        rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, suppression=spec.suppression)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
     chosen = cohort_figures(rows, "second", choice["min_probability"], spec.suppression)

@@ -74,6 +74,13 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
     kept_weights, default_weights = load_model(out).second_stage.state_dict(), load_model("default").second_stage.state_dict()
     assert all(torch.equal(kept_weights[k], default_weights[k]) for k in default_weights)
     assert all(c.case_id in stage.calibration["data"] for c in find_training_cases(slab_cohort))
+    # scored from the U-Net calibration's own detections, the same as scoring the cases afresh
+    from DeepMIRLib.secondstage import calibrate_second_stage
+
+    default = load_model("default")
+    afresh = calibrate_second_stage(default, default.second_stage, default_stage, find_training_cases(slab_cohort),
+                                    log=lambda line: None)
+    assert afresh.calibration["tables"] == stage.calibration["tables"] and afresh.min_probability == stage.min_probability
     references = [read_volume(c.labels).array for c in find_training_cases(slab_cohort)]
     for key, value in (("cmb", 1), ("iron", 2)):
         table = stage.calibration["tables"][key]
