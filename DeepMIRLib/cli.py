@@ -797,6 +797,8 @@ def run_info(args) -> int:
 def second_stage_line(spec: SecondStageSpec) -> str:
     """One line of `deepmir info` on the card's second stage (SecondStageSpec)."""
     proposal = f"lesion probabilities summing to >= {spec.proposal}" if spec.proposal else "the U-Net's arg-max"
+    if spec.extrema:
+        proposal += f", and SWI minima below {spec.extrema['swi_below']:g} SD beside QSM above {spec.extrema['qsm_above']:g} SD"
     minimum = ", ".join(f"{key} {value}" for key, value in spec.min_probability.items())
     decides = ", ".join(spec.decided_keys())
     return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels; candidates: {proposal}; "

@@ -231,3 +231,4 @@ def test_info_shows_the_second_stage_and_the_int8_file(capsys):
     assert card.second_stage.weights_sha256 in second and f"cmb {card.second_stage.min_probability['cmb']}" in second
     int8 = next(line for line in text.splitlines() if line.strip().startswith("int8 U-Net:"))
     assert card.int8.file in int8 and card.int8.sha256 in int8
+    assert "SWI minima" not in second  # the bundled model has no extremum proposals

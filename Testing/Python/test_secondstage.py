@@ -381,8 +381,11 @@ def test_extremum_proposals_reach_the_microbleeds_the_unet_does_not_propose(slab
 
 
 def test_the_extrema_field(tmp_path):
+    from DeepMIRLib.cli import second_stage_line
+
     spec = _spec(extrema={"swi_below": -3.5, "qsm_above": 2}).to_dict()
     assert SecondStageSpec.from_dict(spec).extrema == {"swi_below": -3.5, "qsm_above": 2.0}
+    assert "SWI minima below -3.5 SD beside QSM above 2 SD" in second_stage_line(SecondStageSpec.from_dict(spec))  # deepmir info
     assert "extrema" not in _spec().to_dict()  # cards without it are written as before
     for bad in ({"swi_below": 1.0, "qsm_above": 2.0}, {"swi_below": -3.0, "qsm_above": 0}, {"swi_below": -3.0}, [-3, 2], "x"):
         with pytest.raises(InputError, match="extrema"):
