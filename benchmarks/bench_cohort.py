@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_predict import cpu_name, make_participant, runtime_versions
+from bench_predict import cpu_name, make_participant, peak_memory_gb, runtime_versions, timed_command
 
 
 def load_average() -> str:
@@ -74,9 +73,8 @@ def timed_cohort_run(arguments: list[str]) -> tuple[float, float, float]:
     peak of the summed resident memory of the whole process tree (GB) of one `deepmir ...`."""
     import psutil
 
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", *arguments]
     start = time.perf_counter()
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as child:
+    with subprocess.Popen(timed_command(arguments), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as child:
         peak = [0]
         stop = threading.Event()
 
@@ -94,10 +92,7 @@ def timed_cohort_run(arguments: list[str]) -> tuple[float, float, float]:
         stop.set()
         sampler.join()
     seconds = time.perf_counter() - start
-    if child.returncode != 0:
-        raise RuntimeError(stderr[-2000:])
-    main_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
-    return seconds, main_kb / 1024**2, peak[0] / 1024**3
+    return seconds, peak_memory_gb(child.returncode, stderr), peak[0] / 1024**3
 
 
 def main() -> None:

@@ -101,16 +101,25 @@ def run_once(model: Path, participant: Path, out: Path, device: str, canvas: str
                           "--canvas", canvas, "--runtime", runtime])
 
 
+def timed_command(arguments: list[str]) -> list[str]:
+    """The command line of one `deepmir ...` process under /usr/bin/time -v."""
+    return ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", *arguments]
+
+
+def peak_memory_gb(returncode: int, stderr: str) -> float:
+    """The peak resident memory (GB) that /usr/bin/time -v reported on `stderr`; the end of
+    `stderr` as the error when the process failed."""
+    if returncode != 0:
+        raise RuntimeError(stderr[-2000:])
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1)) / 1024**2
+
+
 def timed_deepmir(arguments: list[str]) -> tuple[float, float]:
     """Wall time (s) and peak resident memory (GB) of one `deepmir ...` process."""
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "DeepMIRLib.cli", *arguments]
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(timed_command(arguments), capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-2000:])
-    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return seconds, peak_kb / 1024**2
+    return seconds, peak_memory_gb(result.returncode, result.stderr)
 
 
 def main() -> None:
