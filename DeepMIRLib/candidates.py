@@ -5,11 +5,11 @@ classifier: the U-Net's proposals (`proposal_labels`) and, with the card's `extr
 microbleeds it does not propose (`extremum_proposals`; both in `second_stage_proposals`), their
 components with centroids and features (`extract_candidates`), the patches around them
 (`patches_for`), the classifier's probabilities turned into decisions (`decide`, `suppress`)
-and the label map those give (`relabel`; all of it in `apply_second_stage`). The classifier is a `Classifier`, a function
-from a batch of patches and features to probabilities: the PyTorch CandidateNet
-(`secondstage.torch_classifier`) or its ONNX export (`onnxrt.second_stage_for`), so a
-detection on ONNX Runtime runs the second stage without importing torch. `secondstage`, which
-defines the network and trains it, re-exports what is defined here.
+and the label map those give (`relabel`; all of it in `apply_second_stage`). The classifier is
+a `Classifier`, a function from a batch of patches and features to probabilities: the PyTorch
+CandidateNet (`secondstage.torch_classifier`) or its ONNX export (`onnxrt.second_stage_for`), so
+a detection on ONNX Runtime runs the second stage without importing torch. `secondstage`,
+which defines the network and trains it, re-exports what is defined here.
 """
 
 from __future__ import annotations
