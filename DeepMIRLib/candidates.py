@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from .classes import CMB
+from .inference import class_argmax
 from .lesions import label_components
 from .secondstagespec import DEFAULT_PATCH, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
 
@@ -56,7 +57,7 @@ def proposal_labels(canonical_labels: np.ndarray, canonical_probabilities: np.nd
     if proposal is None:
         return canonical_labels
     values = np.asarray(class_labels, dtype=np.uint8)
-    return np.where(canonical_probabilities.sum(axis=0) >= proposal, values[canonical_probabilities.argmax(axis=0)], 0).astype(np.uint8)
+    return np.where(canonical_probabilities.sum(axis=0) >= proposal, values[class_argmax(canonical_probabilities)[0]], 0).astype(np.uint8)
 
 
 SWI_MINIMUM_WINDOW = (1, 5, 5)  # canonical (z, y, x): a voxel darkest in its in-plane 5 x 5 neighbourhood

@@ -9,7 +9,7 @@ import torch
 from conftest import make_modalities
 
 from DeepMIRLib.errors import Cancelled, InputError
-from DeepMIRLib.inference import choose_device, labels_from_probabilities, predict_probabilities
+from DeepMIRLib.inference import choose_device, class_argmax, labels_from_probabilities, predict_probabilities
 from DeepMIRLib.modelfile import LoadedModel, ModelCard
 from DeepMIRLib.preprocessing import plan_batches, stack_modalities
 from DeepMIRLib.unet import UNet2D
@@ -91,6 +91,17 @@ def test_label_rules():
     single = np.array([0.2, 0.5, 0.9], np.float32).reshape(1, 1, 1, 3)
     assert labels_from_probabilities(single, [2]).ravel().tolist() == [0, 2, 2]
     assert labels_from_probabilities(single, [1], threshold=0.8).ravel().tolist() == [0, 0, 1]
+
+
+def test_class_argmax_is_numpys_argmax_and_max(untrained_model, canonical_inputs):
+    """On a simulated participant's probabilities, and with ties, where the first class wins."""
+    stack, mask = canonical_inputs
+    probabilities = predict_probabilities(untrained_model, stack, mask, "cpu", 4, "auto")
+    tied = np.stack([probabilities[0], probabilities[0], np.minimum(probabilities[1], 0.3)])
+    for case in (probabilities, tied, np.round(probabilities, 1)):
+        best, highest = class_argmax(case)
+        assert np.array_equal(best, case.argmax(axis=0)) and np.array_equal(highest, case.max(axis=0))
+    assert np.any(tied[0] == tied[1]) and not np.any(class_argmax(tied)[0] == 1)
 
 
 def test_auto_device_is_decided_without_torch_where_it_is_certain():
