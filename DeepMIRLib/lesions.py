@@ -40,8 +40,27 @@ PROBABILITY_DECIMALS = 4
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """3-D connected components (26-connectivity) of a binary mask (any nonzero voxel is
-    foreground): (labelled int array, number of components)."""
-    return ndimage.label(np.asarray(mask) > 0, structure=CONNECTIVITY_26)
+    foreground): (labelled int32 array, number of components), numbered in raster order as
+    ndimage.label numbers them. Labelled within the foreground's bounding box: lesions are
+    sparse, and ndimage.label's cost is the whole volume's (60 ms for 192 x 256 x 120)."""
+    foreground = np.asarray(mask) > 0
+    labelled = np.zeros(foreground.shape, dtype=np.int32)
+    box = foreground_box(foreground)
+    if box is None:
+        return labelled, 0
+    labelled[box], count = ndimage.label(foreground[box], structure=CONNECTIVITY_26)
+    return labelled, count
+
+
+def foreground_box(foreground: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box (slices) holding every True voxel of `foreground`; None if none is."""
+    box = []
+    for axis in range(foreground.ndim):
+        along = np.flatnonzero(np.any(foreground, axis=tuple(a for a in range(foreground.ndim) if a != axis)))
+        if not along.size:
+            return None
+        box.append(slice(int(along[0]), int(along[-1]) + 1))
+    return tuple(box)
 
 
 def component_maxima(values: np.ndarray, labelled: np.ndarray, count: int) -> np.ndarray:

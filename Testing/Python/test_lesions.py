@@ -1,4 +1,4 @@
-"""Lesion extraction and the lesion table, on hand-built label maps with worked-out answers."""
+"""Lesion extraction and the lesion table, on hand-built label maps with worked-out answers and on a simulated participant."""
 
 import math
 
@@ -43,6 +43,22 @@ def test_26_connectivity():
     # label values do not matter to label_components: any nonzero voxel is foreground
     assert label_components(labels * 2)[1] == 2
     assert label_components(np.zeros((3, 3, 3)))[1] == 0
+
+
+def test_components_are_ndimages_labels_on_a_simulated_participant(slab_cohort):
+    """Labelled within the lesions' bounding box, numbered as ndimage.label numbers the
+    whole volume: the same array, class by class, the union, and with a lesion at a corner."""
+    from scipy import ndimage
+
+    from DeepMIRLib.lesions import CONNECTIVITY_26
+
+    labels = read_volume(next(slab_cohort.glob("sim-*")) / "labels.nii.gz").array
+    corner = labels.copy()
+    corner[-1, -1, -1] = 1
+    for mask in (labels == 1, labels == 2, labels > 0, corner > 0):
+        labelled, count = label_components(mask)
+        expected, expected_count = ndimage.label(mask, structure=CONNECTIVITY_26)
+        assert count == expected_count > 0 and labelled.dtype == expected.dtype and np.array_equal(labelled, expected)
 
 
 def test_remove_small_lesions_per_class():
