@@ -72,17 +72,50 @@ def extremum_proposals(proposals: np.ndarray, stack: np.ndarray, inputs: list[st
     the minimum of its in-plane neighbourhood and below `extrema["swi_below"]` SD, QSM above
     `extrema["qsm_above"]` SD within QSM_MAXIMUM_WINDOW. These are the 1-2 voxel microbleeds a
     2-D U-Net half sees (docs/experiments/2026-11-26-extremum-proposals); the second stage
-    decides them like any other candidate. Without `extrema`, `proposals` unchanged."""
+    decides them like any other candidate. Without `extrema`, `proposals` unchanged.
+
+    Only the voxels below the SWI threshold (a small tail of the brain) are looked at, each
+    against its own neighbourhood (`_window_extreme`): the same voxels as minimum and maximum
+    filters and a dilation of the whole volume would give, in a tenth of the time."""
     if not extrema:
         return proposals
     swi, qsm = stack[list(inputs).index("swi")], stack[list(inputs).index("qsm")]
-    found = ((swi == ndimage.minimum_filter(swi, size=SWI_MINIMUM_WINDOW)) & (swi < extrema["swi_below"])
-             & (ndimage.maximum_filter(qsm, size=QSM_MAXIMUM_WINDOW) > extrema["qsm_above"]) & np.any(stack != 0, axis=0))
+    voxels = np.nonzero((swi < extrema["swi_below"]) & np.any(stack != 0, axis=0))
+    darkest = swi[voxels] <= _window_extreme(swi, voxels, _box_offsets(SWI_MINIMUM_WINDOW), np.minimum)
+    beside_maximum = _window_extreme(qsm, voxels, _box_offsets(QSM_MAXIMUM_WINDOW), np.maximum) > extrema["qsm_above"]
+    found = darkest & beside_maximum
     if proposals.any():
-        found &= ~ndimage.binary_dilation(proposals > 0, iterations=EXTREMUM_CLEARANCE)
+        found &= _window_extreme(proposals > 0, voxels, _city_block_offsets(EXTREMUM_CLEARANCE), np.maximum) == 0
     combined = proposals.copy()
-    combined[found] = CMB
+    combined[tuple(axis[found] for axis in voxels)] = CMB
     return combined
+
+
+def _box_offsets(window: tuple[int, int, int]) -> np.ndarray:
+    """(n, 3) offsets of a centred box of odd sides `window`."""
+    return np.stack(np.meshgrid(*[np.arange(-(side // 2), side // 2 + 1) for side in window], indexing="ij"), -1).reshape(-1, 3)
+
+
+def _city_block_offsets(radius: int) -> np.ndarray:
+    """(n, 3) offsets within city-block distance `radius`: what `radius` dilations by the
+    6-connected cross reach."""
+    box = _box_offsets((2 * radius + 1,) * 3)
+    return box[np.abs(box).sum(axis=1) <= radius]
+
+
+def _window_extreme(volume: np.ndarray, voxels: tuple[np.ndarray, ...], offsets: np.ndarray, extreme) -> np.ndarray:
+    """`extreme` (np.minimum or np.maximum) of `volume` over `offsets` around each of `voxels`
+    (index arrays), the window cut at the volume's faces: what ndimage's minimum and maximum
+    filters (mode 'reflect') and a binary dilation (border 0) give there. An offset that
+    leaves the volume is clamped to the face, which lands inside the window or ball, so it
+    changes no extreme."""
+    shape = np.array(volume.shape)
+    result = None
+    for offset in offsets:
+        index = tuple(np.clip(axis + step, 0, size - 1) for axis, step, size in zip(voxels, offset, shape))
+        values = volume[index]
+        result = values if result is None else extreme(result, values)
+    return result
 
 
 def second_stage_proposals(spec: SecondStageSpec, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,

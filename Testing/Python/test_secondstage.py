@@ -380,6 +380,32 @@ def test_extremum_proposals_reach_the_microbleeds_the_unet_does_not_propose(slab
     assert np.array_equal(second_stage_proposals(spec, labels, probabilities, [1, 2], stack, loaded.card.inputs), combined)
 
 
+def test_extremum_proposals_are_those_of_whole_volume_filters(slab_cohort):
+    """The sparse neighbourhood checks give the voxels that the definition gives with
+    ndimage's filters and a dilation over the whole volume, also where the volume's faces cut
+    through the brain (a cropped stack) and with thresholds that take many voxels."""
+    from DeepMIRLib.candidates import EXTREMUM_CLEARANCE, QSM_MAXIMUM_WINDOW, SWI_MINIMUM_WINDOW, extremum_proposals
+
+    def by_filters(proposals, stack, extrema):
+        swi, qsm = stack[0], stack[1]
+        found = ((swi == ndimage.minimum_filter(swi, size=SWI_MINIMUM_WINDOW)) & (swi < extrema["swi_below"])
+                 & (ndimage.maximum_filter(qsm, size=QSM_MAXIMUM_WINDOW) > extrema["qsm_above"]) & np.any(stack != 0, axis=0))
+        found &= ~ndimage.binary_dilation(proposals > 0, iterations=EXTREMUM_CLEARANCE)
+        return np.where(found, 1, proposals).astype(proposals.dtype)
+
+    loaded = load_model("default")
+    case = secondstage._training_case(slab_cohort / "sim-41-0001")
+    stack, labels, probabilities = secondstage._permissive_unet(case, loaded, {})
+    proposals = secondstage.proposal_labels(labels, probabilities, [1, 2], 0.02)
+    z, y, x = (np.flatnonzero(np.any(stack[0] != 0, axis=axes)) for axes in ((1, 2), (0, 2), (0, 1)))
+    cropped = (slice(None), slice(z[0] + 3, z[-1] - 3), slice((y[0] + y[-1]) // 2 - 20, y[-1]), slice(x[0] + 10, (x[0] + x[-1]) // 2))
+    for extrema in ({"swi_below": -3.5, "qsm_above": 2.0}, {"swi_below": -1.0, "qsm_above": 0.5}):
+        for images, candidates in ((stack, proposals), (stack[cropped], proposals[cropped[1:]])):
+            expected = by_filters(candidates, images, extrema)
+            assert (expected != candidates).sum() > 0
+            assert np.array_equal(extremum_proposals(candidates, images, loaded.card.inputs, extrema), expected)
+
+
 def test_the_extrema_field(tmp_path):
     from DeepMIRLib.cli import second_stage_line
 
