@@ -263,6 +263,13 @@ class SerialRunner:
         pass
 
 
+# Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_ set, which also stops glibc from
+# raising its mmap threshold: every large array of a detection is then a fresh mmap, paid in
+# page faults (1.1 s of system time per participant here; BENCHMARKS.md, "Two Dask workers").
+# Unset for the embedded cluster; a cluster started elsewhere takes the same setting.
+WORKER_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 class DaskRunner:
     """Participants as tasks on a Dask cluster: an embedded LocalCluster of `workers`
     processes, or the existing cluster at `scheduler`, or a given `client`. Outcomes come in
@@ -270,6 +277,7 @@ class DaskRunner:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None, client=None):
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             raise DeepMIRError("--workers and --scheduler need Dask: pip install 'DeepMIRLib[cohort]'") from None
@@ -280,8 +288,9 @@ class DaskRunner:
         elif scheduler is not None:
             self.client = Client(scheduler)
         else:
-            self._cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+            with dask.config.set(WORKER_ENVIRONMENT):
+                self._cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
 
     def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:

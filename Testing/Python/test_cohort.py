@@ -64,12 +64,20 @@ def assert_same_result(out, reference):
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    distributed = pytest.importorskip("distributed", reason="the cohort extra (dask[distributed]) is not installed")
-    import logging
+    """The client of the embedded cluster `deepmir predict --workers 2` starts."""
+    pytest.importorskip("distributed", reason="the cohort extra (dask[distributed]) is not installed")
+    runner = cohort.DaskRunner(workers=2)
+    yield runner.client
+    runner.close()
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
-        yield client
+
+def test_the_embedded_clusters_workers_start_without_dasks_malloc_trim_threshold(local_cluster):
+    """With it set, glibc stops raising its mmap threshold and every large array of a
+    detection is a fresh mmap (1.1 s of system time per participant; BENCHMARKS.md). Nor does
+    the nanny leave it in this process's environment for later clusters to inherit."""
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    environments = local_cluster.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert len(environments) == 2 and set(environments.values()) == {None}
 
 
 def test_two_dask_workers_give_the_serial_result(slab_cohort, model, serial_result, local_cluster, tmp_path):
