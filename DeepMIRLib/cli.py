@@ -488,6 +488,9 @@ def _predict_cohort(tasks, model, options, args, layout=None) -> int:
     from .cohort import COHORT_TABLE, DaskRunner, run_cohort
 
     runner = DaskRunner(args.workers, args.scheduler) if args.workers or args.scheduler else None
+    note = runner.trim_threshold_note() if runner is not None else None
+    if note:
+        print(f"deepmir predict: note: {note}", file=sys.stderr)
     bar = tqdm(total=len(tasks), desc="participants", unit="participant")
     folders = {task.participant_id: task.out_dir for task in tasks}
 

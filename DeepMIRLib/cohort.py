@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import os
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -313,11 +314,24 @@ class DaskRunner:
         finally:
             self.client.cancel([f for f in futures if not f.done()])
 
+    def trim_threshold_note(self) -> str | None:
+        """A note naming how many of the cluster's workers (those there now) run with Dask's
+        MALLOC_TRIM_THRESHOLD_ set (WORKER_ENVIRONMENT says what it costs); None if none does."""
+        found = [value for value in self.client.run(_trim_threshold).values() if value is not None]
+        if not found:
+            return None
+        return (f"{len(found)} of the cluster's workers run with MALLOC_TRIM_THRESHOLD_ set, which costs each participant "
+                "about 1 s of system time; start them without it (README, 'On several processes or machines')")
+
     def close(self) -> None:
         if self._own_client:
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _trim_threshold() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
 # --- the cohort -----------------------------------------------------------------------------

@@ -80,6 +80,18 @@ def test_the_embedded_clusters_workers_start_without_dasks_malloc_trim_threshold
     assert len(environments) == 2 and set(environments.values()) == {None}
 
 
+def test_workers_started_with_dasks_malloc_trim_threshold_are_noted(local_cluster, monkeypatch):
+    """Workers started elsewhere (`dask worker`, dask-jobqueue) inherit it; the run says so."""
+    assert cohort.DaskRunner(client=local_cluster).trim_threshold_note() is None
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # inherited by the workers started now
+    runner = cohort.DaskRunner(workers=1)
+    try:
+        note = runner.trim_threshold_note()
+    finally:
+        runner.close()
+    assert note.startswith("1 of the cluster's workers run with MALLOC_TRIM_THRESHOLD_ set")
+
+
 def test_two_dask_workers_give_the_serial_result(slab_cohort, model, serial_result, local_cluster, tmp_path):
     out = tmp_path / "dask"
     runner = cohort.DaskRunner(client=local_cluster)
