@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from .classes import CMB, IRON
-from .lesions import label_components
+from .lesions import foreground_box, label_components
 
 CLASS_COLOURS = {CMB: "red", IRON: "lime"}
 
@@ -44,9 +44,7 @@ def qc_figure(images: dict[str, np.ndarray], mask: np.ndarray, prediction: np.nd
     import matplotlib.pyplot as plt
 
     slices = lesion_slices(prediction, reference, most_slices) or [int(np.flatnonzero(mask.any(axis=(1, 2))).mean())]
-    rows = np.flatnonzero(mask.any(axis=(0, 2)))
-    cols = np.flatnonzero(mask.any(axis=(0, 1)))
-    crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    crop = foreground_box(mask > 0)[1:]  # in-plane: the brain's rows and columns
     figure, axes = plt.subplots(len(slices), len(images), figsize=(3.6 * len(images), 3.8 * len(slices)), squeeze=False)
     for r, z in enumerate(slices):
         for c, (name, volume) in enumerate(images.items()):
