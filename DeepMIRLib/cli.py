@@ -557,6 +557,9 @@ def run_calibrate(args) -> int:
 
     check_output_folder(args.out.parent)
     model = load_model(args.model)
+    if len(model.card.second_stages) > 1:
+        raise InputError(args.model, f"lists {len(model.card.second_stages)} second-stage classifiers; calibrate the model of each "
+                                     f"before putting them together (python -m DeepMIRLib.secondstage --per-class)")
     cases = find_training_cases(args.data)
     seen = set(model.card.training.get("training_cases", [])) | set(model.card.training.get("validation_cases", []))
     reused = sorted(seen & {c.case_id for c in cases})
@@ -577,7 +580,7 @@ def run_calibrate(args) -> int:
     card = dataclasses.replace(
         model.card,
         version=args.version or model.card.version,
-        second_stage=second_stage,
+        second_stages=() if second_stage is None else (second_stage,),
         postprocessing={**model.card.postprocessing, "min_lesion_probability": result["min_lesion_probability"]},
         training={**model.card.training, "calibration": {"data": str(args.data), **result}},
         weights_sha256="",
@@ -786,8 +789,8 @@ def run_info(args) -> int:
         f"  weights:       sha256 {card.weights_sha256}" + ("  (checked)" if args.check else ""),
         f"  created:       {card.created} with deepmir {card.deepmir_version}",
     ]
-    if card.second_stage is not None:
-        lines.insert(-3, f"  second stage:  {second_stage_line(card.second_stage)}")
+    for spec in card.second_stages:
+        lines.insert(-3, f"  second stage:  {second_stage_line(spec)}")
     if card.int8 is not None:
         lines.insert(-3, f"  int8 U-Net:    {card.int8.file} (sha256 {card.int8.sha256}; calibrated on "
                          f"{', '.join(card.int8.calibration.get('participants', [])) or 'not recorded'}; --runtime onnxruntime-int8)")

@@ -52,10 +52,13 @@ CARD_FIELD_TYPES = {
     "name": str, "version": str, "task": str, "inputs": list, "architecture": dict, "classes": list,
     "normalisation": dict, "training": dict, "metrics": dict, "postprocessing": dict, "description": str,
     "intended_use": str, "weights_sha256": str, "created": str, "deepmir_version": str, "format": str, "format_version": int,
-    "second_stage": dict,  # optional: the 3-D candidate classifier (secondstage.SecondStageSpec)
+    # optional: the 3-D candidate classifier (secondstage.SecondStageSpec), or a list of them,
+    # each deciding its own classes (ModelCard.second_stages)
+    "second_stage": (dict, list),
     "int8": dict,  # optional: the U-Net quantized to int8 for ONNX Runtime (Int8Spec, `deepmir quantize`)
 }
 REQUIRED_CARD_FIELDS = ("name", "version", "task", "inputs", "architecture", "classes")
+MAX_SECOND_STAGES = 2  # one classifier per lesion class at most
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,24 @@ class ModelCard:
     deepmir_version: str = __version__
     format: str = CARD_FORMAT
     format_version: int = CARD_FORMAT_VERSION
-    second_stage: SecondStageSpec | None = None  # optional; a card without it reads and writes as before
-    int8: Int8Spec | None = None  # optional, like second_stage
+    # optional: the second stage's classifiers, most cards one; with several each `decides` its
+    # own classes (pipeline.combine_stages). A card without any reads and writes as before
+    second_stages: tuple[SecondStageSpec, ...] = ()
+    int8: Int8Spec | None = None  # optional, like second_stages
+
+    @property
+    def second_stage(self) -> SecondStageSpec | None:
+        """The first (on most cards the only) second-stage classifier; None without one."""
+        return self.second_stages[0] if self.second_stages else None
+
+    @second_stage.setter
+    def second_stage(self, spec: SecondStageSpec | None) -> None:
+        """Make `spec` the card's one second-stage classifier (None: the card has none)."""
+        self.second_stages = () if spec is None else (spec,)
+
+    def second_stage_decides(self) -> tuple[str, ...]:
+        """The lesion class keys some second-stage classifier decides (none without a second stage)."""
+        return tuple(key for spec in self.second_stages for key in spec.decided_keys())
 
     @classmethod
     def for_network(cls, network: UNet2D, name: str, version: str, task: str, inputs: list[str], **extra: object) -> ModelCard:
@@ -218,10 +237,12 @@ class ModelCard:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data.pop("second_stage")
+        data.pop("second_stages")
         data.pop("int8")
-        if self.second_stage is not None:
-            data["second_stage"] = self.second_stage.to_dict()
+        if len(self.second_stages) == 1:
+            data["second_stage"] = self.second_stages[0].to_dict()
+        elif self.second_stages:
+            data["second_stage"] = [spec.to_dict() for spec in self.second_stages]
         if self.int8 is not None:
             data["int8"] = self.int8.to_dict()
         return data
@@ -241,12 +262,13 @@ class ModelCard:
             raise InputError(source, f"model card is incomplete: no {', '.join(missing)}")
         for name, kind in CARD_FIELD_TYPES.items():
             if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool) and kind is not bool):
-                raise InputError(source, f"model card field {name!r} is {type(data[name]).__name__}, not {kind.__name__}")
+                expected = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+                raise InputError(source, f"model card field {name!r} is {type(data[name]).__name__}, not {expected}")
         fields = {k: v for k, v in data.items() if k in CARD_FIELD_TYPES}
         fields["architecture"] = Architecture.from_dict(fields["architecture"], source)
         fields["classes"] = [_lesion_class(c, source) for c in fields["classes"]]
         if "second_stage" in fields:
-            fields["second_stage"] = SecondStageSpec.from_dict(fields["second_stage"], source, len(fields["inputs"]))
+            fields["second_stages"] = _second_stage_specs(fields.pop("second_stage"), source, len(fields["inputs"]))
         if "int8" in fields:
             fields["int8"] = Int8Spec.from_dict(fields["int8"], source)
         card = cls(**fields)
@@ -277,8 +299,12 @@ class ModelCard:
             raise InputError(source, f"postprocessing min_lesion_probability {minimum!r} must map class keys to probabilities")
         for key, value in minimum.items():
             options.probability(value, f"{source}: postprocessing min_lesion_probability {key}")
-        if self.second_stage is not None and self.second_stage.extrema and not {"swi", "qsm"} <= set(self.inputs):
+        if any(spec.extrema for spec in self.second_stages) and not {"swi", "qsm"} <= set(self.inputs):
             raise InputError(source, f"second_stage extrema needs SWI and QSM among the inputs; the card lists {self.inputs}")
+        decides = self.second_stage_decides()
+        if len(self.second_stages) > 1 and (any(spec.decides is None for spec in self.second_stages) or len(set(decides)) != len(decides)):
+            raise InputError(source, f"model card second_stage lists {len(self.second_stages)} classifiers; each must give "
+                                     f"`decides`, and no class may be decided by two (they decide {list(decides)})")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""
@@ -310,6 +336,14 @@ def _lesion_class(data, source) -> LesionClass:
     return LesionClass(**data)
 
 
+def _second_stage_specs(data: object, source: object, n_inputs: int) -> tuple[SecondStageSpec, ...]:
+    """The card's `second_stage`: one section, or a non-empty list of them (each checked)."""
+    sections = data if isinstance(data, list) else [data]
+    if not sections or len(sections) > MAX_SECOND_STAGES:
+        raise InputError(source, f"model card second_stage lists {len(sections)} classifiers; give 1 to {MAX_SECOND_STAGES}")
+    return tuple(SecondStageSpec.from_dict(section, source, n_inputs) for section in sections)
+
+
 @dataclass(frozen=True)
 class _WeightsFile:
     """A weights file that load_model checked (its sha256, tensor names, shapes and values)."""
@@ -335,30 +369,36 @@ def _read_verified(path: Path, sha256: str, mismatch: str) -> bytes:
 
 class LoadedModel:
     """A model: its card, the path of its card, its U-Net (`network`) and the card's second
-    stage (`second_stage`, None without one).
+    stage (`second_stage`, None without one; `second_stage_network(i)` for the i-th of a card
+    that lists several classifiers).
 
-    load_model needs no torch: the two PyTorch networks are built from the weights files it
+    load_model needs no torch: the PyTorch networks are built from the weights files it
     checked the first time they are asked for (each file's sha256 checked again then), in
     eval mode. A LoadedModel made from networks in memory (tests, training) holds them as given.
-    `weights_key` and `second_stage_weights_key` name the two networks' weights for the ONNX
+    `weights_key` and `second_stage_weights_key` name the networks' weights for the ONNX
     export cache (onnxrt.onnx_path, onnxrt.second_stage_onnx_path)."""
 
-    def __init__(self, network: UNet2D | None, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None):
+    def __init__(self, network: UNet2D | None, card: ModelCard, path: Path | str,
+                 second_stage: CandidateNet | list[CandidateNet] | None = None):
         self.card = card
         self.path = Path(path)
         self._network = network
-        self._second_stage = second_stage
+        # one entry per classifier of the card: the network in memory, or None until built
+        self._second_stages: list[CandidateNet | None] = list(second_stage) if isinstance(second_stage, list) else (
+            [] if second_stage is None else [second_stage])
         self._weights: _WeightsFile | None = None  # what `network` is built from (load_model)
-        self._second_weights: _WeightsFile | None = None
+        self._second_weights: list[_WeightsFile] = []  # what the second stages are built from
         self._built_digest: str | None = None  # state_digest of the network as built from self._weights
-        self._second_built_digest: str | None = None  # the same for the second stage
+        self._second_built_digests: list[str | None] = [None] * len(self._second_stages)  # the same per second stage
         self._int8: _WeightsFile | None = None  # the card's int8 file (load_model checked it)
 
     @classmethod
-    def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: _WeightsFile | None,
+    def _from_files(cls, card: ModelCard, card_path: Path, weights: _WeightsFile, second_weights: list[_WeightsFile],
                     int8: _WeightsFile | None = None) -> LoadedModel:
         model = cls(None, card, card_path)
-        model._weights, model._second_weights, model._int8 = weights, second_weights, int8
+        model._weights, model._second_weights, model._int8 = weights, list(second_weights), int8
+        model._second_stages = [None] * len(second_weights)
+        model._second_built_digests = [None] * len(second_weights)
         return model
 
     @property
@@ -395,22 +435,34 @@ class LoadedModel:
 
     @property
     def second_stage(self) -> CandidateNet | None:
-        """The card's second stage (PyTorch), built from its checked weights file on first use;
-        None when the model has none."""
-        if self._second_stage is None and self._second_weights is not None:
-            self._second_stage = _network_from(self.card.second_stage.build_network(), self._second_weights)
-            self._second_built_digest = state_digest(self._second_stage)
-        return self._second_stage
+        """The card's (first) second-stage classifier (PyTorch), built from its checked weights
+        file on first use; None when the model has none."""
+        return self.second_stage_network(0) if self.has_second_stage else None
 
     @second_stage.setter
     def second_stage(self, network: CandidateNet | None) -> None:
-        self._second_stage = network
-        self._second_weights = None
+        """Make `network` the model's one second-stage classifier (None: none)."""
+        self._second_stages = [] if network is None else [network]
+        self._second_weights = []
+        self._second_built_digests = [None] * len(self._second_stages)
+
+    def second_stage_network(self, index: int) -> CandidateNet:
+        """The card's `index`-th second-stage classifier (PyTorch), built on first use."""
+        if self._second_stages[index] is None:
+            network = _network_from(self.card.second_stages[index].build_network(), self._second_weights[index])
+            self._second_stages[index] = network
+            self._second_built_digests[index] = state_digest(network)
+        return self._second_stages[index]
+
+    @property
+    def second_stage_networks(self) -> list[CandidateNet]:
+        """Every second-stage classifier of the card, in its order (built on first use)."""
+        return [self.second_stage_network(index) for index in range(len(self._second_stages))]
 
     @property
     def has_second_stage(self) -> bool:
         """Whether the model has a second stage, answered without building it (nor importing torch)."""
-        return self._second_stage is not None or self._second_weights is not None
+        return bool(self._second_stages)
 
     def weights_key(self) -> str:
         """What names the U-Net's weights: "file:<sha256>", the sha256 of the weights file
@@ -420,12 +472,14 @@ class LoadedModel:
         changed network never meets an ONNX export made from other weights."""
         return _weights_key(self._weights, self._network, self._built_digest, lambda: self.network)
 
-    def second_stage_weights_key(self) -> str:
-        """What names the second stage's weights, as `weights_key` does the U-Net's: the sha256
-        of its checked .second.safetensors file, or of its tensors in memory."""
+    def second_stage_weights_key(self, index: int = 0) -> str:
+        """What names the `index`-th second-stage classifier's weights, as `weights_key` does the
+        U-Net's: the sha256 of its checked .second.safetensors file, or of its tensors in memory."""
         if not self.has_second_stage:
             raise ValueError("this model has no second stage")
-        return _weights_key(self._second_weights, self._second_stage, self._second_built_digest, lambda: self.second_stage)
+        weights = self._second_weights[index] if self._second_weights else None
+        return _weights_key(weights, self._second_stages[index], self._second_built_digests[index],
+                            lambda: self.second_stage_network(index))
 
 
 def _weights_key(weights: _WeightsFile | None, network: UNet2D | CandidateNet | None, built_digest: str | None,
@@ -455,10 +509,11 @@ def _network_from(network: UNet2D | CandidateNet, weights: _WeightsFile) -> UNet
     return network.eval()
 
 
-def second_stage_path(card_path: Path | str) -> Path:
-    """Where a model's second-stage weights lie: `<name>.second.safetensors` beside its card."""
+def second_stage_path(card_path: Path | str, index: int = 0) -> Path:
+    """Where a model's second-stage weights lie: `<name>.second.safetensors` beside its card
+    (`<name>.second2.safetensors` for the second classifier of a card that lists two)."""
     card_path, _ = model_paths(card_path)
-    return card_path.with_suffix(".second.safetensors")
+    return card_path.with_suffix(f".second{index + 1 if index else ''}.safetensors")
 
 
 def model_paths(path: Path | str) -> tuple[Path, Path]:
@@ -482,11 +537,12 @@ def int8_path(card_path: Path | str) -> Path:
     return card_path.with_suffix(INT8_SUFFIX)
 
 
-def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage: CandidateNet | None = None,
+def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage: CandidateNet | list[CandidateNet] | None = None,
                int8: Path | str | None = None) -> Path:
     """Write weights and card; returns the card's path. The card gets the weights' sha256.
-    With `second_stage` (the card must then have a second_stage section) its weights are
-    written to `second_stage_path` and their file name and sha256 recorded in the section.
+    With `second_stage` (the card must then have a second_stage section; a list of networks
+    for a card that lists several classifiers, in its order) each network's weights are
+    written to `second_stage_path` and their file name and sha256 recorded in its section.
     With `int8` (an int8 ONNX file of this network, DeepMIRLib.quantize; the card must then
     have an int8 section) the file is copied to `int8_path` and its name, its sha256 and the
     weights' sha256 recorded in the section; a card with an int8 section saved without the
@@ -497,13 +553,17 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
 
     card.validate()
     card_path, weights_path = model_paths(path)
-    if (second_stage is None) != (card.second_stage is None):
-        raise ValueError("give the second-stage network exactly when the card has a second_stage section")
-    if second_stage is not None:
-        second_path = second_stage_path(card_path)
-        second_state = {k: v.detach().cpu().contiguous() for k, v in second_stage.state_dict().items()}
-        atomic_write(second_path, lambda p: save_file(second_state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
-        card.second_stage = dataclasses.replace(card.second_stage, weights_file=second_path.name, weights_sha256=sha256_of(second_path))
+    second_stages = second_stage if isinstance(second_stage, list) else [] if second_stage is None else [second_stage]
+    if len(second_stages) != len(card.second_stages):
+        raise ValueError(f"give one second-stage network per classifier of the card's second_stage ({len(card.second_stages)}), "
+                         f"not {len(second_stages)}")
+    specs = []
+    for index, (spec, second_network) in enumerate(zip(card.second_stages, second_stages, strict=True)):
+        second_path = second_stage_path(card_path, index)
+        second_state = {k: v.detach().cpu().contiguous() for k, v in second_network.state_dict().items()}
+        atomic_write(second_path, lambda p, state=second_state: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
+        specs.append(dataclasses.replace(spec, weights_file=second_path.name, weights_sha256=sha256_of(second_path)))
+    card.second_stages = tuple(specs)
     if int8 is not None and card.int8 is None:
         raise ValueError("give the int8 file only when the card has an int8 section")
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
@@ -549,7 +609,8 @@ def load_model(path: Path | str) -> LoadedModel:
     data = _read_verified(weights_path, card.weights_sha256, "weights do not match the sha256 recorded in the model card (corrupt or replaced file)")
     _check_tensors(data, card.architecture.tensor_shapes(), weights_path, "weights", "the architecture in the card")
     weights = _WeightsFile(weights_path, card.weights_sha256, "weights")
-    return LoadedModel._from_files(card, card_path, weights, _second_stage_weights(card, card_path), _int8_file(card, card_path))
+    second_weights = [_second_stage_weights(spec, card_path) for spec in card.second_stages]
+    return LoadedModel._from_files(card, card_path, weights, second_weights, _int8_file(card, card_path))
 
 
 def _int8_file(card: ModelCard, card_path: Path) -> _WeightsFile | None:
@@ -568,11 +629,8 @@ def _int8_file(card: ModelCard, card_path: Path) -> _WeightsFile | None:
     return _WeightsFile(path, spec.sha256, "int8 file")
 
 
-def _second_stage_weights(card: ModelCard, card_path: Path) -> _WeightsFile | None:
-    """The card's second-stage weights file, checked like the U-Net's; None without a second stage."""
-    spec = card.second_stage
-    if spec is None:
-        return None
+def _second_stage_weights(spec: SecondStageSpec, card_path: Path) -> _WeightsFile:
+    """A second-stage classifier's weights file (`spec` is its card section), checked like the U-Net's."""
     if not spec.weights_file or Path(spec.weights_file).name != spec.weights_file or not spec.weights_sha256:
         raise InputError(card_path, "model card second_stage must name its weights file (beside the card) and their weights_sha256")
     path = card_path.parent / spec.weights_file

@@ -92,14 +92,14 @@ def onnx_path(model) -> Path:
     return _cached(repr(model.card.architecture), model.weights_key())
 
 
-def second_stage_onnx_path(model) -> Path:
-    """Where the ONNX export of `model`'s second stage is kept: named as the U-Net's is
-    (`onnx_path`), by the card's second_stage network (architecture, width, channels, patch),
-    the opset and `model.second_stage_weights_key()` (the sha256 of its verified
+def second_stage_onnx_path(model, index: int = 0) -> Path:
+    """Where the ONNX export of `model`'s (`index`-th) second-stage classifier is kept: named as
+    the U-Net's is (`onnx_path`), by the card's network (architecture, width, channels, patch),
+    the opset and `model.second_stage_weights_key(index)` (the sha256 of its verified
     .second.safetensors file, or of its tensors in memory)."""
-    spec = model.card.second_stage
+    spec = model.card.second_stages[index]
     return _cached(f"second_stage {spec.architecture} width {spec.width} in {spec.in_channels} patch {spec.patch}",
-                   model.second_stage_weights_key())
+                   model.second_stage_weights_key(index))
 
 
 def _cached(network: str, weights_key: str) -> Path:
@@ -172,14 +172,14 @@ def export(model, path: Path) -> Path:
                    {"slices": slice_axes, "probabilities": slice_axes}, path)
 
 
-def export_second_stage(model, path: Path) -> Path:
-    """Export `model`'s second stage with its softmax to ONNX at `path` (atomically): patches
-    (N, C + 1, *patch) and features (N, N_FEATURES) -> probabilities (N, 3)."""
+def export_second_stage(model, path: Path, index: int = 0) -> Path:
+    """Export `model`'s (`index`-th) second-stage classifier with its softmax to ONNX at `path`
+    (atomically): patches (N, C + 1, *patch) and features (N, N_FEATURES) -> probabilities (N, 3)."""
     from .secondstagespec import N_FEATURES
 
-    spec = model.card.second_stage
+    spec = model.card.second_stages[index]
     batch = {0: "batch"}
-    return _export(model.second_stage, {"patches": (2, spec.in_channels, *spec.patch), "features": (2, N_FEATURES)},
+    return _export(model.second_stage_network(index), {"patches": (2, spec.in_channels, *spec.patch), "features": (2, N_FEATURES)},
                    {"patches": batch, "features": batch, "probabilities": batch}, path)
 
 
@@ -207,10 +207,11 @@ def exported_network(model) -> Path:
     return _exported(onnx_path(model), lambda path: export(model, path))
 
 
-def exported_second_stage(model) -> Path:
-    """The file of `model`'s second stage with its softmax in the cache (`second_stage_onnx_path`),
-    exported first (`export_second_stage`, with torch) when the cache lacks it."""
-    return _exported(second_stage_onnx_path(model), lambda path: export_second_stage(model, path))
+def exported_second_stage(model, index: int = 0) -> Path:
+    """The file of `model`'s (`index`-th) second-stage classifier with its softmax in the cache
+    (`second_stage_onnx_path`), exported first (`export_second_stage`, with torch) when the
+    cache lacks it."""
+    return _exported(second_stage_onnx_path(model, index), lambda path: export_second_stage(model, path, index))
 
 
 def _exported(path: Path, export: Callable[[Path], Path]) -> Path:
@@ -268,7 +269,7 @@ def settings(runtime: str) -> dict:
     return {"runtime": "onnxruntime", "precision": "int8"} if runtime == INT8 else {}
 
 
-def second_stage_for(model) -> OnnxNetwork:
-    """`model`'s second stage on ONNX Runtime, a candidates.Classifier: patches and features
-    -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
-    return _session_for(exported_second_stage(model))
+def second_stage_for(model, index: int = 0) -> OnnxNetwork:
+    """`model`'s (`index`-th) second-stage classifier on ONNX Runtime, a candidates.Classifier:
+    patches and features -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
+    return _session_for(exported_second_stage(model, index))

@@ -131,7 +131,7 @@ def network_for(model: LoadedModel, runtime: str = "openvino") -> OpenVinoNetwor
     return _compiled_for(onnxrt.exported_network(model), precision(runtime))
 
 
-def second_stage_for(model: LoadedModel, runtime: str = "openvino") -> OpenVinoNetwork:
-    """`model`'s second stage on OpenVINO in `runtime`'s precision, a candidates.Classifier:
-    patches and features -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
-    return _compiled_for(onnxrt.exported_second_stage(model), precision(runtime))
+def second_stage_for(model: LoadedModel, runtime: str = "openvino", index: int = 0) -> OpenVinoNetwork:
+    """`model`'s (`index`-th) second-stage classifier on OpenVINO in `runtime`'s precision, a
+    candidates.Classifier: patches and features -> probabilities (N, 3) over SECOND_STAGE_CLASSES."""
+    return _compiled_for(onnxrt.exported_second_stage(model, index), precision(runtime))

@@ -27,6 +27,7 @@ from .lesions import find_lesions, remove_lesions
 from .modelfile import LoadedModel, ModelCard, load_model
 from .preprocessing import stack_modalities
 from .results import Detection
+from .secondstagespec import SecondStageSpec
 from .volumes import (
     Reorientation,
     Volume,
@@ -260,8 +261,8 @@ def detect(
     settings. `stages`: 2 runs the card's second stage (secondstage: a 3-D classifier that
     keeps, relabels or removes each lesion the U-Net proposes, with the U-Net permissive:
     `min_probability` None means 0 for it) for the classes its card `decides` (all by default;
-    the others come from the U-Net alone: combine_stages), 1 the U-Net alone; None is 2 when
-    the card has a second stage, else 1."""
+    a card may list one classifier per class; the others come from the U-Net alone:
+    combine_stages), 1 the U-Net alone; None is 2 when the card has a second stage, else 1."""
     check_detection_options(batch_size, threshold, min_size, min_probability, canvas, device)
     if stages not in (None, 1, 2):
         raise InputError("--stages", f"must be 1 or 2, not {stages!r}")
@@ -282,8 +283,9 @@ def detect(
     canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     if stages == 2:
-        second_stage_labels = _second_stage(loaded, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
-        canonical_labels = combine_stages(canonical_labels, second_stage_labels, decided_labels(card))
+        decisions = [(_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime),
+                      decided_labels(card, spec)) for index, spec in enumerate(card.second_stages)]
+        canonical_labels = combine_stages(canonical_labels, decisions)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
                      for k, c in enumerate(card.lesion_classes)}
@@ -305,55 +307,61 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
     return stages or (2 if loaded.has_second_stage else 1)
 
 
-def _second_stage(loaded: LoadedModel, stack: np.ndarray, canonical_labels: np.ndarray, canonical_probabilities: np.ndarray,
-                  min_size: int, device: str, runtime: str) -> np.ndarray:
-    """The canonical label map after the card's second stage (candidates.apply_second_stage):
-    candidates are the components of at least `min_size` voxels of the card's proposals
-    (candidates.second_stage_proposals: the U-Net's arg-max, or where its lesion probabilities
-    reach the card's `proposal`, and with `extrema` the small microbleeds it does not propose),
-    classified where the U-Net runs (`_second_stage_classifier`)."""
+def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_labels: np.ndarray,
+                  canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str) -> np.ndarray:
+    """The canonical label map after the card's `index`-th second-stage classifier
+    (candidates.apply_second_stage): candidates are the components of at least `min_size`
+    voxels of its proposals (candidates.second_stage_proposals: the U-Net's arg-max, or where
+    its lesion probabilities reach the section's `proposal`, and with `extrema` the small
+    microbleeds it does not propose), classified where the U-Net runs (`_second_stage_classifier`)."""
+    spec = loaded.card.second_stages[index]
     labels = [c.label for c in loaded.card.lesion_classes]
-    proposals = second_stage_proposals(loaded.card.second_stage, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
+    proposals = second_stage_proposals(spec, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
     candidates = remove_lesions(proposals, min_size)
-    classifier = _second_stage_classifier(loaded, device, runtime)
-    return apply_second_stage(classifier, loaded.card.second_stage, stack, candidates, canonical_probabilities, labels)[0]
+    classifier = _second_stage_classifier(loaded, index, device, runtime)
+    return apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels)[0]
 
 
-def decided_labels(card: ModelCard) -> list[int]:
-    """The labels of the lesion classes the card's second stage decides (its `decides`)."""
-    keys = card.second_stage.decided_keys()
+def decided_labels(card: ModelCard, spec: SecondStageSpec) -> list[int]:
+    """The labels of the lesion classes a second-stage classifier of the card decides (its `decides`)."""
+    keys = spec.decided_keys()
     return [c.label for c in card.lesion_classes if c.key in keys]
 
 
-def combine_stages(unet_labels: np.ndarray, second_stage_labels: np.ndarray, decided: list[int]) -> np.ndarray:
-    """The label map of a two-stage detection: the second stage's lesions of the `decided`
-    labels, and the U-Net's arg-max of the other labels where the second stage put none of
-    those (a U-Net iron deposit that the second stage called a microbleed stays a microbleed).
-    The U-Net's lesions then pass its own calibrated minimum probability
-    (min_probability_by_label)."""
-    combined = np.where(np.isin(second_stage_labels, decided), second_stage_labels, 0).astype(second_stage_labels.dtype)
+def combine_stages(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, list[int]]]) -> np.ndarray:
+    """The label map of a two-stage detection from each classifier's label map and the labels
+    it decides (`decisions`, in the card's order): each classifier's lesions of its decided
+    labels where no earlier one put a lesion, then the U-Net's arg-max of the labels none
+    decides where no classifier put one (a U-Net iron deposit that the second stage called a
+    microbleed stays a microbleed). The U-Net's lesions then pass its own calibrated minimum
+    probability (min_probability_by_label)."""
+    combined = np.zeros_like(unet_labels)
+    for second_stage_labels, decided in decisions:
+        mine = (combined == 0) & np.isin(second_stage_labels, decided)
+        combined[mine] = second_stage_labels[mine]
+    decided = [label for _, labels in decisions for label in labels]
     from_unet = (combined == 0) & (unet_labels > 0) & ~np.isin(unet_labels, decided)
     combined[from_unet] = unet_labels[from_unet]
     return combined
 
 
-def _second_stage_classifier(loaded: LoadedModel, device: str, runtime: str) -> Classifier:
-    """The second stage's classifier on ONNX Runtime or OpenVINO (onnxrt.second_stage_for,
-    openvinort.second_stage_for: no torch once its export is in the cache) where `runtime` and
-    `device` run the U-Net there (inference.network_runtime), else on PyTorch
-    (secondstage.torch_classifier, on the CPU)."""
+def _second_stage_classifier(loaded: LoadedModel, index: int, device: str, runtime: str) -> Classifier:
+    """The card's `index`-th second-stage classifier on ONNX Runtime or OpenVINO
+    (onnxrt.second_stage_for, openvinort.second_stage_for: no torch once its export is in the
+    cache) where `runtime` and `device` run the U-Net there (inference.network_runtime), else
+    on PyTorch (secondstage.torch_classifier, on the CPU)."""
     chosen = network_runtime(runtime, device)
     if chosen == "onnxruntime":
         from . import onnxrt
 
-        return onnxrt.second_stage_for(loaded)
+        return onnxrt.second_stage_for(loaded, index)
     if chosen == "openvino":
         from . import openvinort
 
-        return openvinort.second_stage_for(loaded, runtime)
+        return openvinort.second_stage_for(loaded, runtime, index)
     from .secondstage import torch_classifier
 
-    return torch_classifier(loaded.second_stage)
+    return torch_classifier(loaded.second_stage_network(index))
 
 
 def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold: float, min_size: int,
@@ -367,10 +375,11 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     from . import onnxrt, openvinort
 
     by_label = min_probability_by_label(card, min_probability, stages)
-    second = {} if stages == 1 else {"stages": 2, "second_stage_min_probability": dict(card.second_stage.min_probability),
-                                     **({"second_stage_proposal": card.second_stage.proposal} if card.second_stage.proposal else {}),
-                                     **({"second_stage_extrema": dict(card.second_stage.extrema)} if card.second_stage.extrema else {}),
-                                     **({"second_stage_decides": list(card.second_stage.decides)} if card.second_stage.decides else {})}
+    second = {}
+    if stages == 2 and len(card.second_stages) == 1:
+        second = {"stages": 2, **_second_stage_settings(card.second_stage)}
+    elif stages == 2:
+        second = {"stages": 2, "second_stages": [_second_stage_settings(spec) for spec in card.second_stages]}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
         "threshold": float(threshold),
@@ -384,11 +393,20 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     }
 
 
+def _second_stage_settings(spec: SecondStageSpec) -> dict:
+    """What a detection records of a second-stage classifier's section: its minimum
+    probabilities, and its proposal, extrema and decided classes where the card gives them."""
+    return {"second_stage_min_probability": dict(spec.min_probability),
+            **({"second_stage_proposal": spec.proposal} if spec.proposal else {}),
+            **({"second_stage_extrema": dict(spec.extrema)} if spec.extrema else {}),
+            **({"second_stage_decides": list(spec.decides)} if spec.decides else {})}
+
+
 def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:
     if min_probability is None:
         min_probability = card.postprocessing.get("min_lesion_probability", {})
         if stages == 2:  # the U-Net runs permissive for the classes the second stage decides
-            decided = card.second_stage.decided_keys()
+            decided = card.second_stage_decides()
             min_probability = {c.key: 0.0 if c.key in decided else min_probability.get(c.key, 0.0) for c in card.lesion_classes}
     if not isinstance(min_probability, dict):
         min_probability = {c.key: float(min_probability) for c in card.lesion_classes}

@@ -179,5 +179,5 @@ def quantize_model(model: LoadedModel | str | Path, cohort: Path | str, out: Pat
         int8, record = quantize_network(loaded, chosen, Path(scratch) / "int8.onnx", threads, progress)
         record["calibration"] = {"data": str(cohort), **record["calibration"]}
         card = dataclasses.replace(loaded.card, int8=Int8Spec(file="", sha256="", **record), weights_sha256="", created="")
-        return save_model(loaded.network, card, card_path, second_stage=loaded.second_stage if loaded.has_second_stage else None,
+        return save_model(loaded.network, card, card_path, second_stage=loaded.second_stage_networks,
                           int8=int8)

@@ -32,8 +32,10 @@ torch.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,6 +59,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     second_stage_proposals,
     suppress,
 )
+from .classes import classes_for_task
 from .errors import InputError
 from .lesions import label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
@@ -72,6 +75,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
 )
 
 if TYPE_CHECKING:
+    from .modelfile import LoadedModel
     from .training import TrainingCase
 
 
@@ -485,8 +489,9 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     if fine_tune:
-        if loaded.second_stage is None:
-            raise InputError("second stage", f"model '{loaded.card.name}' has no second stage to fine-tune")
+        if len(loaded.card.second_stages) != 1:
+            raise InputError("second stage", f"model '{loaded.card.name}' has {len(loaded.card.second_stages)} second-stage "
+                                             f"classifiers; fine-tuning starts from a model with one")
         width, patch = loaded.card.second_stage.width, loaded.card.second_stage.patch
     train_cases, calibration_cases = [_training_case(c) for c in train_cases], [_training_case(c) for c in calibration_cases]
     if proposal not in proposals:
@@ -529,16 +534,74 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     return card.second_stage.to_dict()
 
 
+def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | str, version: str | None = None) -> Path:
+    """A model whose second stage takes each lesion class from a classifier of its own:
+    `deciders` maps class keys to models (LoadedModel, file or registry id) that share the U-Net
+    (the same tensors) and have one second-stage classifier each; the new card lists those
+    classifiers in the order given, each deciding its class (so where two claim a voxel, the
+    first given wins: pipeline.combine_stages), with the first model's U-Net, int8 file,
+    calibration and records. Nothing is trained or calibrated again: each classifier keeps its
+    own calibrated minimum probabilities, and every file is a byte copy of a checked one (the
+    card, written last, names them). Returns the new card's path, loaded once to check it."""
+    import copy
+    import dataclasses
+    import datetime
+    import shutil
+
+    from .atomic import atomic_write, write_text_atomic
+    from .modelfile import LoadedModel, int8_path, load_model, model_paths, second_stage_path, sha256_of, state_digest
+
+    keys = {c.key for c in classes_for_task("multiclass")}
+    if not deciders or set(deciders) - keys:
+        raise InputError("--per-class", f"give KEY=MODEL for class keys among {sorted(keys)}, not {sorted(deciders)}")
+    loaded = {key: model if isinstance(model, LoadedModel) else load_model(model) for key, model in deciders.items()}
+    first = next(iter(loaded.values()))
+    for model in loaded.values():
+        if len(model.card.second_stages) != 1:
+            raise InputError(model.path, f"has {len(model.card.second_stages)} second-stage classifiers; --per-class takes models with one")
+        if model.card.inputs != first.card.inputs or state_digest(model.network) != state_digest(first.network):
+            raise InputError(model.path, f"has another U-Net or other inputs than {first.path}: the classifiers of one model share its U-Net")
+
+    def copy_checked(source: Path, target: Path, sha256: str) -> str:
+        atomic_write(target, lambda temporary: shutil.copyfile(source, temporary), suffix=target.suffix)
+        if sha256_of(target) != sha256:
+            raise InputError(source, "changed on disk while it was copied (its sha256 is no longer the card's)")
+        return target.name
+
+    card_path, weights_path = model_paths(out)
+    card = copy.deepcopy(first.card)
+    copy_checked(model_paths(first.path)[1], weights_path, card.weights_sha256)
+    if card.int8 is not None:
+        card.int8 = dataclasses.replace(card.int8, file=copy_checked(first.int8_file, int8_path(card_path), card.int8.sha256))
+    sections = []
+    for index, (key, model) in enumerate(loaded.items()):
+        spec = model.card.second_stage
+        name = copy_checked(model.path.parent / spec.weights_file, second_stage_path(card_path, index), spec.weights_sha256)
+        sections.append(dataclasses.replace(spec, decides=(key,), weights_file=name, training={
+            **spec.training, "taken_from": f"{model.card.name} {model.card.version} ({model.path.name}), deciding {key} here"}))
+    card.second_stages = tuple(sections)
+    card.version = version or card.version
+    card.created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    card.validate(card_path)
+    write_text_atomic(card_path, json.dumps(card.to_dict(), indent=2) + "\n")
+    load_model(card_path)
+    return card_path
+
+
 def main(argv=None) -> int:
     """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json
-    (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases)"""
+    (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases);
+    python -m DeepMIRLib.secondstage --per-class cmb=MODEL iron=MODEL --out MODEL.json (per_class_model)"""
     import argparse
     from pathlib import Path
 
     parser = argparse.ArgumentParser(description="Train and calibrate a second stage for a DeepMIR model on simulated cohorts.")
     parser.add_argument("--model", default="default")
-    parser.add_argument("--train", type=Path, required=True, help="folder of simulated participants (training)")
-    parser.add_argument("--calibrate", type=Path, required=True, help="folder of simulated participants (calibration; never trained on)")
+    parser.add_argument("--train", type=Path, help="folder of simulated participants (training)")
+    parser.add_argument("--calibrate", type=Path, help="folder of simulated participants (calibration; never trained on)")
+    parser.add_argument("--per-class", nargs="+", metavar="KEY=MODEL",
+                        help="instead of training: a model whose second stage decides each class KEY (cmb, iron) with MODEL's "
+                             "classifier (models sharing one U-Net, one classifier each; the first given wins where two claim a voxel)")
     parser.add_argument("--out", type=Path, required=True, help="the new model's card (.json)")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--width", type=int, default=16)
@@ -554,6 +617,16 @@ def main(argv=None) -> int:
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
     args = parser.parse_args(argv)
+    if args.per_class:
+        if args.train or args.calibrate:
+            parser.error("--per-class trains nothing: give it without --train and --calibrate")
+        pairs = [entry.partition("=") for entry in args.per_class]
+        if any(not key or not model for key, _, model in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
+            parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
+        print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version)}")
+        return 0
+    if not args.train or not args.calibrate:
+        parser.error("give --train and --calibrate (or --per-class)")
     proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
     extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None
     if args.threads:

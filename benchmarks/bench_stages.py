@@ -83,7 +83,8 @@ def main() -> None:
         if model.has_second_stage:
             labels = inference.labels_from_probabilities(probabilities, [c.label for c in model.card.lesion_classes])
             for call in ("first", "second"):
-                pipeline._second_stage(model, stack, labels, probabilities, 1, "cpu", args.runtime)
+                for index in range(len(model.card.second_stages)):
+                    pipeline._second_stage(model, index, stack, labels, probabilities, 1, "cpu", args.runtime)
                 stages.mark(f"second stage, {call} call")
         inputs = pipeline.participant_from_folder(folder / "sub-bench")
         detection = pipeline.detect(inputs, model, device="cpu", runtime=args.runtime)

@@ -105,6 +105,6 @@ def test_calibrate_refuses_participants_the_model_was_trained_on(slab_cohort, tm
     card = load_model("default").card
     model_path = tmp_path / "seen"
     card.training = {**card.training, "training_cases": ["sim-41-0001"]}
-    save_model(load_model("default").network, dataclasses.replace(card, second_stage=None), model_path)
+    save_model(load_model("default").network, dataclasses.replace(card, second_stages=()), model_path)
     assert main(["calibrate", "--model", str(model_path), "--data", str(slab_cohort), "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x.json").exists()

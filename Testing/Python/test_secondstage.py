@@ -188,9 +188,13 @@ def test_combine_stages_and_the_decides_field():
     second = np.array([[[0, 0, 0, 1, 1, 0, 2]]], np.uint8)
     # the microbleed the second stage removed is gone, the deposit it called a microbleed is
     # one, and its own iron decision is dropped for the U-Net's
-    assert combine_stages(unet, second, [1]).tolist() == [[[0, 0, 0, 1, 1, 0, 2]]]
-    assert combine_stages(unet, np.zeros_like(second), [1]).tolist() == [[[0, 0, 0, 2, 2, 0, 2]]]
-    assert combine_stages(unet, second, [1, 2]).tolist() == second.tolist()
+    assert combine_stages(unet, [(second, [1])]).tolist() == [[[0, 0, 0, 1, 1, 0, 2]]]
+    assert combine_stages(unet, [(np.zeros_like(second), [1])]).tolist() == [[[0, 0, 0, 2, 2, 0, 2]]]
+    assert combine_stages(unet, [(second, [1, 2])]).tolist() == second.tolist()
+    # one classifier per class: each decides its own class, the first given wins a voxel both claim
+    iron_classifier = np.array([[[2, 0, 0, 2, 0, 2, 0]]], np.uint8)
+    assert combine_stages(unet, [(second, [1]), (iron_classifier, [2])]).tolist() == [[[2, 0, 0, 1, 1, 2, 0]]]
+    assert combine_stages(unet, [(iron_classifier, [2]), (second, [1])]).tolist() == [[[2, 0, 0, 2, 1, 2, 0]]]
 
     assert _spec().decided_keys() == ("cmb", "iron") and "decides" not in _spec().to_dict()
     spec = _spec(decides=("iron",)).to_dict()
@@ -212,8 +216,8 @@ def test_two_stages_on_onnxruntime_give_pytorchs_scores_and_labels(slab_cohort, 
     spec = loaded.card.second_stage
     candidates = secondstage.collect_candidates([folder], loaded, spec.patch, device="cpu", runtime="torch")
     assert len(candidates.targets) > 64  # more than one batch
-    on_torch = secondstage.classify(_second_stage_classifier(loaded, "cpu", "torch"), candidates.patches, candidates.features)
-    on_onnx = secondstage.classify(_second_stage_classifier(loaded, "cpu", "onnxruntime"), candidates.patches, candidates.features)
+    on_torch = secondstage.classify(_second_stage_classifier(loaded, 0, "cpu", "torch"), candidates.patches, candidates.features)
+    on_onnx = secondstage.classify(_second_stage_classifier(loaded, 0, "cpu", "onnxruntime"), candidates.patches, candidates.features)
     assert on_onnx.shape == on_torch.shape == (len(candidates.targets), 3)
     assert np.abs(on_onnx - on_torch).max() < 1e-4
     decisions = secondstage.decide(on_torch, spec.min_probability)
@@ -235,7 +239,7 @@ def test_the_second_stages_export_is_named_by_its_weights(scoring_two_stage_mode
     loaded = load_model(scoring_two_stage_model)
     key = loaded.second_stage_weights_key()
     assert key == f"file:{loaded.card.second_stage.weights_sha256}" and loaded.has_second_stage
-    assert loaded._second_stage is None  # not built to answer
+    assert loaded._second_stages == [None]  # not built to answer
     path = onnxrt.second_stage_onnx_path(loaded)
     assert loaded.second_stage_weights_key() == key  # built, unchanged: the same export
     original = loaded.second_stage.head[-1].bias.clone()

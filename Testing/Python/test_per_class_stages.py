@@ -1,0 +1,137 @@
+"""A second stage with one classifier per lesion class (ModelCard.second_stages,
+secondstage.per_class_model): its card and weights files, and detection that takes each class
+from the model whose classifier decides it (pipeline.combine_stages), on PyTorch and ONNX
+Runtime."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from DeepMIRLib import secondstage
+from DeepMIRLib.cli import main
+from DeepMIRLib.errors import InputError
+from DeepMIRLib.modelfile import ModelCard, load_model, save_model
+from DeepMIRLib.pipeline import detect, participant_from_folder
+from DeepMIRLib.secondstage import CandidateNet, per_class_model
+
+CMB, IRON = 1, 2
+
+
+@pytest.fixture(scope="module")
+def models(scoring_two_stage_model, tmp_path_factory):
+    """Two models sharing the default U-Net, each with a classifier of its own (the second one
+    also proposes SWI minima), and the per-class model that takes microbleeds from the first
+    and iron deposits from the second."""
+    folder = tmp_path_factory.mktemp("per-class")
+    base = load_model(scoring_two_stage_model)
+    strict = copy.deepcopy(base.card)  # fewer microbleeds, so that the second's iron deposits show
+    strict.second_stage = dataclasses.replace(strict.second_stage, min_probability={"cmb": 0.8, "iron": 0.4})
+    first = save_model(base.network, strict, folder / "first", second_stage=base.second_stage)
+    card = copy.deepcopy(base.card)
+    card.second_stage = dataclasses.replace(card.second_stage, extrema={"swi_below": -3.0, "qsm_above": 1.5},
+                                            min_probability={"cmb": 0.3, "iron": 0.3})
+    torch.manual_seed(1)
+    classifier = CandidateNet(len(card.inputs) + 1, 4)
+    with torch.no_grad():
+        classifier.head[-1].weight.mul_(20.0)
+    other = save_model(base.network, card, folder / "other", second_stage=classifier.eval())
+    combined = per_class_model({"cmb": first, "iron": other}, folder / "combined", version="9.9")
+    return {"cmb": first, "iron": other, "combined": combined}
+
+
+def test_the_card_lists_each_classifier_with_its_weights_file(models, capsys):
+    data = json.loads(models["combined"].read_text())
+    sections = data["second_stage"]
+    assert isinstance(sections, list) and [s["decides"] for s in sections] == [["cmb"], ["iron"]]
+    assert [s["weights_file"] for s in sections] == ["combined.second.safetensors", "combined.second2.safetensors"]
+    assert data["version"] == "9.9" and "extrema" not in sections[0] and sections[1]["extrema"]
+    assert "other.json" in sections[1]["training"]["taken_from"]
+    assert data["weights_sha256"] == load_model(models["cmb"]).card.weights_sha256  # the U-Net's file, copied
+
+    loaded = load_model(models["combined"])
+    assert loaded.has_second_stage and loaded.card.second_stage_decides() == ("cmb", "iron")
+    assert loaded._second_stages == [None, None]  # loading builds no network
+    for index, source in enumerate((models["cmb"], models["iron"])):
+        assert loaded.second_stage_weights_key(index) == f"file:{sections[index]['weights_sha256']}"
+        expected = load_model(source).second_stage.state_dict()
+        assert all(torch.equal(tensor, expected[name]) for name, tensor in loaded.second_stage_network(index).state_dict().items())
+    assert ModelCard.from_dict(loaded.card.to_dict()).second_stages == loaded.card.second_stages
+
+    assert main(["info", str(models["combined"]), "--check"]) == 0
+    assert capsys.readouterr().out.count("second stage:") == 2
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnxruntime"])
+def test_detection_takes_each_class_from_the_classifier_that_decides_it(models, slab_cohort, runtime):
+    """The per-class model's labels are the microbleeds of the first model's detection, and
+    the iron deposits of the second's where the first put no microbleed (what
+    docs/experiments/2026-11-26-per-class-classifiers/compose.py computes from two runs)."""
+    if runtime == "onnxruntime":
+        pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    runs = {name: detect(participant, models[name], device="cpu", runtime=runtime) for name in ("cmb", "iron", "combined")}
+    microbleeds, deposits = runs["cmb"].labels.array, runs["iron"].labels.array
+    expected = np.where(microbleeds == CMB, CMB, np.where(deposits == IRON, IRON, 0))
+    assert (expected == CMB).any() and (expected == IRON).any()
+    assert ((deposits == IRON) & (microbleeds == CMB)).any()  # voxels both claim: the first given wins
+    assert not np.array_equal(microbleeds, deposits)  # the two classifiers decide differently
+    assert np.array_equal(runs["combined"].labels.array, expected)
+    settings = runs["combined"].settings
+    assert settings["stages"] == 2 and [s["second_stage_decides"] for s in settings["second_stages"]] == [["cmb"], ["iron"]]
+    assert settings["min_probability"] == {"cmb": 0.0, "iron": 0.0}  # the U-Net runs permissive for both
+
+
+def test_cards_that_list_classifiers_badly_are_refused(models):
+    data = json.loads(models["combined"].read_text())
+    first, second = data["second_stage"]
+    for sections, match in (([], "lists 0"), ([first, second, second], "lists 3"), ([first, {**second, "decides": ["cmb"]}], "no class"),
+                            ([first, {k: v for k, v in second.items() if k != "decides"}], "must give `decides`")):
+        with pytest.raises(InputError, match=match):
+            ModelCard.from_dict({**data, "second_stage": sections})
+    with pytest.raises(InputError, match="not dict or list"):
+        ModelCard.from_dict({**data, "second_stage": "cmb"})
+
+
+def test_a_changed_second_classifier_file_is_refused(models, tmp_path):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for path in models["combined"].parent.glob("combined.*"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    weights = folder / "combined.second2.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(InputError, match="second-stage weights do not match"):
+        load_model(folder / "combined.json")
+
+
+def test_per_class_model_needs_one_unet_and_one_classifier_each(models, unet_only_model, tmp_path):
+    with pytest.raises(InputError, match="--per-class takes models with one"):
+        per_class_model({"cmb": models["combined"], "iron": models["iron"]}, tmp_path / "x")
+    with pytest.raises(InputError, match="--per-class takes models with one"):
+        per_class_model({"cmb": unet_only_model, "iron": models["iron"]}, tmp_path / "x")
+    with pytest.raises(InputError, match="KEY=MODEL"):
+        per_class_model({"bleed": models["cmb"]}, tmp_path / "x")
+    loaded = load_model(models["iron"])
+    other_unet = copy.deepcopy(loaded.network)
+    with torch.no_grad():
+        next(other_unet.parameters()).add_(1.0)
+    card = copy.deepcopy(loaded.card)
+    other = save_model(other_unet, card, tmp_path / "other", second_stage=loaded.second_stage)
+    with pytest.raises(InputError, match="another U-Net"):
+        per_class_model({"cmb": models["cmb"], "iron": other}, tmp_path / "x")
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_commands_that_handle_one_classifier_refuse_a_per_class_model(models, slab_cohort, tmp_path, capsys):
+    assert main(["calibrate", "--model", str(models["combined"]), "--data", str(slab_cohort), "--out", str(tmp_path / "c.json")]) == 2
+    assert "calibrate the model of each" in capsys.readouterr().err
+    with pytest.raises(InputError, match="fine-tuning starts from a model with one"):
+        secondstage.build_two_stage_model(models["combined"], [], [], tmp_path / "f", fine_tune=True)
+    assert secondstage.main(["--per-class", "cmb=" + str(models["cmb"]), "iron=" + str(models["iron"]),
+                             "--out", str(tmp_path / "cli.json")]) == 0
+    assert json.loads((tmp_path / "cli.json").read_text())["second_stage"][1]["decides"] == ["iron"]
