@@ -534,13 +534,15 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     return card.second_stage.to_dict()
 
 
-def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | str, version: str | None = None) -> Path:
+def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | str, version: str | None = None,
+                    base: LoadedModel | Path | str | None = None) -> Path:
     """A model whose second stage takes each lesion class from a classifier of its own:
     `deciders` maps class keys to models (LoadedModel, file or registry id) that share the U-Net
     (the same tensors) and have one second-stage classifier each; the new card lists those
     classifiers in the order given, each deciding its class (so where two claim a voxel, the
-    first given wins: pipeline.combine_stages), with the first model's U-Net, int8 file,
-    calibration and records. Nothing is trained or calibrated again: each classifier keeps its
+    first given wins: pipeline.combine_stages), with the U-Net file, int8 file, calibration and
+    records of `base` (a model with the same U-Net; default the first given). Nothing is
+    trained or calibrated again: each classifier keeps its
     own calibrated minimum probabilities, and every file is a byte copy of a checked one (the
     card, written last, names them). Returns the new card's path, loaded once to check it."""
     import copy
@@ -555,7 +557,7 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     if not deciders or set(deciders) - keys:
         raise InputError("--per-class", f"give KEY=MODEL for class keys among {sorted(keys)}, not {sorted(deciders)}")
     loaded = {key: model if isinstance(model, LoadedModel) else load_model(model) for key, model in deciders.items()}
-    first = next(iter(loaded.values()))
+    first = next(iter(loaded.values())) if base is None else base if isinstance(base, LoadedModel) else load_model(base)
     for model in loaded.values():
         if len(model.card.second_stages) != 1:
             raise InputError(model.path, f"has {len(model.card.second_stages)} second-stage classifiers; --per-class takes models with one")
@@ -613,6 +615,8 @@ def main(argv=None) -> int:
                              "U-Net does not propose (small microbleeds), in training, calibration and detection")
     parser.add_argument("--fine-tune", action="store_true", help="start from --model's own second stage instead of fresh weights")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--base", help="with --per-class: the model (same U-Net) whose U-Net and int8 files and card records the new "
+                                       "model keeps (default: the first given)")
     parser.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
@@ -623,7 +627,7 @@ def main(argv=None) -> int:
         pairs = [entry.partition("=") for entry in args.per_class]
         if any(not key or not model for key, _, model in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
             parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
-        print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version)}")
+        print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version, args.base)}")
         return 0
     if not args.train or not args.calibrate:
         parser.error("give --train and --calibrate (or --per-class)")

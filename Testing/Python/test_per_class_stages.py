@@ -133,5 +133,8 @@ def test_commands_that_handle_one_classifier_refuse_a_per_class_model(models, sl
     with pytest.raises(InputError, match="fine-tuning starts from a model with one"):
         secondstage.build_two_stage_model(models["combined"], [], [], tmp_path / "f", fine_tune=True)
     assert secondstage.main(["--per-class", "cmb=" + str(models["cmb"]), "iron=" + str(models["iron"]),
-                             "--out", str(tmp_path / "cli.json")]) == 0
-    assert json.loads((tmp_path / "cli.json").read_text())["second_stage"][1]["decides"] == ["iron"]
+                             "--base", str(models["iron"]), "--out", str(tmp_path / "cli.json")]) == 0
+    card = json.loads((tmp_path / "cli.json").read_text())
+    assert card["second_stage"][1]["decides"] == ["iron"]
+    assert card["weights_sha256"] == load_model(models["iron"]).card.weights_sha256  # --base's U-Net file
+    assert (tmp_path / "cli.safetensors").read_bytes() == models["iron"].with_suffix(".safetensors").read_bytes()
