@@ -558,7 +558,7 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
         raise ValueError(f"give one second-stage network per classifier of the card's second_stage ({len(card.second_stages)}), "
                          f"not {len(second_stages)}")
     specs = []
-    for index, (spec, second_network) in enumerate(zip(card.second_stages, second_stages, strict=True)):
+    for index, (spec, second_network) in enumerate(zip(card.second_stages, second_stages)):
         second_path = second_stage_path(card_path, index)
         second_state = {k: v.detach().cpu().contiguous() for k, v in second_network.state_dict().items()}
         atomic_write(second_path, lambda p, state=second_state: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
