@@ -557,30 +557,30 @@ def run_calibrate(args) -> int:
 
     check_output_folder(args.out.parent)
     model = load_model(args.model)
-    if len(model.card.second_stages) > 1:
-        raise InputError(args.model, f"lists {len(model.card.second_stages)} second-stage classifiers; calibrate the model of each "
-                                     f"before putting them together (python -m DeepMIRLib.secondstage --per-class)")
     cases = find_training_cases(args.data)
     seen = set(model.card.training.get("training_cases", [])) | set(model.card.training.get("validation_cases", []))
     reused = sorted(seen & {c.case_id for c in cases})
     if reused:
         raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
-    second_stage_rows = []
+    specs = model.card.second_stages
+    rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
         from .secondstage import calibrate_second_stage, score_case, unet_arrays
 
         def on_detection(case, detection):
-            second_stage_rows.append(score_case(case, unet_arrays(detection, model), model, model.second_stage, model.card.second_stage))
+            unet = unet_arrays(detection, model)
+            for index, spec in enumerate(specs):
+                rows[index].append(score_case(case, unet, model, model.second_stage_network(index), spec))
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
         result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n), on_detection=on_detection)
-    second_stage = model.card.second_stage
     if model.has_second_stage:
-        second_stage = calibrate_second_stage(model, model.second_stage, second_stage, cases, log=tqdm.write, rows=second_stage_rows)
+        specs = tuple(calibrate_second_stage(model, model.second_stage_network(index), spec, cases, log=tqdm.write, rows=rows[index])
+                      for index, spec in enumerate(specs))
     card = dataclasses.replace(
         model.card,
         version=args.version or model.card.version,
-        second_stages=() if second_stage is None else (second_stage,),
+        second_stages=specs,
         postprocessing={**model.card.postprocessing, "min_lesion_probability": result["min_lesion_probability"]},
         training={**model.card.training, "calibration": {"data": str(args.data), **result}},
         weights_sha256="",
@@ -588,10 +588,11 @@ def run_calibrate(args) -> int:
     )
     _print_calibration_tables(result["tables"])
     print(f"chosen minimum lesion probability: {result['min_lesion_probability']}" + (" (the U-Net's, used with --stages 1)" if model.has_second_stage else ""))
-    if model.has_second_stage:
-        _print_calibration_tables(second_stage.calibration["tables"], ", second stage")
-        print(f"chosen minimum probability of the second stage: {second_stage.min_probability}")
-    print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage if model.has_second_stage else None)}")
+    for spec in specs:
+        which = f"second stage, deciding {', '.join(spec.decided_keys())}"
+        _print_calibration_tables(spec.calibration["tables"], f", {which}")
+        print(f"chosen minimum probability of the {which}: {spec.min_probability}")
+    print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage_networks)}")
     return 0
 
 

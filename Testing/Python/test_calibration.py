@@ -66,27 +66,28 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
     assert card.training["calibration"]["cases"] == [c.case_id for c in find_training_cases(slab_cohort)]
     calibrated, default = load_model(out).network.state_dict(), load_model("default").network.state_dict()
     assert all(torch.equal(calibrated[k], default[k]) for k in default)  # same weights
-    # the second stage: same network, its own minimum probabilities chosen on the same participants
-    stage, default_stage = read_card(out.with_suffix(".json")).second_stage, load_model("default").card.second_stage
-    unchanged = {"weights_file": default_stage.weights_file, "weights_sha256": default_stage.weights_sha256,
-                 "min_probability": default_stage.min_probability, "calibration": default_stage.calibration}
-    assert dataclasses.replace(stage, **unchanged) == default_stage
-    kept_weights, default_weights = load_model(out).second_stage.state_dict(), load_model("default").second_stage.state_dict()
-    assert all(torch.equal(kept_weights[k], default_weights[k]) for k in default_weights)
-    assert all(c.case_id in stage.calibration["data"] for c in find_training_cases(slab_cohort))
-    # scored from the U-Net calibration's own detections, the same as scoring the cases afresh
-    from DeepMIRLib.secondstage import calibrate_second_stage
-
-    default = load_model("default")
-    afresh = calibrate_second_stage(default, default.second_stage, default_stage, find_training_cases(slab_cohort),
-                                    log=lambda line: None)
-    assert afresh.calibration["tables"] == stage.calibration["tables"] and afresh.min_probability == stage.min_probability
+    # each second-stage classifier: same network, its own minimum probabilities chosen on the same participants
+    calibrated_model, default = load_model(out), load_model("default")
+    assert len(calibrated_model.card.second_stages) == len(default.card.second_stages) == 2  # the bundled model: one per class
     references = [read_volume(c.labels).array for c in find_training_cases(slab_cohort)]
-    for key, value in (("cmb", 1), ("iron", 2)):
-        table = stage.calibration["tables"][key]
-        best = max(row["f1"] for row in table)
-        assert stage.min_probability[key] == next(row["min_probability"] for row in table if row["f1"] == best)
-        assert {row["tp"] + row["fn"] for row in table} == {sum(label_components(r == value)[1] for r in references)}
+    for index, (stage, default_stage) in enumerate(zip(calibrated_model.card.second_stages, default.card.second_stages)):
+        unchanged = {"weights_file": default_stage.weights_file, "weights_sha256": default_stage.weights_sha256,
+                     "min_probability": default_stage.min_probability, "calibration": default_stage.calibration}
+        assert dataclasses.replace(stage, **unchanged) == default_stage
+        kept_weights, default_weights = calibrated_model.second_stage_network(index).state_dict(), default.second_stage_network(index).state_dict()
+        assert all(torch.equal(kept_weights[k], default_weights[k]) for k in default_weights)
+        assert all(c.case_id in stage.calibration["data"] for c in find_training_cases(slab_cohort))
+        # scored from the U-Net calibration's own detections, the same as scoring the cases afresh
+        from DeepMIRLib.secondstage import calibrate_second_stage
+
+        afresh = calibrate_second_stage(default, default.second_stage_network(index), default_stage, find_training_cases(slab_cohort),
+                                        log=lambda line: None)
+        assert afresh.calibration["tables"] == stage.calibration["tables"] and afresh.min_probability == stage.min_probability
+        for key, value in (("cmb", 1), ("iron", 2)):
+            table = stage.calibration["tables"][key]
+            best = max(row["f1"] for row in table)
+            assert stage.min_probability[key] == next(row["min_probability"] for row in table if row["f1"] == best)
+            assert {row["tp"] + row["fn"] for row in table} == {sum(label_components(r == value)[1] for r in references)}
     # predict with the U-Net alone applies the card's values unless told otherwise
     participant = slab_cohort / "sim-41-0000"
     one = ["--model", str(out), "--device", "cpu", "--stages", "1"]

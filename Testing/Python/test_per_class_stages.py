@@ -127,9 +127,7 @@ def test_per_class_model_needs_one_unet_and_one_classifier_each(models, unet_onl
     assert not (tmp_path / "x.json").exists()
 
 
-def test_commands_that_handle_one_classifier_refuse_a_per_class_model(models, slab_cohort, tmp_path, capsys):
-    assert main(["calibrate", "--model", str(models["combined"]), "--data", str(slab_cohort), "--out", str(tmp_path / "c.json")]) == 2
-    assert "calibrate the model of each" in capsys.readouterr().err
+def test_fine_tuning_refuses_a_per_class_model_and_the_command_line_builds_one(models, tmp_path):
     with pytest.raises(InputError, match="fine-tuning starts from a model with one"):
         secondstage.build_two_stage_model(models["combined"], [], [], tmp_path / "f", fine_tune=True)
     assert secondstage.main(["--per-class", "cmb=" + str(models["cmb"]), "iron=" + str(models["iron"]),

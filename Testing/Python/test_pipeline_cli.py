@@ -227,8 +227,11 @@ def test_info_shows_the_second_stage_and_the_int8_file(capsys):
     card = read_card(resolve_model("default"))
     assert main(["info", "default"]) == 0
     text = capsys.readouterr().out
-    second = next(line for line in text.splitlines() if line.strip().startswith("second stage:"))
-    assert card.second_stage.weights_sha256 in second and f"cmb {card.second_stage.min_probability['cmb']}" in second
+    second = [line for line in text.splitlines() if line.strip().startswith("second stage:")]
+    assert len(second) == len(card.second_stages) == 2  # the bundled model: one classifier per class
+    for line, spec in zip(second, card.second_stages):
+        assert spec.weights_sha256 in line and f"cmb {spec.min_probability['cmb']}" in line
+        assert f"decides {', '.join(spec.decides)}" in line
+        assert ("SWI minima" in line) == bool(spec.extrema)  # only the microbleed classifier has extremum proposals
     int8 = next(line for line in text.splitlines() if line.strip().startswith("int8 U-Net:"))
     assert card.int8.file in int8 and card.int8.sha256 in int8
-    assert "SWI minima" not in second  # the bundled model has no extremum proposals

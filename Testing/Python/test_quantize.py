@@ -145,7 +145,7 @@ def test_card_round_trip_with_and_without_the_section(quantized, unet_only_model
     assert ModelCard.from_dict(without).to_dict() == without
     # saved without its file, a card loses the section (the file cannot come along)
     model = load_model(quantized)
-    saved = save_model(model.network, copy.deepcopy(model.card), tmp_path / "copy", second_stage=model.second_stage)
+    saved = save_model(model.network, copy.deepcopy(model.card), tmp_path / "copy", second_stage=model.second_stage_networks)
     assert "int8" not in json.loads(saved.read_text(encoding="utf-8"))
     assert load_model(saved).int8_file is None
 
