@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +138,48 @@ def test_fine_tuning_refuses_a_per_class_model_and_the_command_line_builds_one(m
     assert card["second_stage"][1]["decides"] == ["iron"]
     assert card["weights_sha256"] == load_model(models["iron"]).card.weights_sha256  # --base's U-Net file
     assert (tmp_path / "cli.safetensors").read_bytes() == models["iron"].with_suffix(".safetensors").read_bytes()
+
+
+def test_a_kill_at_any_write_step_leaves_the_old_model_the_new_one_or_a_clear_error(models, tmp_path):
+    """per_class_model over an existing model: killed (SIGKILL) before or after any file
+    operation, the folder loads as the old model or the new one, or is refused because a file
+    no longer matches its card (never a silent mix); running it again gives the new model."""
+    from test_bad_input import _run_killed
+
+    # built in this process: the forked child only hashes tensors and copies files
+    deciders = {key: load_model(models[key]) for key in ("cmb", "iron")}
+    swapped = {"cmb": deciders["iron"], "iron": deciders["cmb"]}
+    for model in deciders.values():
+        model.network, model.second_stage  # noqa: B018 - build the networks before the fork
+    template = tmp_path / "template"
+    def card_of(path):  # the card without the time it was written
+        return {k: v for k, v in json.loads(Path(path).read_text()).items() if k != "created"}
+
+    old = card_of(per_class_model(swapped, template / "m.json", version="1.0"))
+
+    def build(folder):
+        return lambda: per_class_model(deciders, folder / "m.json", version="2.0")
+
+    counting = tmp_path / "counting"
+    shutil.copytree(template, counting)
+    steps = _run_killed(build(counting), step=0, when="never")
+    assert steps >= 4, steps  # the U-Net, the int8 file where there is one, two classifiers, the card
+    new = card_of(counting / "m.json")
+    outcomes = set()
+    for step in range(1, steps + 1):
+        for when in ("before", "after"):
+            folder = tmp_path / f"killed-{step}-{when}"
+            shutil.copytree(template, folder)
+            assert _run_killed(build(folder), step, when) == -1
+            try:
+                load_model(folder / "m.json")  # every file matches the card
+                card = card_of(folder / "m.json")
+                assert card in (old, new), f"killed {when} operation {step}: a card that is neither"
+                outcomes.add(card["version"])
+            except InputError as err:
+                assert "do not match" in str(err), str(err)
+                outcomes.add("refused")
+            build(folder)()
+            assert load_model(folder / "m.json").card.version == "2.0"
+            shutil.rmtree(folder)
+    assert {"1.0", "2.0"} <= outcomes, outcomes
