@@ -69,13 +69,15 @@ def test_the_card_lists_each_classifier_with_its_weights_file(models, capsys):
     assert capsys.readouterr().out.count("second stage:") == 2
 
 
-@pytest.mark.parametrize("runtime", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("runtime", ["torch", "onnxruntime", "openvino-f32"])
 def test_detection_takes_each_class_from_the_classifier_that_decides_it(models, slab_cohort, runtime):
     """The per-class model's labels are the microbleeds of the first model's detection, and
     the iron deposits of the second's where the first put no microbleed (what
     docs/experiments/2026-11-26-per-class-classifiers/compose.py computes from two runs)."""
     if runtime == "onnxruntime":
         pytest.importorskip("onnxruntime", reason="the fast extra (onnxruntime, onnx) is not installed")
+    if runtime == "openvino-f32":
+        pytest.importorskip("openvino", reason="the openvino extra (openvino, onnx) is not installed")
     participant = participant_from_folder(slab_cohort / "sim-41-0000")
     runs = {name: detect(participant, models[name], device="cpu", runtime=runtime) for name in ("cmb", "iron", "combined")}
     microbleeds, deposits = runs["cmb"].labels.array, runs["iron"].labels.array
