@@ -289,9 +289,11 @@ class DaskRunner:
         elif scheduler is not None:
             self.client = Client(scheduler)
         else:
+            # the scheduler serves HTTP even without a dashboard: on a free port (":0"), since with
+            # None it takes 8787 and warns when another cluster holds it
             with dask.config.set(WORKER_ENVIRONMENT):
                 self._cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                                             dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
 
     def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:
