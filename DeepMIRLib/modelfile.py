@@ -576,9 +576,14 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
         if Path(int8).resolve() != target.resolve():
             atomic_write(target, lambda p: shutil.copyfile(int8, p), suffix=".onnx")
         card.int8 = dataclasses.replace(card.int8, file=target.name, sha256=sha256_of(target), weights_sha256=card.weights_sha256)
+    return write_card(card, card_path)
+
+
+def write_card(card: ModelCard, card_path: Path) -> Path:
+    """Write `card` as JSON at `card_path` (atomically), stamped with the time unless it has
+    one; the files it names must be in place first (a card is written last)."""
     card.created = card.created or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    text = json.dumps(card.to_dict(), indent=2) + "\n"
-    write_text_atomic(card_path, text)
+    write_text_atomic(card_path, json.dumps(card.to_dict(), indent=2) + "\n")
     return card_path
 
 

@@ -32,7 +32,6 @@ torch.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +199,6 @@ def limit_negatives(candidates: CandidateSet, per_lesion: int, seed: int = 0) ->
 
 def _training_case(case) -> TrainingCase:
     """A TrainingCase as given, or that of a participant folder (`training.participant_case`)."""
-    from pathlib import Path
-
     from .training import TrainingCase, participant_case
 
     if isinstance(case, TrainingCase):
@@ -542,50 +539,52 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     classifiers in the order given, each deciding its class (so where two claim a voxel, the
     first given wins: pipeline.combine_stages), with the U-Net file, int8 file, calibration and
     records of `base` (a model with the same U-Net; default the first given). Nothing is
-    trained or calibrated again: each classifier keeps its
-    own calibrated minimum probabilities, and every file is a byte copy of a checked one (the
-    card, written last, names them). Returns the new card's path, loaded once to check it."""
+    trained or calibrated again: each classifier keeps its own calibrated minimum
+    probabilities, and every file is a byte copy of a checked one (the card, written last,
+    names them). Returns the new card's path, loaded once to check it."""
     import copy
     import dataclasses
-    import datetime
     import shutil
 
-    from .atomic import atomic_write, write_text_atomic
-    from .modelfile import LoadedModel, int8_path, load_model, model_paths, second_stage_path, sha256_of, state_digest
+    from .atomic import atomic_write
+    from .modelfile import LoadedModel, int8_path, load_model, model_paths, second_stage_path, sha256_of, state_digest, write_card
 
     keys = {c.key for c in classes_for_task("multiclass")}
     if not deciders or set(deciders) - keys:
         raise InputError("--per-class", f"give KEY=MODEL for class keys among {sorted(keys)}, not {sorted(deciders)}")
     loaded = {key: model if isinstance(model, LoadedModel) else load_model(model) for key, model in deciders.items()}
     first = next(iter(loaded.values())) if base is None else base if isinstance(base, LoadedModel) else load_model(base)
+    unet = state_digest(first.network)
     for model in loaded.values():
         if len(model.card.second_stages) != 1:
             raise InputError(model.path, f"has {len(model.card.second_stages)} second-stage classifiers; --per-class takes models with one")
-        if model.card.inputs != first.card.inputs or state_digest(model.network) != state_digest(first.network):
+        if model.card.inputs != first.card.inputs or state_digest(model.network) != unet:
             raise InputError(model.path, f"has another U-Net or other inputs than {first.path}: the classifiers of one model share its U-Net")
-
-    def copy_checked(source: Path, target: Path, sha256: str) -> str:
-        atomic_write(target, lambda temporary: shutil.copyfile(source, temporary), suffix=target.suffix)
-        if sha256_of(target) != sha256:
-            raise InputError(source, "changed on disk while it was copied (its sha256 is no longer the card's)")
-        return target.name
 
     card_path, weights_path = model_paths(out)
     card = copy.deepcopy(first.card)
+    card.second_stages = tuple(
+        dataclasses.replace(model.card.second_stage, decides=(key,), weights_file=second_stage_path(card_path, index).name, training={
+            **model.card.second_stage.training, "taken_from": f"{model.card.name} {model.card.version} ({model.path.name}), deciding {key} here"})
+        for index, (key, model) in enumerate(loaded.items()))
+    if card.int8 is not None:
+        card.int8 = dataclasses.replace(card.int8, file=int8_path(card_path).name)
+    card.version = version or card.version
+    card.created = ""
+    card.validate(card_path)
+
+    def copy_checked(source: Path, target: Path, sha256: str) -> None:
+        atomic_write(target, lambda temporary: shutil.copyfile(source, temporary), suffix=target.suffix)
+        if sha256_of(target) != sha256:
+            raise InputError(source, "changed on disk while it was copied (its sha256 is no longer the card's)")
+
     copy_checked(model_paths(first.path)[1], weights_path, card.weights_sha256)
     if card.int8 is not None:
-        card.int8 = dataclasses.replace(card.int8, file=copy_checked(first.int8_file, int8_path(card_path), card.int8.sha256))
-    sections = []
-    for index, (key, model) in enumerate(loaded.items()):
+        copy_checked(first.int8_file, int8_path(card_path), card.int8.sha256)
+    for index, model in enumerate(loaded.values()):
         spec = model.card.second_stage
-        name = copy_checked(model.path.parent / spec.weights_file, second_stage_path(card_path, index), spec.weights_sha256)
-        sections.append(dataclasses.replace(spec, decides=(key,), weights_file=name, training={
-            **spec.training, "taken_from": f"{model.card.name} {model.card.version} ({model.path.name}), deciding {key} here"}))
-    card.second_stages = tuple(sections)
-    card.version = version or card.version
-    card.created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    card.validate(card_path)
-    write_text_atomic(card_path, json.dumps(card.to_dict(), indent=2) + "\n")
+        copy_checked(model.path.parent / spec.weights_file, second_stage_path(card_path, index), spec.weights_sha256)
+    write_card(card, card_path)
     load_model(card_path)
     return card_path
 
@@ -595,7 +594,6 @@ def main(argv=None) -> int:
     (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases);
     python -m DeepMIRLib.secondstage --per-class cmb=MODEL iron=MODEL --out MODEL.json (per_class_model)"""
     import argparse
-    from pathlib import Path
 
     parser = argparse.ArgumentParser(description="Train and calibrate a second stage for a DeepMIR model on simulated cohorts.")
     parser.add_argument("--model", default="default")
