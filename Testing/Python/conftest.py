@@ -178,19 +178,28 @@ def scoring_two_stage_model(tmp_path_factory) -> Path:
     candidates and keeps others as CMB or iron at its minimum probability 0.4)."""
     import copy
 
-    import torch
-
     from DeepMIRLib.modelfile import load_model, save_model
-    from DeepMIRLib.secondstage import CandidateNet, SecondStageSpec
+    from DeepMIRLib.secondstage import SecondStageSpec
 
     base = load_model("default")
     card = copy.deepcopy(base.card)
     card.second_stage = SecondStageSpec("cnn3d", 4, len(card.inputs) + 1, (9, 20, 20), min_probability={"cmb": 0.4, "iron": 0.4})
-    torch.manual_seed(0)
-    classifier = CandidateNet(len(card.inputs) + 1, 4)
+    classifier = scoring_classifier(len(card.inputs) + 1, seed=0)
+    return save_model(base.network, card, tmp_path_factory.mktemp("scoring") / "scoring", second_stage=classifier)
+
+
+def scoring_classifier(in_channels: int, seed: int):
+    """An untrained CandidateNet (width 4) of random weights fixed by `seed`, its last layer
+    scaled up so that its scores spread, in eval mode."""
+    import torch
+
+    from DeepMIRLib.secondstage import CandidateNet
+
+    torch.manual_seed(seed)
+    classifier = CandidateNet(in_channels, 4)
     with torch.no_grad():
         classifier.head[-1].weight.mul_(20.0)
-    return save_model(base.network, card, tmp_path_factory.mktemp("scoring") / "scoring", second_stage=classifier.eval())
+    return classifier.eval()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """A second stage with one classifier per lesion class (ModelCard.second_stages,
 secondstage.per_class_model): its card and weights files, and detection that takes each class
-from the model whose classifier decides it (pipeline.combine_stages), on PyTorch and ONNX
-Runtime."""
+from the model whose classifier decides it (pipeline.combine_stages), on PyTorch, ONNX
+Runtime and OpenVINO."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import scoring_classifier
 
 from DeepMIRLib import secondstage
 from DeepMIRLib.cli import main
 from DeepMIRLib.errors import InputError
 from DeepMIRLib.modelfile import ModelCard, load_model, save_model
 from DeepMIRLib.pipeline import detect, participant_from_folder
-from DeepMIRLib.secondstage import CandidateNet, per_class_model
+from DeepMIRLib.secondstage import per_class_model
 
 CMB, IRON = 1, 2
 
@@ -38,11 +39,7 @@ def models(scoring_two_stage_model, tmp_path_factory):
     card = copy.deepcopy(base.card)
     card.second_stage = dataclasses.replace(card.second_stage, extrema={"swi_below": -3.0, "qsm_above": 1.5},
                                             min_probability={"cmb": 0.3, "iron": 0.3})
-    torch.manual_seed(1)
-    classifier = CandidateNet(len(card.inputs) + 1, 4)
-    with torch.no_grad():
-        classifier.head[-1].weight.mul_(20.0)
-    other = save_model(base.network, card, folder / "other", second_stage=classifier.eval())
+    other = save_model(base.network, card, folder / "other", second_stage=scoring_classifier(len(card.inputs) + 1, seed=1))
     combined = per_class_model({"cmb": first, "iron": other}, folder / "combined", version="9.9")
     return {"cmb": first, "iron": other, "combined": combined}
 
