@@ -201,7 +201,7 @@ class DerivativesLayout:
             names[f"prob_{lesion_class.key}_sidecar"] = f"{task.file_prefix}_label-{lesion_class.key}_desc-{DESC}_probseg.json"
         return names
 
-    def write(self, detection, task: ParticipantTask, overwrite: bool) -> None:
+    def write(self, detection, task: ParticipantTask, overwrite: bool, run_id: str | None = None) -> None:
         names = self.names(task, detection.model)
         with atomic_directory(task.out_dir, overwrite) as staging:
             write_volume(detection.labels.with_array(detection.labels.array.astype(np.uint8)), staging / names["dseg"])
@@ -211,11 +211,11 @@ class DerivativesLayout:
                                        **self._reference(task)}
                 (staging / names[f"prob_{key}_sidecar"]).write_text(json.dumps(probability_sidecar, indent=2) + "\n", encoding="utf-8")
             (staging / names["dseg_table"]).write_text(_lookup_table(detection.model), encoding="utf-8")
-            (staging / names["sidecar"]).write_text(json.dumps(self._sidecar(detection, task), indent=2) + "\n", encoding="utf-8")
+            (staging / names["sidecar"]).write_text(json.dumps(self._sidecar(detection, task, run_id), indent=2) + "\n", encoding="utf-8")
             (staging / names["lesions"]).write_text(_lesion_table(detection.lesions), encoding="utf-8")
             (staging / names["lesions_sidecar"]).write_text(json.dumps(_lesion_columns(), indent=2) + "\n", encoding="utf-8")
 
-    def _sidecar(self, detection, task: ParticipantTask) -> dict:
+    def _sidecar(self, detection, task: ParticipantTask, run_id: str | None = None) -> dict:
         sidecar = {"Description": "Cerebral microbleeds (1) and non-hemorrhage iron deposits (2) found by DeepMIR, "
                                   "on the grid of the SWI image", "Manual": False, **self._reference(task)}
         if "SpatialReference" in sidecar:
@@ -228,6 +228,8 @@ class DerivativesLayout:
             "settings": detection.settings,
             "notes": detection.notes,
         }
+        if run_id is not None:
+            sidecar["DeepMIR"]["run"] = run_id
         return sidecar
 
     def _reference(self, task: ParticipantTask) -> dict:

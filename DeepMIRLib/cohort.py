@@ -98,7 +98,8 @@ class ParticipantTask:
 
 @dataclass
 class Outcome:
-    """What became of one participant: 'done', 'skipped' (a result was there) or 'error'."""
+    """What became of one participant: 'done' (this run wrote its result), 'skipped' (an earlier
+    run's result was there) or 'error'."""
 
     participant_id: str
     status: str
@@ -179,7 +180,7 @@ class FolderLayout:
         swi = getattr(task.inputs, "swi", None)
         return Path(swi) if self.dicom_seg and swi is not None and Path(swi).is_dir() else None
 
-    def write(self, detection, task: ParticipantTask, overwrite: bool) -> None:
+    def write(self, detection, task: ParticipantTask, overwrite: bool, run_id: str | None = None) -> None:
         extra = None
         series = self._seg_source(task)
         if series is not None:
@@ -187,7 +188,7 @@ class FolderLayout:
 
             def extra(folder: Path) -> None:
                 write_dicom_seg(detection, series, folder / SEG_FILE)
-        write_detection(detection, task.out_dir, overwrite=overwrite, extra=extra)
+        write_detection(detection, task.out_dir, overwrite=overwrite, extra=extra, run_id=run_id)
 
     def report(self, task: ParticipantTask, model: ModelSummary) -> dict | None:
         report = existing_result(task.out_dir, model)
@@ -200,10 +201,11 @@ class FolderLayout:
 
 
 def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False,
-                    layout=None, progress=None) -> Outcome:
+                    layout=None, progress=None, run_id: str | None = None) -> Outcome:
     """Detect one participant and write its folder (in `layout`, default FolderLayout), or skip
     it when its result is there. Raises whatever fails (the caller decides whether that stops
-    the run)."""
+    the run). `run_id` goes into the report, so that a result this run wrote (a task run again
+    after its worker died between writing and reporting) counts as 'done', not 'skipped'."""
     from .pipeline import detect, detection_settings, resolve_stages
 
     layout = layout or FolderLayout()
@@ -216,12 +218,13 @@ def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOpti
                                       options.min_probability, options.register, options.n4, resolve_stages(model, options.stages),
                                       options.runtime)
         if report is not None and report.get("settings") == json.loads(json.dumps(settings)):
-            return Outcome(task.participant_id, "skipped", layout.row(task), report.get("notes", []))
+            status = "done" if run_id is not None and report.get("run") == run_id else "skipped"
+            return Outcome(task.participant_id, status, layout.row(task), report.get("notes", []))
         if task.out_dir.exists():
             raise InputError(task.out_dir, "output folder exists already and holds no result of this model with these settings "
                                            "(use --overwrite to replace it)")
     detection = detect(task.inputs, model, **options.detect_arguments(), progress=progress)
-    layout.write(detection, task, overwrite)
+    layout.write(detection, task, overwrite, run_id)
     return Outcome(task.participant_id, "done", layout.row(task), list(detection.notes))
 
 
@@ -240,11 +243,12 @@ def failed(task: ParticipantTask, error: BaseException | str) -> Outcome:
     return Outcome(task.participant_id, "error", row, input_error=isinstance(error, InputError))
 
 
-def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False, layout=None) -> Outcome:
+def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, overwrite: bool = False, layout=None,
+             run_id: str | None = None) -> Outcome:
     """`run_participant` with any exception turned into the participant's error row: what a
     runner calls (on a Dask worker: the task)."""
     try:
-        return run_participant(task, ref, options, overwrite, layout)
+        return run_participant(task, ref, options, overwrite, layout, run_id=run_id)
     except (KeyboardInterrupt, Cancelled):
         raise
     except Exception as error:  # noqa: BLE001 - one participant's failure of any kind is its row
@@ -256,9 +260,10 @@ def run_task(task: ParticipantTask, ref: ModelRef, options: DetectionOptions, ov
 class SerialRunner:
     """Participants one after another in this process."""
 
-    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:
+    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None,
+            run_id: str | None = None) -> Iterator[Outcome]:
         for task in tasks:
-            yield run_task(task, ref, options, overwrite, layout)
+            yield run_task(task, ref, options, overwrite, layout, run_id)
 
     def close(self) -> None:
         pass
@@ -296,14 +301,15 @@ class DaskRunner:
                                              dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
 
-    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None) -> Iterator[Outcome]:
+    def run(self, tasks: list[ParticipantTask], ref: ModelRef, options: DetectionOptions, overwrite: bool, layout=None,
+            run_id: str | None = None) -> Iterator[Outcome]:
         from distributed import as_completed
 
-        run_id = uuid.uuid4().hex[:8]
+        run_id = run_id or new_run_id()
         futures = {}
         for index, task in enumerate(tasks):
             key = f"deepmir-{run_id}-{index}-{task.participant_id}"
-            futures[self.client.submit(run_task, task, ref, options, overwrite, layout, key=key, pure=False)] = task
+            futures[self.client.submit(run_task, task, ref, options, overwrite, layout, run_id, key=key, pure=False)] = task
         try:
             for future in as_completed(futures):
                 task = futures[future]
@@ -341,6 +347,11 @@ def _trim_threshold() -> str | None:
 OutcomeCallback = Callable[[Outcome, int, int], None]  # (outcome, participants finished, participants in all)
 
 
+def new_run_id() -> str:
+    """What tells this run's results from an earlier run's (written into each report)."""
+    return uuid.uuid4().hex[:12]
+
+
 def run_cohort(tasks: list[ParticipantTask], model, options: DetectionOptions, out: Path, *, overwrite: bool = False,
                stop_on_error: bool = False, runner=None, on_outcome: OutcomeCallback | None = None, layout=None) -> list[Outcome]:
     """Run every task (serially when no `runner` is given), each written in `layout`
@@ -358,7 +369,7 @@ def run_cohort(tasks: list[ParticipantTask], model, options: DetectionOptions, o
     layout = layout or FolderLayout()
     layout.prepare(Path(out), model)
     outcomes: dict[str, Outcome] = {}
-    results = runner.run(tasks, ref, options, overwrite, layout)
+    results = runner.run(tasks, ref, options, overwrite, layout, new_run_id())
     try:
         for outcome in results:
             outcomes[outcome.participant_id] = outcome

@@ -81,10 +81,12 @@ class Detection:
         return lesion_counts(self.lesions, self.model.lesion_classes)
 
 
-def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool = False, extra: dict | None = None) -> Path:
+def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool = False, extra: dict | None = None,
+                    run_id: str | None = None) -> Path:
     """Write label map, probability maps, lesion table and report into `out_dir`, all or
     nothing: everything goes to a hidden temporary folder that is renamed at the end.
-    `extra(folder)`, when given, writes further files into that folder (the DICOM SEG)."""
+    `extra(folder)`, when given, writes further files into that folder (the DICOM SEG);
+    `run_id`, the cohort run writing it, goes into the report as "run"."""
     out_dir = Path(out_dir)
     with atomic_directory(out_dir, overwrite) as staging:
         if extra is not None:
@@ -103,6 +105,8 @@ def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool =
             "lesions": len(detection.lesions),
             "coordinates": "centroids in voxel indices (i, j, k) of the SWI file and in LPS millimetres",
         }
+        if run_id is not None:
+            report["run"] = run_id
         write_text_atomic(staging / REPORT_FILE, json.dumps(report, indent=2) + "\n")
     return out_dir
 

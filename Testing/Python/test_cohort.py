@@ -8,6 +8,7 @@ the bundled default model."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -110,10 +111,9 @@ def test_a_worker_killed_mid_run_loses_no_participant(slab_cohort, model, serial
     def kill_a_busy_worker(outcome, done, total):
         if killed:
             return
-        # a worker whose participant is not written yet: one that wrote it but had not yet
-        # reported it would be recomputed and, finding the result, count as skipped
-        busy = [address for address, keys in local_cluster.processing().items()
-                if keys and not any((out / key.split("-", 3)[3] / REPORT_FILE).exists() for key in keys)]
+        # one that wrote its participant but had not reported it yet is recomputed and finds the
+        # result this run wrote: done too (test_a_result_this_run_wrote_counts_as_done_when_run_again)
+        busy = [address for address, keys in local_cluster.processing().items() if keys]
         if busy:
             pid = local_cluster.run(os.getpid, workers=busy[:1])[busy[0]]
             os.kill(pid, signal.SIGKILL)
@@ -126,6 +126,22 @@ def test_a_worker_killed_mid_run_loses_no_participant(slab_cohort, model, serial
     assert_same_result(out, serial_result)
     for name in _participants(out):  # every visible participant folder is complete
         assert (out / name / REPORT_FILE).is_file()
+
+
+def test_a_result_this_run_wrote_counts_as_done_when_run_again(slab_cohort, model, tmp_path):
+    """Dask runs a participant again when its worker died after writing the result but before
+    reporting it; the result is kept and the participant counts as done. Another run skips it."""
+    out = tmp_path / "again"
+    task = folder_tasks(slab_cohort, out)[0]
+    ref = cohort.ModelRef.of(model)
+    first = cohort.run_task(task, ref, OPTIONS, run_id="run-a")
+    report = out / task.participant_id / REPORT_FILE
+    written = report.stat().st_mtime_ns
+    again = cohort.run_task(task, ref, OPTIONS, run_id="run-a")
+    later = cohort.run_task(task, ref, OPTIONS, run_id="run-b")
+    assert [first.status, again.status, later.status] == ["done", "done", "skipped"]
+    assert report.stat().st_mtime_ns == written  # not recomputed
+    assert json.loads(report.read_text())["run"] == "run-a"
 
 
 def test_an_interrupted_run_continues_where_it_stopped(slab_cohort, serial_result, tmp_path, capsys):
