@@ -5,8 +5,9 @@ cd /tmp/s13
 BOOT=/work/main/docs/experiments/2026-11-26-extremum-confirm/bootstrap.py
 POOLED=/work/main/docs/experiments/2026-11-26-paper-load-calibration/pooled.py
 D=/tmp/s13/d/deepmir-multiclass-sim-w16.json
+M043=/tmp/s13/m043/deepmir-multiclass-sim-w16.json  # a copy of the bundled 0.4.3, so that shipping D does not change it
 cohort() {  # cohort name, reference folder
-  for X in 043=default d=$D; do
+  for X in 043=$M043 d=$D; do
     N=${X%%=*}; P=${X#*=}
     deepmir predict --model $P --input $2 --out pred-$1-$N > pred-$1-$N.log 2>&1
     deepmir evaluate --prediction pred-$1-$N --reference $2 --out eval-$1-$N > eval-$1-$N.log 2>&1
