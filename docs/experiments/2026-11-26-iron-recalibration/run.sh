@@ -9,6 +9,7 @@ M043=/tmp/s13/m043/deepmir-multiclass-sim-w16.json  # a copy of the bundled 0.4.
 cohort() {  # cohort name, reference folder
   for X in 043=$M043 d=$D; do
     N=${X%%=*}; P=${X#*=}
+    while [ ! -f $P ]; do sleep 10; done  # D's card appears when its calibration is written
     deepmir predict --model $P --input $2 --out pred-$1-$N > pred-$1-$N.log 2>&1
     deepmir evaluate --prediction pred-$1-$N --reference $2 --out eval-$1-$N > eval-$1-$N.log 2>&1
   done
