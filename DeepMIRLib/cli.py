@@ -592,7 +592,8 @@ def run_calibrate(args) -> int:
         which = f"second stage, deciding {', '.join(spec.decided_keys())}"
         _print_calibration_tables(spec.calibration["tables"], f", {which}")
         print(f"chosen minimum probability of the {which}: {spec.min_probability}")
-    print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage_networks)}")
+    # the U-Net is unchanged, so its int8 file (deepmir quantize) still belongs to it
+    print(f"model: {save_model(model.network, card, args.out, second_stage=model.second_stage_networks, int8=model.int8_file)}")
     return 0
 
 

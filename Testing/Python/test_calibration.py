@@ -66,6 +66,9 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
     assert card.training["calibration"]["cases"] == [c.case_id for c in find_training_cases(slab_cohort)]
     calibrated, default = load_model(out).network.state_dict(), load_model("default").network.state_dict()
     assert all(torch.equal(calibrated[k], default[k]) for k in default)  # same weights
+    int8 = load_model("default").card.int8  # the same U-Net keeps its int8 file (onnxruntime-int8)
+    assert card.int8 is not None and card.int8.sha256 == int8.sha256 and card.int8.weights_sha256 == card.weights_sha256
+    assert load_model(out).int8_bytes() == load_model("default").int8_bytes()
     # each second-stage classifier: same network, its own minimum probabilities chosen on the same participants
     calibrated_model, default = load_model(out), load_model("default")
     assert len(calibrated_model.card.second_stages) == len(default.card.second_stages) == 2  # the bundled model: one per class
