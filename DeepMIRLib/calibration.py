@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from .classes import TOLERANCE_VOXELS
 from .evaluation import read_reference
 from .inference import ProgressCallback
@@ -47,12 +49,33 @@ class ThresholdRow:
                 "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(self.f1, 4)}
 
 
+@dataclass
+class ClassComponents:
+    """What the threshold table needs of one participant and class: each predicted
+    component's peak probability and centroid, and the reference's centroids."""
+
+    peaks: np.ndarray
+    predicted: np.ndarray
+    expected: np.ndarray
+
+
+def summarize(prediction: tuple[Volume, dict, Volume], label: int) -> ClassComponents:
+    """A case's ClassComponents of class `label` from its maps (predict_for_calibration)."""
+    labels, probabilities, reference = prediction
+    components, predicted = class_components(labels, label)  # centroids as evaluate_participant finds them
+    peaks = component_maxima(probabilities[label], components, len(predicted))
+    return ClassComponents(peaks, predicted, class_components(reference, label)[1])
+
+
 def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None,
-                            on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> list[tuple[Volume, dict, Volume]]:
+                            on_detection: Callable[[TrainingCase, Detection], None] | None = None,
+                            keep_maps: bool = True) -> list:
     """(unfiltered label map, label value -> probability array, reference) per case: the U-Net
     alone (one stage; the minimum lesion probabilities are the U-Net's, a second stage has its
     own). `on_detection(case, detection)` is called with each case's detection (to score a
-    second stage from it without running the U-Net again)."""
+    second stage from it without running the U-Net again). With `keep_maps` False, each case
+    is reduced at once to its ClassComponents per lesion label ({label: ClassComponents}), so
+    that memory does not grow by every participant's maps (about 50 MB each at full size)."""
     results = []
     for index, case in enumerate(cases):
         prediction = detect(case.inputs, model, device=device, min_probability=0, stages=1)
@@ -60,32 +83,28 @@ def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], devic
             on_detection(case, prediction)
         reference = read_reference(case.labels, model.card.task)
         by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
-        results.append((prediction.labels, by_label, reference))
+        maps = (prediction.labels, by_label, reference)
+        results.append(maps if keep_maps else {c.label: summarize(maps, c.label) for c in model.card.lesion_classes})
         if progress is not None:
             progress(index + 1, len(cases))
     return results
 
 
-def threshold_table(predictions: list[tuple[Volume, dict, Volume]], label: int, candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
-    """TP / FP / FN of class `label` summed over the participants, for no filtering (0) and
-    for every candidate minimum probability.
+def threshold_table(predictions: list, label: int, candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
+    """TP / FP / FN of class `label` summed over the participants (`predict_for_calibration`'s
+    maps or summaries), for no filtering (0) and for every candidate minimum probability.
 
     Filtering removes whole components and leaves the others (and their centroids) as they
     were, so each participant's components, peaks and centroids are found once and every
     threshold only re-matches the surviving centroids: the same counts as
     `evaluate_participant` on each filtered label map, without relabelling the volume."""
     tolerance = TOLERANCE_VOXELS[label]
-    participants = []
-    for labels, probabilities, reference in predictions:
-        components, predicted = class_components(labels, label)  # centroids as evaluate_participant finds them
-        count = len(predicted)
-        peaks = component_maxima(probabilities[label], components, count)
-        participants.append((peaks, predicted, class_components(reference, label)[1]))
+    participants = [p[label] if isinstance(p, dict) else summarize(p, label) for p in predictions]
     rows = []
     for threshold in (0.0, *candidates):
         tp = fp = fn = 0
-        for peaks, predicted, expected in participants:
-            result = match_class(predicted[peaks >= threshold], expected, tolerance)
+        for case in participants:
+            result = match_class(case.predicted[case.peaks >= threshold], case.expected, tolerance)
             tp, fp, fn = tp + result.tp, fp + result.fp, fn + result.fn
         rows.append(ThresholdRow(threshold, tp, fp, fn))
     return rows
@@ -101,7 +120,7 @@ def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto
               on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> dict:
     """The card's new postprocessing and the record of how it was chosen (`on_detection` as
     for predict_for_calibration)."""
-    predictions = predict_for_calibration(model, cases, device, progress, on_detection)
+    predictions = predict_for_calibration(model, cases, device, progress, on_detection, keep_maps=False)
     chosen, tables = {}, {}
     for lesion_class in model.card.lesion_classes:
         rows = threshold_table(predictions, lesion_class.label)

@@ -344,8 +344,8 @@ def _counts(labels: np.ndarray, reference_centroids: dict[int, np.ndarray]) -> d
 
 
 def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, progress=None, **detect_options) -> list:
-    """Per training case (TrainingCase, or participant folder): the U-Net's canonical labels
-    (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the
+    """Per training case (TrainingCase, or participant folder): the counts of the U-Net's
+    canonical labels (arg-max and calibrated), its candidates (`spec.proposal`), their scores and the
     reference's lesion centroids (`_centroids`), for choosing and checking the second stage's
     minimum probabilities."""
     from .modelfile import LoadedModel, load_model
@@ -374,8 +374,10 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
     scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-    return {"participant": case.case_id, "argmax": labels, "calibrated": calibrated, "candidates": candidates,
-            "scores": scores, "reference": _centroids(_canonical_map(case.labels))}
+    reference = _centroids(_canonical_map(case.labels))
+    # the U-Net's two label maps are kept as their counts: a calibration holds a row per participant
+    return {"participant": case.case_id, "unet_counts": {"argmax": _counts(labels, reference), "calibrated": _counts(calibrated, reference)},
+            "candidates": candidates, "scores": scores, "reference": reference}
 
 
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
@@ -393,7 +395,7 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
                 cache[key] = _counts(relabel(row["candidates"], decisions), row["reference"])
             by_class = cache[key]
         else:
-            by_class = _counts(row[which], row["reference"])
+            by_class = row["unet_counts"][which]
         for key, counts in by_class.items():
             total[key] = [a + b for a, b in zip(total[key], counts)]
     figures = {}

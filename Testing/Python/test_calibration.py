@@ -57,6 +57,16 @@ def test_threshold_table_and_choice(default_predictions):
         assert max(r.f1 for r in rows) == next(r.f1 for r in rows if r.min_probability == chosen)
 
 
+def test_calibration_without_the_maps_gives_the_same_tables(slab_cohort, default_predictions):
+    """deepmir calibrate keeps each participant's components, peaks and centroids, not its maps
+    (memory); the tables are the same."""
+    model, predictions = default_predictions
+    summaries = predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu", keep_maps=False)
+    assert all(isinstance(summary, dict) and set(summary) == {1, 2} for summary in summaries)
+    for lesion_class in model.card.lesion_classes:
+        assert threshold_table(summaries, lesion_class.label) == threshold_table(predictions, lesion_class.label)
+
+
 def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path):
     out = tmp_path / "calibrated"
     assert main(["calibrate", "--data", str(slab_cohort), "--out", str(out), "--version", "0.1.0+cal", "--device", "cpu"]) == 0
