@@ -90,20 +90,21 @@ def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], devic
     return results
 
 
-def threshold_table(predictions: list, label: int, candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
-    """TP / FP / FN of class `label` summed over the participants (`predict_for_calibration`'s
-    maps or summaries), for no filtering (0) and for every candidate minimum probability.
+def threshold_table(summaries: list[dict[int, ClassComponents]], label: int,
+                    candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
+    """TP / FP / FN of class `label` summed over the participants (their ClassComponents by
+    label: `predict_for_calibration` with keep_maps False, or `summarize`), for no filtering
+    (0) and for every candidate minimum probability.
 
     Filtering removes whole components and leaves the others (and their centroids) as they
     were, so each participant's components, peaks and centroids are found once and every
     threshold only re-matches the surviving centroids: the same counts as
     `evaluate_participant` on each filtered label map, without relabelling the volume."""
     tolerance = TOLERANCE_VOXELS[label]
-    participants = [p[label] if isinstance(p, dict) else summarize(p, label) for p in predictions]
     rows = []
     for threshold in (0.0, *candidates):
         tp = fp = fn = 0
-        for case in participants:
+        for case in (summary[label] for summary in summaries):
             result = match_class(case.predicted[case.peaks >= threshold], case.expected, tolerance)
             tp, fp, fn = tp + result.tp, fp + result.fp, fn + result.fn
         rows.append(ThresholdRow(threshold, tp, fp, fn))
@@ -120,10 +121,10 @@ def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto
               on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> dict:
     """The card's new postprocessing and the record of how it was chosen (`on_detection` as
     for predict_for_calibration)."""
-    predictions = predict_for_calibration(model, cases, device, progress, on_detection, keep_maps=False)
+    summaries = predict_for_calibration(model, cases, device, progress, on_detection, keep_maps=False)
     chosen, tables = {}, {}
     for lesion_class in model.card.lesion_classes:
-        rows = threshold_table(predictions, lesion_class.label)
+        rows = threshold_table(summaries, lesion_class.label)
         chosen[lesion_class.key] = choose_min_probability(rows)
         tables[lesion_class.key] = [row.to_dict() for row in rows]
     return {"min_lesion_probability": chosen, "cases": [c.case_id for c in cases], "tables": tables}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from DeepMIRLib.calibration import CANDIDATE_PROBABILITIES, choose_min_probability, predict_for_calibration, threshold_table
+from DeepMIRLib.calibration import CANDIDATE_PROBABILITIES, choose_min_probability, predict_for_calibration, summarize, threshold_table
 from DeepMIRLib.cli import main
 from DeepMIRLib.lesions import label_components, remove_unlikely_lesions
 from DeepMIRLib.metrics import evaluate_participant
@@ -41,7 +41,7 @@ def test_remove_unlikely_lesions_drops_only_low_confidence_components(default_pr
 def test_threshold_table_and_choice(default_predictions):
     model, predictions = default_predictions
     for lesion_class in model.card.lesion_classes:
-        rows = threshold_table(predictions, lesion_class.label)
+        rows = threshold_table([{lesion_class.label: summarize(p, lesion_class.label)} for p in predictions], lesion_class.label)
         assert rows[0].min_probability == 0.0 and len(rows) == 1 + len(CANDIDATE_PROBABILITIES)
         # a higher threshold only ever removes predicted lesions: TP + FP never grows, FN never shrinks
         assert all(a.tp + a.fp >= b.tp + b.fp and a.fn <= b.fn for a, b in itertools.pairwise(rows))
@@ -64,7 +64,8 @@ def test_calibration_without_the_maps_gives_the_same_tables(slab_cohort, default
     summaries = predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu", keep_maps=False)
     assert all(isinstance(summary, dict) and set(summary) == {1, 2} for summary in summaries)
     for lesion_class in model.card.lesion_classes:
-        assert threshold_table(summaries, lesion_class.label) == threshold_table(predictions, lesion_class.label)
+        from_maps = [{lesion_class.label: summarize(p, lesion_class.label)} for p in predictions]
+        assert threshold_table(summaries, lesion_class.label) == threshold_table(from_maps, lesion_class.label)
 
 
 def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path):
