@@ -49,6 +49,63 @@ class Candidates:
         return len(self.label)
 
 
+@dataclass
+class CandidateFootprint:
+    """The candidates without their label map, for counting the lesions of many sets of
+    decisions (a calibration keeps one per participant; the map is a full-size volume): each
+    candidate's voxel count and sum of voxel indices, and the pairs of candidates that touch
+    (26-connected), which become one lesion where both get the same label. `suppress` takes
+    it as it takes Candidates."""
+
+    label: np.ndarray  # (n,) U-Net label value (1 CMB, 2 iron)
+    centroid: np.ndarray  # (n, 3) z, y, x
+    features: np.ndarray  # (n, N_FEATURES)
+    size: np.ndarray  # (n,) voxels
+    index_sum: np.ndarray  # (n, 3) int64: the sum of the candidate's (z, y, x) voxel indices
+    touching: np.ndarray  # (m, 2) 0-based candidate indices, each pair once
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    @classmethod
+    def of(cls, candidates: Candidates) -> CandidateFootprint:
+        components = candidates.components
+        voxels = np.nonzero(components)
+        owner = components[voxels]
+        n = len(candidates)
+        size = np.bincount(owner, minlength=n + 1)[1:]
+        index_sum = np.stack([np.bincount(owner, weights=axis, minlength=n + 1)[1:] for axis in voxels], axis=1).astype(np.int64)
+        pairs = []
+        for offset in _box_offsets((3, 3, 3)):
+            neighbour = components[tuple(np.clip(axis + step, 0, side - 1) for axis, step, side in zip(voxels, offset, components.shape))]
+            differ = (neighbour > 0) & (neighbour != owner)
+            pairs.append(np.sort(np.stack([owner[differ], neighbour[differ]], axis=1), axis=1))
+        touching = np.unique(np.concatenate(pairs), axis=0).reshape(-1, 2) - 1
+        return cls(candidates.label, candidates.centroid, candidates.features, size, index_sum, touching)
+
+    def lesion_centroids(self, decisions: np.ndarray) -> dict[int, np.ndarray]:
+        """Per label value (1, 2): the (n, 3) centroids of the 26-connected components of that
+        value in `relabel(candidates, decisions)` (in another order), without the map: the
+        touching candidates given one label are one component, its centroid the mean of
+        their voxels."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        centroids = {}
+        for value in (1, 2):
+            members = np.flatnonzero(decisions == value)
+            if not len(members):
+                centroids[value] = np.zeros((0, 3))
+                continue
+            position = {int(k): i for i, k in enumerate(members)}
+            edges = np.array([(position[a], position[b]) for a, b in self.touching if a in position and b in position]).reshape(-1, 2)
+            graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(members),) * 2)
+            count, component = connected_components(graph, directed=False)
+            sums = np.stack([np.bincount(component, weights=self.index_sum[members, axis], minlength=count) for axis in range(3)], axis=1)
+            centroids[value] = sums / np.bincount(component, weights=self.size[members], minlength=count)[:, None]
+        return centroids
+
+
 def proposal_labels(canonical_labels: np.ndarray, canonical_probabilities: np.ndarray, class_labels: list[int] | tuple[int, ...],
                     proposal: float | None) -> np.ndarray:
     """The label map whose components are the candidates: the U-Net's arg-max labels, or with
@@ -211,7 +268,7 @@ def decide(scores: np.ndarray, min_probability: dict[str, float]) -> np.ndarray:
     return np.where(probability >= threshold, lesion, 0).astype(np.uint8)
 
 
-def suppress(candidates: Candidates, decisions: np.ndarray, distance: dict[str, float]) -> np.ndarray:
+def suppress(candidates: Candidates | CandidateFootprint, decisions: np.ndarray, distance: dict[str, float]) -> np.ndarray:
     """`decisions` without the kept candidates whose centroid lies within `distance[class
     key]` voxels of a larger kept candidate of the same class (the pieces of one lesion, which
     the paper's one-to-one centroid matching counts as false positives)."""

@@ -566,12 +566,13 @@ def run_calibrate(args) -> int:
     rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
-        from .secondstage import calibrate_second_stage, score_case, unet_arrays
+        from .secondstage import calibrate_second_stage, score_case, score_unet, unet_arrays
 
         def on_detection(case, detection):
             unet = unet_arrays(detection, model)
+            unet_row = score_unet(case, unet, model)  # shared by a model's classifiers
             for index, spec in enumerate(specs):
-                rows[index].append(score_case(case, unet, model, model.second_stage_network(index), spec))
+                rows[index].append(score_case(case, unet, model, model.second_stage_network(index), spec, unet_row))
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
         result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n), on_detection=on_detection)
     if model.has_second_stage:

@@ -44,6 +44,7 @@ from torch import nn
 
 from . import options
 from .candidates import (  # noqa: F401 - the torch-free candidate code (for detection on ONNX Runtime), re-exported here whole
+    CandidateFootprint,
     Candidates,
     Classifier,
     apply_second_stage,
@@ -329,13 +330,12 @@ def _centroids(labels: np.ndarray) -> dict[int, np.ndarray]:
     return centroids
 
 
-def _counts(labels: np.ndarray, reference_centroids: dict[int, np.ndarray]) -> dict:
-    """TP/FP/FN per class key of a canonical label map against the reference's centroids
-    (`_centroids`), by the paper's centroid matching (metrics.match_class, tolerances 3 and 5
-    voxels)."""
+def _counts(found: dict[int, np.ndarray], reference_centroids: dict[int, np.ndarray]) -> dict:
+    """TP/FP/FN per class key of a canonical label map's lesion centroids (`_centroids`, or
+    CandidateFootprint.lesion_centroids) against the reference's, by the paper's centroid
+    matching (metrics.match_class, tolerances 3 and 5 voxels)."""
     from .metrics import match_class
 
-    found = _centroids(labels)
     counts = {}
     for value, key in ((1, "cmb"), (2, "iron")):
         result = match_class(found[value], reference_centroids[value], TOLERANCES[value])
@@ -360,39 +360,49 @@ def score_cohort(cases, model, network: CandidateNet, spec: SecondStageSpec, pro
     return rows
 
 
-def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarray], loaded, network: CandidateNet,
-               spec: SecondStageSpec) -> dict:
-    """One row of `score_cohort`, from the case's one-stage U-Net arrays (`_permissive_unet`:
-    stack, arg-max labels and probabilities, canonical)."""
+def score_unet(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarray], loaded) -> dict:
+    """What every second-stage classifier's row of a case shares (`score_case`): the
+    reference's lesion centroids and the counts of the U-Net's arg-max and calibrated label
+    maps (kept as counts: a calibration holds a row per participant)."""
     from .lesions import remove_lesions
     from .pipeline import min_probability_by_label
 
-    stack, labels, probabilities = unet
+    _, labels, probabilities = unet
     class_labels = [c.label for c in loaded.card.lesion_classes]
     calibrated = remove_lesions(labels, 1, {v: probabilities[k] for k, v in enumerate(class_labels)},
                                 min_probability_by_label(loaded.card, None))
+    reference = _centroids(_canonical_map(case.labels))
+    return {"participant": case.case_id, "reference": reference,
+            "unet_counts": {"argmax": _counts(_centroids(labels), reference), "calibrated": _counts(_centroids(calibrated), reference)}}
+
+
+def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarray], loaded, network: CandidateNet,
+               spec: SecondStageSpec, unet_row: dict | None = None) -> dict:
+    """One row of `score_cohort`, from the case's one-stage U-Net arrays (`_permissive_unet`:
+    stack, arg-max labels and probabilities, canonical): `unet_row` (`score_unet`, computed
+    here when not given: a model with a classifier per class shares it), the candidates'
+    footprints (CandidateFootprint: what counting needs of them, without their full-size
+    map) and their scores."""
+    stack, labels, probabilities = unet
+    class_labels = [c.label for c in loaded.card.lesion_classes]
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
     scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
-    reference = _centroids(_canonical_map(case.labels))
-    # the U-Net's two label maps are kept as their counts: a calibration holds a row per participant
-    return {"participant": case.case_id, "unet_counts": {"argmax": _counts(labels, reference), "calibrated": _counts(calibrated, reference)},
-            "candidates": candidates, "scores": scores, "reference": reference}
+    return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
     the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`.
     A row keeps the counts of each set of second-stage decisions it has been scored with
-    ("counts_by_decisions"): most thresholds of a calibration grid change no decision, and
-    scoring means labelling a whole volume."""
+    ("counts_by_decisions"): most thresholds of a calibration grid change no decision."""
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
             decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
             cache, key = row.setdefault("counts_by_decisions", {}), decisions.tobytes()
             if key not in cache:
-                cache[key] = _counts(relabel(row["candidates"], decisions), row["reference"])
+                cache[key] = _counts(row["candidates"].lesion_centroids(decisions), row["reference"])
             by_class = cache[key]
         else:
             by_class = row["unet_counts"][which]

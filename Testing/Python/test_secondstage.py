@@ -308,6 +308,27 @@ def test_suppress_keeps_the_largest_piece_of_a_lesion():
     assert secondstage.suppress(candidates, decisions, {}).tolist() == [2, 2, 2]
 
 
+def test_a_footprint_counts_lesions_as_the_relabelled_map_does(slab_cohort):
+    """CandidateFootprint (what a calibration keeps of each participant's candidates) gives the
+    centroids of `relabel`'s label map, to the bit, for many sets of decisions: touching
+    candidates given one label merge into one lesion there as in the map."""
+    model = load_model("default")
+    detection = detect(participant_from_folder(slab_cohort / "sim-41-0000"), model, device="cpu", min_probability=0, stages=1)
+    _, labels, probabilities = secondstage.unet_arrays(detection, model)
+    candidates = secondstage.extract_candidates(secondstage.proposal_labels(labels, probabilities, (1, 2), 0.02), probabilities)
+    footprint = secondstage.CandidateFootprint.of(candidates)
+    assert len(footprint) == len(candidates) > 10 and len(footprint.touching) > 0
+    rng = np.random.default_rng(0)
+    every_one = [np.full(len(candidates), value, np.uint8) for value in (1, 2)]
+    for decisions in every_one + [rng.integers(0, 3, len(candidates)).astype(np.uint8) for _ in range(10)]:
+        from_map = secondstage._centroids(secondstage.relabel(candidates, decisions))
+        from_footprint = footprint.lesion_centroids(decisions)
+        for value in (1, 2):
+            assert sorted(map(tuple, from_map[value])) == sorted(map(tuple, from_footprint[value]))
+    merged = footprint.lesion_centroids(every_one[0])[1]
+    assert len(merged) < len(candidates)  # the touching pairs are one microbleed each
+
+
 def test_cli_stages_2_needs_a_second_stage(slab_cohort, unet_only_model, tmp_path, capsys):
     from DeepMIRLib.cli import main
 
