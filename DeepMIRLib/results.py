@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,7 @@ class Detection:
         return lesion_counts(self.lesions, self.model.lesion_classes)
 
 
-def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool = False, extra: dict | None = None,
+def write_detection(detection: Detection, out_dir: Path | str, overwrite: bool = False, extra: Callable[[Path], None] | None = None,
                     run_id: str | None = None) -> Path:
     """Write label map, probability maps, lesion table and report into `out_dir`, all or
     nothing: everything goes to a hidden temporary folder that is renamed at the end.
