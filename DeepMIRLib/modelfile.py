@@ -561,13 +561,13 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
     for index, (spec, second_network) in enumerate(zip(card.second_stages, second_stages)):
         second_path = second_stage_path(card_path, index)
         second_state = {k: v.detach().cpu().contiguous() for k, v in second_network.state_dict().items()}
-        atomic_write(second_path, lambda p, state=second_state: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "stage": "2"}))
+        atomic_write(second_path, lambda p, state=second_state: save_file(state, p, metadata=_weights_metadata(card, stage="2")))
         specs.append(dataclasses.replace(spec, weights_file=second_path.name, weights_sha256=sha256_of(second_path)))
     card.second_stages = tuple(specs)
     if int8 is not None and card.int8 is None:
         raise ValueError("give the int8 file only when the card has an int8 section")
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    atomic_write(weights_path, lambda p: save_file(state, p, metadata={"format": CARD_FORMAT, "name": card.name, "version": card.version}))
+    atomic_write(weights_path, lambda p: save_file(state, p, metadata=_weights_metadata(card, version=card.version)))
     card.weights_sha256 = sha256_of(weights_path)
     if int8 is None:
         card.int8 = None
@@ -577,6 +577,13 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
             atomic_write(target, lambda p: shutil.copyfile(int8, p), suffix=".onnx")
         card.int8 = dataclasses.replace(card.int8, file=target.name, sha256=sha256_of(target), weights_sha256=card.weights_sha256)
     return write_card(card, card_path)
+
+
+def _weights_metadata(card: ModelCard, **fields: str) -> dict[str, str]:
+    """A weights file's safetensors metadata: one key, its value a JSON object with sorted keys.
+    safetensors writes the metadata's keys in another order on every save, so with several
+    keys the same tensors gave other bytes (another sha256) each time a model was saved."""
+    return {CARD_FORMAT: json.dumps({"name": card.name, **fields}, sort_keys=True)}
 
 
 def write_card(card: ModelCard, card_path: Path) -> Path:

@@ -68,6 +68,21 @@ def test_card_round_trip_with_and_without_second_stage(tmp_path):
         read_card(tmp_path / "bad.json")
 
 
+def test_saving_a_model_again_gives_the_same_bytes(tmp_path):
+    """The default model (U-Net, two classifiers, int8 file) saved three times: the same weights
+    files to the byte, so the same sha256 in every card (safetensors orders several metadata
+    keys at random on each save)."""
+    model = load_model("default")
+    cards = []
+    for n in range(3):
+        path = save_model(model.network, copy.deepcopy(model.card), tmp_path / f"copy{n}" / "model",
+                          second_stage=model.second_stage_networks, int8=model.int8_file)
+        loaded = load_model(path)
+        cards.append((loaded.card.weights_sha256, tuple(spec.weights_sha256 for spec in loaded.card.second_stages)))
+        assert (tmp_path / f"copy{n}" / "model.safetensors").read_bytes() == (tmp_path / "copy0" / "model.safetensors").read_bytes()
+    assert len(cards[0][1]) == 2 and cards[0] == cards[1] == cards[2]
+
+
 def test_candidates_and_their_truth_on_a_simulated_slab(slab_cohort):
     """Reference lesions proposed as candidates are labelled by their class; a piece of a
     simulated vein proposed as a CMB is labelled 'neither', caused by a vein."""
