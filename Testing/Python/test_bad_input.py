@@ -16,6 +16,8 @@ versions too and counts what they let through.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import errno
 import gzip
 import json
@@ -35,7 +37,7 @@ from DeepMIRLib.atomic import atomic_directory
 from DeepMIRLib.cli import main
 from DeepMIRLib.datastore import Datastore, content_sha256
 from DeepMIRLib.errors import InputError
-from DeepMIRLib.modelfile import ModelCard, load_model, save_model, sha256_of
+from DeepMIRLib.modelfile import ModelCard, load_model, read_card, save_model, sha256_of
 from DeepMIRLib.pipeline import ParticipantVolumes, detect
 from DeepMIRLib.training import Trainer, TrainingConfig, find_training_cases
 from DeepMIRLib.unet import UNet2D
@@ -865,6 +867,24 @@ def test_P_a_kill_at_any_write_step_of_a_checkpoint_leaves_a_matching_pair(tmp_p
             epoch, weights = _resumed(checkpoint)
             assert weights == {float(epoch)}, f"SILENT: --resume would continue epoch {epoch} with the weights of epoch {weights}"
             first.save_checkpoint(checkpoint, 1)  # back to epoch 1 for the next kill
+
+
+def test_P_a_kill_at_any_write_step_of_a_calibrated_copy_saved_over_its_model_leaves_a_model(tiny_model, tmp_path):
+    """`deepmir calibrate --out` naming the model itself: the weights are written again (the
+    same bytes) and then the card. A kill at any step leaves the old card or the new one, with
+    weights that match it."""
+    path = tmp_path / "tiny"
+    model = load_model(save_model(load_model(tiny_model).network, read_card(tiny_model), path))
+    network = model.network  # loaded here: PyTorch's thread pools do not survive the fork
+    calibrated = dataclasses.replace(model.card, postprocessing={"min_lesion_probability": {"cmb": 0.9, "iron": 0.8}})
+    steps = _run_killed(lambda: save_model(network, copy.deepcopy(calibrated), path), step=0, when="never")
+    assert steps >= 2
+    for step in range(1, steps + 1):
+        for when in ("before", "after"):
+            save_model(network, copy.deepcopy(model.card), path)
+            assert _run_killed(lambda: save_model(network, copy.deepcopy(calibrated), path), step, when) == -1
+            postprocessing = load_model(path).card.postprocessing  # refuses weights that do not match the card
+            assert postprocessing in (model.card.postprocessing, calibrated.postprocessing)
 
 
 def _legacy_pair(path: Path) -> None:
