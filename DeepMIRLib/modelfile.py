@@ -567,7 +567,7 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
     if int8 is not None and card.int8 is None:
         raise ValueError("give the int8 file only when the card has an int8 section")
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    atomic_write(weights_path, lambda p: save_file(state, p, metadata=_weights_metadata(card, version=card.version)))
+    atomic_write(weights_path, lambda p: save_file(state, p, metadata=_weights_metadata(card, stage="1")))
     card.weights_sha256 = sha256_of(weights_path)
     if int8 is None:
         card.int8 = None
@@ -580,9 +580,11 @@ def save_model(network: UNet2D, card: ModelCard, path: Path | str, second_stage:
 
 
 def _weights_metadata(card: ModelCard, **fields: str) -> dict[str, str]:
-    """A weights file's safetensors metadata: one key, its value a JSON object with sorted keys.
-    safetensors writes the metadata's keys in another order on every save, so with several
-    keys the same tensors gave other bytes (another sha256) each time a model was saved."""
+    """A weights file's safetensors metadata: one key, its value a JSON object with sorted keys,
+    and nothing a calibration changes (the version is the card's business). safetensors writes
+    the metadata's keys in another order on every save, so with several keys the same tensors
+    gave other bytes (another sha256) each time a model was saved; now a model saved again over
+    itself rewrites its weights with the same bytes, and only its card changes."""
     return {CARD_FORMAT: json.dumps({"name": card.name, **fields}, sort_keys=True)}
 
 

@@ -870,21 +870,22 @@ def test_P_a_kill_at_any_write_step_of_a_checkpoint_leaves_a_matching_pair(tmp_p
 
 
 def test_P_a_kill_at_any_write_step_of_a_calibrated_copy_saved_over_its_model_leaves_a_model(tiny_model, tmp_path):
-    """`deepmir calibrate --out` naming the model itself: the weights are written again (the
-    same bytes) and then the card. A kill at any step leaves the old card or the new one, with
+    """`deepmir calibrate --out` naming the model itself (with a new --version): the weights are
+    written again (the same bytes) and then the card. A kill at any step leaves the old card or the new one, with
     weights that match it."""
     path = tmp_path / "tiny"
     model = load_model(save_model(load_model(tiny_model).network, read_card(tiny_model), path))
     network = model.network  # loaded here: PyTorch's thread pools do not survive the fork
-    calibrated = dataclasses.replace(model.card, postprocessing={"min_lesion_probability": {"cmb": 0.9, "iron": 0.8}})
+    calibrated = dataclasses.replace(model.card, version="0.0.2", postprocessing={"min_lesion_probability": {"cmb": 0.9, "iron": 0.8}})
     steps = _run_killed(lambda: save_model(network, copy.deepcopy(calibrated), path), step=0, when="never")
     assert steps >= 2
     for step in range(1, steps + 1):
         for when in ("before", "after"):
             save_model(network, copy.deepcopy(model.card), path)
             assert _run_killed(lambda: save_model(network, copy.deepcopy(calibrated), path), step, when) == -1
-            postprocessing = load_model(path).card.postprocessing  # refuses weights that do not match the card
-            assert postprocessing in (model.card.postprocessing, calibrated.postprocessing)
+            card = load_model(path).card  # refuses weights that do not match the card
+            assert (card.version, card.postprocessing) in ((model.card.version, model.card.postprocessing),
+                                                           (calibrated.version, calibrated.postprocessing))
 
 
 def _legacy_pair(path: Path) -> None:
