@@ -1,10 +1,11 @@
 """Exploration on round 8's spent cohorts (nothing can be chosen on them): the default's two
 stages against a rule for its iron classifier that keeps a U-Net iron candidate where the
 classifier's probability of a lesion (1 - 'neither') reaches a minimum, whatever class it
-prefers. Pooled TP / FP / FN per class on the canonical grid, as `deepmir calibrate` counts
+prefers; with `--unet-iron P`, only where the U-Net's highest iron probability in it reaches P
+as well. Pooled TP / FP / FN per class on the canonical grid, as `deepmir calibrate` counts
 them (centroids within 3 and 5 voxels).
 
-python explore_iron_rule.py MODEL.json COHORT
+python explore_iron_rule.py MODEL.json COHORT [--unet-iron P]
 """
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from DeepMIRLib.training import find_training_cases
 
 LESION_MINIMUMS = (0.5, 0.8, 0.9, 0.95)
 
+UNET_IRON = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--unet-iron" else 0.0
 model = load_model(sys.argv[1])
 cases = find_training_cases(Path(sys.argv[2]))
 specs = model.card.second_stages
@@ -38,7 +40,8 @@ for n, case in enumerate(cases):
             decisions = default
             if index == iron_index and rule != "default":
                 lesion = 1 - scores[:, 0] if len(scores) else np.zeros(0)
-                decisions = np.where((default == 2) | ((candidates.label == 2) & (lesion >= float(rule.split()[-1]))), 2, default).astype(np.uint8)
+                confident = (candidates.label == 2) & (lesion >= float(rule.split()[-1])) & (candidates.features[:, 3] >= UNET_IRON)
+                decisions = np.where((default == 2) | confident, 2, default).astype(np.uint8)
             kept = suppress(candidates, decisions, spec.suppression)
             maps[rule].append((relabel(candidates, kept), decided_labels(model.card, spec)))
     for rule in rules:
@@ -47,4 +50,4 @@ for n, case in enumerate(cases):
             totals[rule][key] += counts[key]
     print(f"{n + 1}/{len(cases)}", file=sys.stderr)
 for rule in rules:
-    print(f"{sys.argv[2]} {rule}: " + "; ".join(f"{key} TP/FP/FN {'/'.join(map(str, totals[rule][key]))}" for key in ("cmb", "iron")))
+    print(f"{sys.argv[2]} {rule}" + (f", U-Net iron >= {UNET_IRON}" if UNET_IRON and rule != "default" else "") + ": " + "; ".join(f"{key} TP/FP/FN {'/'.join(map(str, totals[rule][key]))}" for key in ("cmb", "iron")))
