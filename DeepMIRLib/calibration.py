@@ -12,7 +12,7 @@ for CMB, 5 for iron). The choice goes into the model card's `postprocessing`, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,33 +68,29 @@ def summarize(prediction: tuple[Volume, dict, Volume], label: int) -> ClassCompo
 
 
 def predict_for_calibration(model: LoadedModel, cases: list[TrainingCase], device: str = "auto", progress: ProgressCallback | None = None,
-                            on_detection: Callable[[TrainingCase, Detection], None] | None = None,
-                            keep_maps: bool = True) -> list:
-    """(unfiltered label map, label value -> probability array, reference) per case: the U-Net
-    alone (one stage; the minimum lesion probabilities are the U-Net's, a second stage has its
-    own). `on_detection(case, detection)` is called with each case's detection (to score a
-    second stage from it without running the U-Net again). With `keep_maps` False, each case
-    is reduced at once to its ClassComponents per lesion label ({label: ClassComponents}), so
-    that memory does not grow by every participant's maps (about 50 MB each at full size)."""
-    results = []
+                            on_detection: Callable[[TrainingCase, Detection], None] | None = None
+                            ) -> Iterator[tuple[Volume, dict, Volume]]:
+    """(unfiltered label map, label value -> probability array, reference) per case, one case
+    at a time: the U-Net alone (one stage; the minimum lesion probabilities are the U-Net's, a
+    second stage has its own). `on_detection(case, detection)` is called with each case's
+    detection (to score a second stage from it without running the U-Net again). A caller that
+    reduces each case as it comes (`calibrate`: `summarize`) does not hold every participant's
+    maps (about 50 MB each at full size)."""
     for index, case in enumerate(cases):
         prediction = detect(case.inputs, model, device=device, min_probability=0, stages=1)
         if on_detection is not None:
             on_detection(case, prediction)
         reference = read_reference(case.labels, model.card.task)
         by_label = {c.label: prediction.probabilities[c.key].array for c in model.card.lesion_classes}
-        maps = (prediction.labels, by_label, reference)
-        results.append(maps if keep_maps else {c.label: summarize(maps, c.label) for c in model.card.lesion_classes})
         if progress is not None:
             progress(index + 1, len(cases))
-    return results
+        yield prediction.labels, by_label, reference
 
 
 def threshold_table(summaries: list[dict[int, ClassComponents]], label: int,
                     candidates: Iterable[float] = CANDIDATE_PROBABILITIES) -> list[ThresholdRow]:
     """TP / FP / FN of class `label` summed over the participants (their ClassComponents by
-    label: `predict_for_calibration` with keep_maps False, or `summarize`), for no filtering
-    (0) and for every candidate minimum probability.
+    label, `summarize`), for no filtering (0) and for every candidate minimum probability.
 
     Filtering removes whole components and leaves the others (and their centroids) as they
     were, so each participant's components, peaks and centroids are found once and every
@@ -121,7 +117,8 @@ def calibrate(model: LoadedModel, cases: list[TrainingCase], device: str = "auto
               on_detection: Callable[[TrainingCase, Detection], None] | None = None) -> dict:
     """The card's new postprocessing and the record of how it was chosen (`on_detection` as
     for predict_for_calibration)."""
-    summaries = predict_for_calibration(model, cases, device, progress, on_detection, keep_maps=False)
+    summaries = [{c.label: summarize(maps, c.label) for c in model.card.lesion_classes}
+                 for maps in predict_for_calibration(model, cases, device, progress, on_detection)]
     chosen, tables = {}, {}
     for lesion_class in model.card.lesion_classes:
         rows = threshold_table(summaries, lesion_class.label)

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from DeepMIRLib.calibration import CANDIDATE_PROBABILITIES, choose_min_probability, predict_for_calibration, summarize, threshold_table
+from DeepMIRLib.calibration import (
+    CANDIDATE_PROBABILITIES,
+    calibrate,
+    choose_min_probability,
+    predict_for_calibration,
+    summarize,
+    threshold_table,
+)
 from DeepMIRLib.cli import main
 from DeepMIRLib.lesions import label_components, remove_unlikely_lesions
 from DeepMIRLib.metrics import evaluate_participant
@@ -22,7 +29,7 @@ from DeepMIRLib.volumes import read_volume
 @pytest.fixture(scope="module")
 def default_predictions(slab_cohort):
     model = load_model("default")
-    return model, predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu")
+    return model, list(predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu"))
 
 
 def test_remove_unlikely_lesions_drops_only_low_confidence_components(default_predictions):
@@ -58,14 +65,15 @@ def test_threshold_table_and_choice(default_predictions):
 
 
 def test_calibration_without_the_maps_gives_the_same_tables(slab_cohort, default_predictions):
-    """deepmir calibrate keeps each participant's components, peaks and centroids, not its maps
-    (memory); the tables are the same."""
+    """deepmir calibrate keeps each participant's components, peaks and centroids as it comes,
+    not its maps (memory); the tables are those of the kept maps."""
     model, predictions = default_predictions
-    summaries = predict_for_calibration(model, find_training_cases(slab_cohort), device="cpu", keep_maps=False)
-    assert all(isinstance(summary, dict) and set(summary) == {1, 2} for summary in summaries)
+    cases = find_training_cases(slab_cohort)
+    result = calibrate(model, cases, device="cpu")
+    assert result["cases"] == [case.case_id for case in cases]
     for lesion_class in model.card.lesion_classes:
         from_maps = [{lesion_class.label: summarize(p, lesion_class.label)} for p in predictions]
-        assert threshold_table(summaries, lesion_class.label) == threshold_table(from_maps, lesion_class.label)
+        assert result["tables"][lesion_class.key] == [row.to_dict() for row in threshold_table(from_maps, lesion_class.label)]
 
 
 def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path):
