@@ -97,8 +97,8 @@ class CandidateFootprint:
             if not len(members):
                 centroids[value] = np.zeros((0, 3))
                 continue
-            position = {int(k): i for i, k in enumerate(members)}
-            edges = np.array([(position[a], position[b]) for a, b in self.touching if a in position and b in position]).reshape(-1, 2)
+            both_members = np.isin(self.touching, members).all(axis=1)
+            edges = np.searchsorted(members, self.touching[both_members])  # positions in members (sorted)
             graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(members),) * 2)
             count, component = connected_components(graph, directed=False)
             sums = np.stack([np.bincount(component, weights=self.index_sum[members, axis], minlength=count) for axis in range(3)], axis=1)
