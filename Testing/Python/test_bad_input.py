@@ -871,8 +871,8 @@ def test_P_a_kill_at_any_write_step_of_a_checkpoint_leaves_a_matching_pair(tmp_p
 
 def test_P_a_kill_at_any_write_step_of_a_calibrated_copy_saved_over_its_model_leaves_a_model(tiny_model, tmp_path):
     """`deepmir calibrate --out` naming the model itself (with a new --version): the weights are
-    written again (the same bytes) and then the card. A kill at any step leaves the old card or the new one, with
-    weights that match it."""
+    written again (the same bytes) and then the card. A kill at any step leaves the old card or
+    the new one, with weights that match it."""
     path = tmp_path / "tiny"
     model = load_model(save_model(load_model(tiny_model).network, read_card(tiny_model), path))
     network = model.network  # loaded here: PyTorch's thread pools do not survive the fork
