@@ -25,7 +25,7 @@ from scipy import ndimage
 from .classes import CMB
 from .inference import class_argmax
 from .lesions import label_components
-from .secondstagespec import DEFAULT_PATCH, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
+from .secondstagespec import DEFAULT_PATCH, FEATURE_NAMES, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
 
 if TYPE_CHECKING:
     from .secondstage import CandidateNet
@@ -268,6 +268,34 @@ def decide(scores: np.ndarray, min_probability: dict[str, float]) -> np.ndarray:
     return np.where(probability >= threshold, lesion, 0).astype(np.uint8)
 
 
+def keep_unet_lesions(candidates: Candidates | CandidateFootprint, scores: np.ndarray, decisions: np.ndarray,
+                      keep_unet: dict | None, decided_keys: tuple[str, ...]) -> np.ndarray:
+    """`decisions` with each candidate of a decided class that the U-Net is sure of kept as
+    the U-Net's class where the classifier takes it for a lesion of either class: the U-Net's
+    highest probability of its class inside reaches `keep_unet["unet_probability"]` and the
+    classifier's probability of a lesion (1 - 'neither') `keep_unet["lesion_probability"]`.
+    Why: on a protocol it never saw, the iron classifier can waver between microbleed and iron
+    over deposits the U-Net is certain of (docs/experiments/2026-11-26-larger-heldout)."""
+    if not keep_unet or not len(decisions):
+        return decisions
+    decisions = decisions.copy()
+    lesion = 1.0 - scores[:, 0]
+    for key in decided_keys:
+        value = SECOND_STAGE_CLASSES.index(key)
+        sure = candidates.features[:, FEATURE_NAMES.index(f"max_p_{key}")] >= keep_unet["unet_probability"]
+        decisions[(candidates.label == value) & sure & (lesion >= keep_unet["lesion_probability"])] = value
+    return decisions
+
+
+def decide_candidates(candidates: Candidates | CandidateFootprint, scores: np.ndarray, spec: SecondStageSpec,
+                      min_probability: dict[str, float] | None = None) -> np.ndarray:
+    """The label value each candidate keeps under the card's section `spec`: `decide` at
+    `min_probability` (the section's when not given), `keep_unet_lesions`, then `suppress`."""
+    decisions = decide(scores, min_probability or spec.min_probability)
+    decisions = keep_unet_lesions(candidates, scores, decisions, spec.keep_unet, spec.decided_keys())
+    return suppress(candidates, decisions, spec.suppression)
+
+
 def suppress(candidates: Candidates | CandidateFootprint, decisions: np.ndarray, distance: dict[str, float]) -> np.ndarray:
     """`decisions` without the kept candidates whose centroid lies within `distance[class
     key]` voxels of a larger kept candidate of the same class (the pieces of one lesion, which
@@ -299,5 +327,5 @@ def apply_second_stage(classifier: Classifier | CandidateNet, spec: SecondStageS
     `classifier` as for `classify`."""
     candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
     scores = classify(classifier, patches_for(stack, candidates, spec.patch), candidates.features)
-    decisions = suppress(candidates, decide(scores, min_probability or spec.min_probability), spec.suppression)
+    decisions = decide_candidates(candidates, scores, spec, min_probability)
     return relabel(candidates, decisions), (candidates, scores, decisions)

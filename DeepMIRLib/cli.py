@@ -810,6 +810,9 @@ def second_stage_line(spec: SecondStageSpec) -> str:
         proposal += f", and SWI minima below {spec.extrema['swi_below']:g} SD beside QSM above {spec.extrema['qsm_above']:g} SD"
     minimum = ", ".join(f"{key} {value}" for key, value in spec.min_probability.items())
     decides = ", ".join(spec.decided_keys())
+    if spec.keep_unet:
+        decides += (f" (keeping the U-Net's lesions of these classes at its probability >= {spec.keep_unet['unet_probability']:g} "
+                    f"where the classifier's lesion probability is >= {spec.keep_unet['lesion_probability']:g})")
     return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels; candidates: {proposal}; "
             f"minimum probability {minimum}; decides {decides}; weights sha256 {spec.weights_sha256}")
 

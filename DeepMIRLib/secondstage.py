@@ -51,6 +51,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     as_classifier,
     classify,
     decide,
+    decide_candidates,
     extract_candidates,
     extremum_proposals,
     patches_for,
@@ -391,15 +392,20 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
-def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, suppression: dict | None = None) -> dict:
+# a classifier's decisions alone: no suppression, no U-Net lesions kept
+_BARE_RULE = SecondStageSpec("cnn3d", 1, 1, DEFAULT_PATCH)
+
+
+def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, spec: SecondStageSpec | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
-    the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`.
+    the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`
+    with the rest of `spec`'s decision rule (`decide_candidates`; none but the minimum when not given).
     A row keeps the counts of each set of second-stage decisions it has been scored with
     ("counts_by_decisions"): most thresholds of a calibration grid change no decision."""
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
-            decisions = suppress(row["candidates"], decide(row["scores"], min_probability), suppression or {})
+            decisions = decide_candidates(row["candidates"], row["scores"], spec or _BARE_RULE, min_probability)
             cache, key = row.setdefault("counts_by_decisions", {}), decisions.tobytes()
             if key not in cache:
                 cache[key] = _counts(row["candidates"].lesion_centroids(decisions), row["reference"])
@@ -420,12 +426,13 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
 CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2))
 
 
-def choose_min_probability(rows, grid=CALIBRATION_GRID, suppression: dict | None = None) -> dict:
+def choose_min_probability(rows, grid=CALIBRATION_GRID, spec: SecondStageSpec | None = None) -> dict:
     """Per lesion class, the lowest minimum probability with the highest F1 (pooled over the
-    calibration participants, the paper's centroid matching), and the table."""
+    calibration participants, the paper's centroid matching; the rest of the decision rule
+    `spec`'s), and the table."""
     tables = {"cmb": [], "iron": []}
     for t in grid:
-        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t}, suppression)
+        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t}, spec)
         for key, table in tables.items():
             table.append({"min_probability": t, **figures[key]})
     chosen = {}
@@ -460,9 +467,9 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 
     if rows is None:
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
-    choice = choose_min_probability(rows, suppression=spec.suppression)
+    choice = choose_min_probability(rows, spec=spec)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
-    chosen = cohort_figures(rows, "second", choice["min_probability"], spec.suppression)
+    chosen = cohort_figures(rows, "second", choice["min_probability"], spec)
     log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
         f"two stages at {choice['min_probability']}: {chosen}")
     return dataclasses.replace(
@@ -471,7 +478,8 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
                              + f"; candidates: {_describe([spec.proposal], spec.extrema)}",
                      "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 "
                              "voxels), pieces within " + " / ".join(f"{v:g} ({k})" for k, v in spec.suppression.items())
-                             + " voxels of a larger kept one suppressed",
+                             + " voxels of a larger kept one suppressed"
+                             + (f"; U-Net lesions kept as keep_unet {spec.keep_unet} says" if spec.keep_unet else ""),
                      "figures": {"unet_calibrated": baseline["calibrated"], "unet_argmax": baseline["argmax"], "two_stages": chosen},
                      "tables": choice["tables"]})
 

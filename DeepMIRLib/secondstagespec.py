@@ -56,6 +56,12 @@ class SecondStageSpec:
     # with {"swi_below": SD, "qsm_above": SD}, also the local SWI minima with a QSM maximum that
     # the U-Net does not propose, as microbleed candidates (candidates.extremum_proposals)
     extrema: dict | None = None
+    # with {"unet_probability": p, "lesion_probability": q}: a candidate of a class this stage
+    # decides that the U-Net labels that class, with its highest probability of the class inside
+    # at least p, is kept as that class wherever the classifier's probability of a lesion
+    # (1 - 'neither') is at least q, whichever lesion class the classifier prefers
+    # (candidates.keep_unet_lesions); None: the classifier alone decides
+    keep_unet: dict | None = None
 
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
@@ -74,6 +80,8 @@ class SecondStageSpec:
             data["decides"] = list(self.decides)
         if self.extrema is None:
             del data["extrema"]
+        if self.keep_unet is None:
+            del data["keep_unet"]
         return data
 
     @classmethod
@@ -132,10 +140,13 @@ class SecondStageSpec:
         extrema = data.get("extrema")
         if extrema is not None:
             extrema = check_extrema(extrema, f"{source}: second_stage extrema")
+        keep_unet = data.get("keep_unet")
+        if keep_unet is not None:
+            keep_unet = check_keep_unet(keep_unet, f"{source}: second_stage keep_unet")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema)
+                   proposal, decides, extrema, keep_unet)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -175,6 +186,14 @@ def check_extrema(value: object, name: str) -> dict:
         raise InputError(name, f"{value!r} must be an object with 'swi_below' and 'qsm_above' (standard deviations)")
     return {"swi_below": options.real_number(value["swi_below"], f"{name} swi_below", -20.0, 0.0),
             "qsm_above": options.real_number(value["qsm_above"], f"{name} qsm_above", 0.0, 20.0, low_open=True)}
+
+
+def check_keep_unet(value: object, name: str) -> dict:
+    """A second stage's `keep_unet`: {"unet_probability": p, "lesion_probability": q}, each a
+    probability above 0 (at 0 every U-Net candidate would be kept)."""
+    if not isinstance(value, dict) or set(value) != {"unet_probability", "lesion_probability"}:
+        raise InputError(name, f"{value!r} must be an object with 'unet_probability' and 'lesion_probability'")
+    return {key: options.real_number(value[key], f"{name} {key}", 0.0, 1.0, low_open=True) for key in ("unet_probability", "lesion_probability")}
 
 
 def check_proposal(value: object, name: str) -> float:

@@ -469,3 +469,72 @@ def test_the_extrema_field(tmp_path):
     card.second_stage = _spec(in_channels=3, extrema={"swi_below": -3.5, "qsm_above": 2.0})
     with pytest.raises(InputError, match="extrema needs SWI and QSM"):
         save_model(network, card, tmp_path / "no-qsm", second_stage=CandidateNet(3, 4))
+
+
+def test_keep_unet_keeps_the_lesions_the_unet_is_sure_of_where_the_classifier_sees_a_lesion():
+    """`keep_unet` keeps a U-Net candidate of a decided class as the U-Net's class where the
+    U-Net's highest probability of it reaches `unet_probability` and the classifier's lesion
+    probability (1 - 'neither') `lesion_probability`, whichever lesion class it prefers; the
+    footprint a calibration keeps gives the same decisions."""
+    components = np.zeros((16, 16, 16), np.int32)
+    for k, corner in enumerate((1, 5, 9, 13)):
+        components[corner:corner + 2, corner:corner + 2, corner:corner + 2] = k + 1
+    labels = np.where(components == 4, 1, np.where(components > 0, 2, 0)).astype(np.uint8)  # three iron, one CMB
+    peak = np.array([0.0, 0.9995, 0.99, 0.9995, 0.9995], np.float32)[components]
+    probabilities = np.stack([np.where(labels == 1, peak, 0), np.where(labels == 2, peak, 0)]).astype(np.float32)
+    candidates = secondstage.extract_candidates(labels, probabilities)
+    assert candidates.label.tolist() == [1, 2, 2, 2]  # CMB first (extract_candidates' class order)
+    prefers_cmb = [0.05, 0.6, 0.35]  # a lesion (0.95), but neither class reaches its minimum
+    scores = np.array([prefers_cmb, prefers_cmb, prefers_cmb, [0.6, 0.2, 0.2]], np.float32)
+    minimum = {"cmb": 0.95, "iron": 0.8}
+    spec = _spec(min_probability=minimum, decides=("iron",), keep_unet={"unet_probability": 0.999, "lesion_probability": 0.5})
+    assert secondstage.decide(scores, minimum).tolist() == [0, 0, 0, 0]
+    # CMB: not a class this stage decides; iron at 0.9995 kept; at 0.99 not; lesion probability 0.4 not
+    assert secondstage.decide_candidates(candidates, scores, spec).tolist() == [0, 2, 0, 0]
+    footprint = secondstage.CandidateFootprint.of(candidates)
+    assert secondstage.decide_candidates(footprint, scores, spec).tolist() == [0, 2, 0, 0]
+    both = dataclasses.replace(spec, decides=None)
+    assert secondstage.decide_candidates(candidates, scores, both).tolist() == [1, 2, 0, 0]
+    assert secondstage.decide_candidates(candidates, scores, dataclasses.replace(spec, keep_unet=None)).tolist() == [0, 0, 0, 0]
+
+
+def test_the_keep_unet_field(tmp_path):
+    from DeepMIRLib.cli import second_stage_line
+    from DeepMIRLib.pipeline import detection_settings
+
+    keep = {"unet_probability": 0.999, "lesion_probability": 0.5}
+    spec = _spec(decides=("iron",), keep_unet=keep).to_dict()
+    assert SecondStageSpec.from_dict(spec).keep_unet == keep
+    assert "keep_unet" not in _spec().to_dict()  # cards without it are written as before
+    assert "probability >= 0.999 where the classifier's lesion probability is >= 0.5" in second_stage_line(SecondStageSpec.from_dict(spec))
+    for bad in ({"unet_probability": 0, "lesion_probability": 0.5}, {"unet_probability": 0.9, "lesion_probability": 1.5},
+                {"unet_probability": 0.9}, {**keep, "other": 1}, [0.9, 0.5], "x"):
+        with pytest.raises(InputError, match="keep_unet"):
+            SecondStageSpec.from_dict({**spec, "keep_unet": bad})
+    card = ModelCard.for_network(UNet2D(3, 2, base_width=2), "test", "0.1", "multiclass", ["swi", "qsm", "t2"])
+    card.second_stage = SecondStageSpec.from_dict(spec)
+    settings = detection_settings(card, "auto", 0.5, 1, None, "auto", False, stages=2)
+    assert settings["second_stage_keep_unet"] == keep  # a result without the rule is not reused
+
+
+def test_an_iron_stage_keeping_the_unets_deposits_gives_them_back(slab_cohort, two_stage_models, tmp_path):
+    """On a simulated participant, an iron-deciding classifier that calls every candidate a
+    microbleed leaves no iron deposit; with `keep_unet` it gives back exactly the U-Net's
+    permissive iron deposits whose highest iron probability reaches the card's minimum."""
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    permissive = detect(participant, "default", device="cpu", runtime="torch", min_probability=0, stages=1)
+    iron = permissive.labels.array == 2
+    labelled, n = label_components(iron)
+    peaks = ndimage.maximum(permissive.probabilities["iron"].array, labelled, range(1, n + 1))
+    assert n >= 2 and (peaks < 0.999).any() and (peaks >= 0.999).any()  # the slab has deposits on both sides of the minimum
+    loaded = load_model(two_stage_models["cmb"])
+    found = {}
+    for name, keep in (("none", None), ("any", 1e-6), ("sure", 0.999)):
+        card = copy.deepcopy(loaded.card)
+        card.second_stage = dataclasses.replace(card.second_stage, decides=("iron",),
+                                                keep_unet=keep and {"unet_probability": keep, "lesion_probability": 0.5})
+        path = save_model(loaded.network, card, tmp_path / name, second_stage=loaded.second_stage)
+        found[name] = detect(participant, path, device="cpu", runtime="torch").labels.array == 2
+    assert not found["none"].any()
+    assert np.array_equal(found["any"], iron)
+    assert np.array_equal(found["sure"], np.isin(labelled, np.flatnonzero(peaks >= 0.999) + 1))
