@@ -392,20 +392,18 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
-# a classifier's decisions alone: no suppression, no U-Net lesions kept
-_BARE_RULE = SecondStageSpec("cnn3d", 1, 1, DEFAULT_PATCH)
-
-
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, spec: SecondStageSpec | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
     the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`
-    with the rest of `spec`'s decision rule (`decide_candidates`; none but the minimum when not given).
+    with the rest of the decision rule of `spec`, the card's section (`decide_candidates`).
     A row keeps the counts of each set of second-stage decisions it has been scored with
     ("counts_by_decisions"): most thresholds of a calibration grid change no decision."""
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
-            decisions = decide_candidates(row["candidates"], row["scores"], spec or _BARE_RULE, min_probability)
+            if spec is None:
+                raise ValueError("the second stage's figures need its card section (spec) for the rest of its decision rule")
+            decisions = decide_candidates(row["candidates"], row["scores"], spec, min_probability)
             cache, key = row.setdefault("counts_by_decisions", {}), decisions.tobytes()
             if key not in cache:
                 cache[key] = _counts(row["candidates"].lesion_centroids(decisions), row["reference"])
@@ -426,7 +424,7 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
 CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2))
 
 
-def choose_min_probability(rows, grid=CALIBRATION_GRID, spec: SecondStageSpec | None = None) -> dict:
+def choose_min_probability(rows, spec: SecondStageSpec, grid=CALIBRATION_GRID) -> dict:
     """Per lesion class, the lowest minimum probability with the highest F1 (pooled over the
     calibration participants, the paper's centroid matching; the rest of the decision rule
     `spec`'s), and the table."""
@@ -467,7 +465,7 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 
     if rows is None:
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
-    choice = choose_min_probability(rows, spec=spec)
+    choice = choose_min_probability(rows, spec)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
     chosen = cohort_figures(rows, "second", choice["min_probability"], spec)
     log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
