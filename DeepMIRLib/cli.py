@@ -214,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default=None, help="model name for the card (default: the --out file name)")
     train.add_argument("--version", default="0.1.0", help="model version for the card (default: 0.1.0)")
     train.add_argument("--resume", action="store_true", help="continue from OUT.checkpoint.* if present")
+    train.add_argument("--fine-tune", default=None, metavar="MODEL",
+                       help="start from this model's U-Net (card, weights or registry id, e.g. default) instead of fresh weights; "
+                            "its inputs, task and --width must match. Its validation IoU counts as epoch 0's")
     train.set_defaults(handler=run_train)
 
     experiment = commands.add_parser(
@@ -643,12 +646,18 @@ def run_simulate(args) -> int:
 
 def run_train(args) -> int:
     from .casecache import default_cache_folder
-    from .training import find_training_cases, train_model
+    from .training import check_fine_tune, find_training_cases, train_model
 
     check_output_folder(args.out.parent)
     if args.inputs[0] != "swi":
         raise InputError("--inputs", "must start with swi")
     config = _training_config(args, args.inputs, args.task)
+    fine_tune = None
+    if args.fine_tune is not None:
+        from .modelfile import load_model
+
+        fine_tune = load_model(args.fine_tune)
+        check_fine_tune(fine_tune, config)
     cases = find_training_cases(args.data)
     name = args.name or args.out.name
     bar = tqdm(unit="slice", leave=False)
@@ -661,7 +670,8 @@ def run_train(args) -> int:
 
     print(f"training on {len(cases)} cases from {args.data}")
     cache = _case_cache(args, default_cache_folder(), log=tqdm.write)
-    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress, tqdm.write, cache)
+    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress,
+                            tqdm.write, cache, fine_tune)
     bar.close()
     print(f"model: {card_path}")
     return 0

@@ -36,7 +36,7 @@ from .classes import BRAIN_MASK, MODALITIES, classes_for_task, reference_for_tas
 from .datastore import INDEX_NAME, Datastore
 from .errors import InputError
 from .evaluation import IoUAccumulator
-from .modelfile import ModelCard, save_model
+from .modelfile import LoadedModel, ModelCard, save_model
 from .pipeline import ParticipantInputs, participant_from_folder
 from .preprocessing import NETWORK_MULTIPLE, round_up
 from .simulation.objects import MIMIC_LABELS
@@ -269,7 +269,12 @@ class Trainer:
     """The epoch loop. Distributed data parallel when launched by torchrun (gloo on CPU,
     NCCL on GPU): each process trains on its share of the epoch's slices."""
 
-    def __init__(self, config: TrainingConfig, train_cases: list[PreparedCase], validation_cases: list[PreparedCase]):
+    def __init__(self, config: TrainingConfig, train_cases: list[PreparedCase], validation_cases: list[PreparedCase],
+                 initial: UNet2D | None = None):
+        """`initial`: a U-Net to start from (fine-tuning) instead of fresh weights; it must have
+        the configuration's inputs, classes and width (check_initial_network)."""
+        import copy
+
         from .inference import choose_device
 
         self.config = config
@@ -282,7 +287,11 @@ class Trainer:
         self.device = choose_device(config.device) if self.world == 1 else _distributed_device(self.rank)
         torch.manual_seed(config.seed)
         num_classes = len(classes_for_task(config.task))
-        self.network = UNet2D(len(config.inputs), num_classes, config.base_width).to(self.device)
+        if initial is None:
+            self.network = UNet2D(len(config.inputs), num_classes, config.base_width).to(self.device)
+        else:
+            check_initial_network(initial, config)
+            self.network = copy.deepcopy(initial).to(self.device)
         self.model = self.network
         if self.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(self.network)
@@ -293,6 +302,14 @@ class Trainer:
         self.best_iou = -1.0
         self.best_epoch = -1
         self.best_state = None
+        self.started_from: str | None = None  # what `initial` was (recorded in checkpoints); None: fresh weights
+
+    def start_from_initial(self) -> float:
+        """Count the starting network as epoch 0: its validation IoU is the one to beat, and it
+        is what training returns when no epoch beats it."""
+        self.best_iou, self.best_epoch = self.validation_iou(), 0
+        self.best_state = {k: v.detach().cpu().clone() for k, v in self.network.state_dict().items()}
+        return self.best_iou
 
     def learning_rate(self, epoch: int) -> float:
         """The epoch's learning rate: constant, or with `cosine_schedule` from the configured
@@ -388,7 +405,8 @@ class Trainer:
             for name, value in state.items():
                 tensors[f"optimizer.{index}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
         meta = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "best_iou": self.best_iou, "best_epoch": self.best_epoch,
-                "history": self.history, "param_groups": optimizer_state["param_groups"], "config": _config_dict(self.config)}
+                "history": self.history, "param_groups": optimizer_state["param_groups"], "config": _config_dict(self.config),
+                "started_from": self.started_from}
         atomic_write(checkpoint_file(path), lambda p: save_file(tensors, p, metadata={CHECKPOINT_FORMAT: json.dumps(meta)}))
         _suffixed(path, ".json").unlink(missing_ok=True)  # the record of the older two-file checkpoints, now stale
 
@@ -409,6 +427,9 @@ class Trainer:
             raise InputError(file, "is not a DeepMIR checkpoint; start a new run without --resume")
         if _without_epochs(meta["config"]) != _without_epochs(_config_dict(self.config)):
             raise InputError(file, "checkpoint was made with another configuration; start a new run or use the same options")
+        if meta.get("started_from") != self.started_from:
+            raise InputError(file, f"checkpoint's run started from {meta.get('started_from') or 'fresh weights'}, this one from "
+                                   f"{self.started_from or 'fresh weights'}; start a new run or use the same --fine-tune")
         epoch = meta.get("epoch")
         if not isinstance(epoch, int) or not 1 <= epoch <= self.config.epochs:
             raise InputError(file, f"checkpoint is at epoch {epoch!r}, not between 1 and --epochs {self.config.epochs}")
@@ -426,6 +447,31 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
             raise InputError(file, f"checkpoint does not fit this network and optimizer ({err}); start a new run without --resume") from None
         return epoch
+
+
+def check_initial_network(network: UNet2D, config: TrainingConfig, source: object = "--fine-tune") -> None:
+    """InputError unless `network` takes the configuration's inputs, gives its task's classes
+    and has its base width: fine-tuning continues that network, it cannot reshape it."""
+    num_classes = len(classes_for_task(config.task))
+    found = (network.in_channels, network.num_classes, network.base_width)
+    wanted = (len(config.inputs), num_classes, config.base_width)
+    if found != wanted:
+        raise InputError(source, f"its U-Net takes {found[0]} inputs, gives {found[1]} classes and has base width {found[2]}; "
+                                 f"this training wants {wanted[0]} ({'+'.join(config.inputs)}), {wanted[1]} ({config.task}) and "
+                                 f"width {wanted[2]} (--width)")
+
+
+def check_fine_tune(model: LoadedModel, config: TrainingConfig) -> str:
+    """InputError unless `model`'s U-Net can be trained further on this configuration (same
+    inputs in the same order, task and width); returns what names it in the card."""
+    card = model.card
+    if list(card.inputs) != list(config.inputs) or card.task != config.task:
+        raise InputError("--fine-tune", f"model '{card.name}' {card.version} takes {'+'.join(card.inputs)} for the task {card.task}; "
+                                        f"this training is {'+'.join(config.inputs)} for {config.task} (--inputs, --task)")
+    if card.architecture.base_width != config.base_width:
+        raise InputError("--fine-tune", f"model '{card.name}' {card.version} has base width {card.architecture.base_width}; "
+                                        f"this training asks for {config.base_width} (--width)")
+    return f"{card.name} {card.version}'s U-Net (weights sha256 {card.weights_sha256 or 'unrecorded: a network in memory'})"
 
 
 def _config_dict(config: TrainingConfig) -> dict:
@@ -473,13 +519,17 @@ def _distributed_device(rank: int) -> torch.device:
 
 def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, name: str, version: str, data_description: str,
                 resume: bool = False, progress: Callable[[int, int, float], None] | None = None,
-                log: Callable[[str], object] = print, cache: CaseCache | None = None) -> Path:
+                log: Callable[[str], object] = print, cache: CaseCache | None = None, fine_tune: LoadedModel | None = None) -> Path:
     """Prepare the cases, split them, train, and write the best epoch as a model file
     (`out` is the model path without suffix). A checkpoint `<out>.checkpoint.*` is written
     after every epoch; `resume` continues from it. `cache` serves prepared cases (default:
-    prepare them here, keep nothing)."""
+    prepare them here, keep nothing). With `fine_tune`, training starts from that model's
+    U-Net, whose validation IoU counts as epoch 0's (kept when no epoch beats it)."""
     if config.mimic_fraction > 0 and not any(c.mimics for c in cases):
         raise InputError("--mimic-fraction", "needs mimics maps (simulated participants); these training cases have none")
+    started_from = None
+    if fine_tune is not None:
+        started_from = check_fine_tune(fine_tune, config)
     train_ids, validation_ids = split_cases([c.case_id for c in cases], config.seed, config.validation_fraction)
     cache = cache or CaseCache()
     counts = cache.prepared, cache.read
@@ -487,7 +537,9 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
     n_prepared, n_read = cache.prepared - counts[0], cache.read - counts[1]
     if cache.folder is not None and n_prepared + n_read:  # nothing to say when every case came from memory
         log(f"{len(cases)} cases ready: {n_read} read from the cache {cache.folder}, {n_prepared} prepared")
-    trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids])
+    trainer = Trainer(config, [prepared[i] for i in train_ids], [prepared[i] for i in validation_ids],
+                      initial=None if fine_tune is None else fine_tune.network)
+    trainer.started_from = started_from
     checkpoint = Path(f"{out}.checkpoint")
     start = 0
     if resume and checkpoint_file(checkpoint).exists():
@@ -495,6 +547,8 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
         log(f"resuming after epoch {start} from {checkpoint_file(checkpoint)}")
     elif resume:
         log(f"no checkpoint at {checkpoint_file(checkpoint)}: starting at epoch 1")
+    if fine_tune is not None and start == 0:
+        log(f"starting from {started_from}: validation IoU {trainer.start_from_initial():.4f} (epoch 0)")
 
     def on_epoch(t: Trainer, epoch: int) -> None:
         log(f"epoch {epoch}/{config.epochs}: loss {t.history[-1]['loss']:.4f}, validation IoU {t.history[-1]['validation_iou']:.4f} (best {t.best_iou:.4f} at epoch {t.best_epoch})")
@@ -520,6 +574,7 @@ def train_model(cases: list[TrainingCase], config: TrainingConfig, out: Path, na
                         + (f" ({config.mimic_fraction:.0%} of them around simulated mimics)" if config.mimic_fraction else "")
                         + "; best validation IoU epoch kept",
             "config": _config_dict(config),
+            **({"fine_tuned_from": started_from} if started_from else {}),
             "best_epoch": trainer.best_epoch,
             "best_validation_iou": round(trainer.best_iou, 5),
             "history": trainer.history,

@@ -131,6 +131,35 @@ def test_resume_continues_exactly(slab_cohort, tmp_path):
         assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-5), key
 
 
+def test_fine_tune_starts_from_a_models_unet_and_refuses_one_that_does_not_fit(slab_cohort, tmp_path):
+    cases = find_training_cases(slab_cohort)
+    quiet = {"log": lambda *_: None}
+    start = load_model(train_model(cases, _config(epochs=1), tmp_path / "start", "start", "0.1", "test", **quiet))
+    # a learning rate too small to move the weights: the result is the starting network, not a fresh one
+    out = tmp_path / "tuned"
+    assert main(["train", "--data", str(slab_cohort), "--out", str(out), "--fine-tune", str(start.path), "--width", "4", "--epochs", "1",
+                 "--crop", "64", "--batch-size", "8", "--copies", "1", "--seed", "5", "--device", "cpu", "--learning-rate", "1e-12",
+                 "--no-cache"]) == 0
+    tuned = load_model(out.with_suffix(".json"))
+    training = tuned.card.training
+    assert training["fine_tuned_from"] == f"start 0.1's U-Net (weights sha256 {start.card.weights_sha256})"
+    assert training["best_epoch"] in (0, 1) and [h["epoch"] for h in training["history"]] == [1]
+    weights = dict(tuned.network.named_parameters())  # parameters: batch norm's running statistics move at any rate
+    for key, value in start.network.named_parameters():
+        assert torch.allclose(value, weights[key], atol=1e-6), key
+    fresh = dict(load_model(train_model(cases, _config(epochs=1, learning_rate=1e-12, seed=6), tmp_path / "fresh", "f", "0", "test",
+                                        **quiet)).network.named_parameters())
+    assert not all(torch.allclose(value, fresh[key], atol=1e-3) for key, value in start.network.named_parameters())
+    # what fine-tuning cannot do: another width, other inputs, another task
+    for changes, named in (({"base_width": 8}, "--width"), ({"inputs": ("swi",)}, "--inputs"), ({"task": "cmb"}, "--task")):
+        with pytest.raises(InputError, match=named):
+            train_model(cases, _config(epochs=1, **changes), tmp_path / "bad", "b", "0", "test", fine_tune=start, **quiet)
+    # a checkpoint of a run from fresh weights is not continued as a fine-tuning run
+    train_model(cases, _config(epochs=1), tmp_path / "mixed", "m", "0", "test", **quiet)
+    with pytest.raises(InputError, match="started from fresh weights"):
+        train_model(cases, _config(epochs=2), tmp_path / "mixed", "m", "0", "test", resume=True, fine_tune=start, **quiet)
+
+
 def test_data_parallel_training_with_torchrun(slab_cohort, tmp_path):
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29537", "-m", "DeepMIRLib.cli",
