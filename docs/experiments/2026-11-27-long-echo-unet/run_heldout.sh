@@ -13,3 +13,4 @@ for SEED in 350 1040; do
     python3 $POOLED eval-$N >> heldout.txt 2>&1
   done
 done
+echo done > HELDOUT_DONE
