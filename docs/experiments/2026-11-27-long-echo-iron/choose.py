@@ -1,0 +1,29 @@
+"""Round 11's rule (README, written before any model ran): I against 0.5.0 on the selection
+cohorts, from `deepmir evaluate`'s summaries (pooled TP / FP / FN).
+
+python choose.py   (in /tmp/s19, after run_select.sh)
+"""
+import json
+from pathlib import Path
+
+
+def pooled(folder: str) -> dict:
+    d = json.loads(Path(folder, "summary.json").read_text())
+    f1 = {k: 2 * d[k]["summary"]["tp"] / max(2 * d[k]["summary"]["tp"] + d[k]["summary"]["fp"] + d[k]["summary"]["fn"], 1) for k in ("cmb", "iron")}
+    return {**f1, "mimic": d["false_positives_on_mimics"]["per_participant"]}
+
+
+base = {seed: pooled(f"eval-{seed}-m050") for seed in (360, 1050)}
+i = {seed: pooled(f"eval-{seed}-i") for seed in (360, 1050)}
+checks = {
+    "1050 iron F1 at least 0.02 higher": i[1050]["iron"] - base[1050]["iron"] >= 0.02,
+    "360 iron F1 at most 0.01 lower": i[360]["iron"] - base[360]["iron"] >= -0.01,
+}
+for seed in (360, 1050):
+    checks[f"{seed} microbleed F1 at most 0.005 lower"] = i[seed]["cmb"] - base[seed]["cmb"] >= -0.005
+    checks[f"{seed} mimic FP per participant at most 0.05 higher"] = i[seed]["mimic"] - base[seed]["mimic"] <= 0.05 + 1e-9
+for seed in (360, 1050):
+    print(f"{seed}: 0.5.0 " + ", ".join(f"{k} {v:.3f}" for k, v in base[seed].items()) + "; I " + ", ".join(f"{k} {v:.3f}" for k, v in i[seed].items()))
+for name, ok in checks.items():
+    print(f"{'holds' if ok else 'FAILS'}: {name}")
+print("I becomes the default 0.5.1" if all(checks.values()) else "0.5.0 stays the default; nothing ships")
