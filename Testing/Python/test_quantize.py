@@ -84,7 +84,7 @@ def test_int8_is_close_to_float32(quantized, slab_cohort, name):
                   for k in reference.probabilities)
     assert 0 < largest < PROBABILITY_TOLERANCE  # not float32's file run twice
     one, other = reference.labels.array, detection.labels.array
-    assert set(np.unique(one)) == {0, 1, 2}
+    assert (one == 1).any() and set(np.unique(one)) <= {0, 1, 2}  # lesions to compare (sim-41-0002 holds no iron deposit)
     lesion_voxels = int(((one > 0) | (other > 0)).sum())
     assert int((one != other).sum()) <= LESION_VOXEL_FRACTION * lesion_voxels
     assert detection.settings == {**reference.settings, "runtime": "onnxruntime", "precision": "int8"}

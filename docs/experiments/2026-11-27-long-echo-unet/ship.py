@@ -2,8 +2,9 @@
 
 q/ is U with an int8 file (`deepmir quantize --model u/deepmir-multiclass-sim-w16.json --data
 heldout-310 --participants 4 --out q/deepmir-multiclass-sim-w16`): U's files, the fine-tuned
-U-Net quantized. This writes its card with a description, the commands and the held-out figures
-(`run_heldout.sh`, `run_stages1.sh`), copies its files into Resources/models and updates the registry.
+U-Net quantized. This writes its files to ship/ with a card given a description, the commands and
+the held-out figures (`run_heldout.sh`, `run_stages1.sh`), copies them into Resources/models and
+updates the registry.
 
 python ship.py   (in /tmp/s18)
 """
@@ -52,8 +53,9 @@ card["description"] = (
     "participants (microbleed classifier 0.95, iron classifier 0.6; the U-Net alone 0.995 and 0.95). --stages 1 gives the U-Net "
     "alone, with its own calibrated minimum probabilities.")
 calibration_data = "60 simulated participants: deepmir simulate --n 60 --seed 310 (round 8's held-out cohort, never trained on)"
-card["training"]["data"] = ("60 simulated participants linked into one folder train-r10: deepmir simulate --n 30 --seed 320 "
-                            f"(nominal) and deepmir simulate --n 30 --seed 1010 {B} (protocol B: first echo 25 ms)")
+card["training"]["data"] = ("32 simulated participants (deepmir simulate --n 32 --seed 500 --load dense; 0.3.0), then 60 more "
+                            "linked into one folder train-r10: deepmir simulate --n 30 --seed 320 (nominal) and deepmir simulate "
+                            f"--n 30 --seed 1010 {B} (protocol B: first echo 25 ms); this record is the second training's")
 card["training"]["command"] = (
     f"deepmir train --data train-r10 --out unet-r10/{name} --name deepmir-multiclass-sim --version 0.5.0-unet --fine-tune "
     "default (0.4.4) --width 16 --epochs 10 --learning-rate 3e-4 --cosine --crop 64 --copies 3 --mimic-fraction 0.5 --seed 1 "
@@ -75,8 +77,8 @@ for section in card["second_stage"]:
     section["calibration"]["data"] = calibration_data + "; " + section["calibration"]["data"].split("; ", 1)[1]
 card["int8"]["calibration"]["data"] = calibration_data + "; the first 4 participants"
 heldout = {"nominal_protocol": ("eval-350-u", "eval-350-u-s1", "deepmir simulate --n 20 --seed 350"),
-           "unseen_protocol": ("eval-1040-u", "eval-1040-u-s1", f"deepmir simulate --n 20 --seed 1040 {A} (protocol A: used by no "
-                               "training, calibration or selection; its first echo, 20 ms, lies between the training's 7.5 and 25 ms)")}
+           "unseen_protocol": ("eval-1040-u", "eval-1040-u-s1", (f"deepmir simulate --n 20 --seed 1040 {A} (protocol A: used by no "
+                               "training, calibration or selection; its first echo, 20 ms, lies between the training's 7.5 and 25 ms)"))}
 card["metrics"] = {
     "data": "held-out SIMULATED cohorts of 20 participants each (paper lesion load), seeds never used in training, selection or "
             f"calibration, predicted after round 10's choice was committed ({RECORD}); participant means +- SEM and pooled counts",
@@ -88,10 +90,14 @@ card["metrics"] = {
     "targets": old["metrics"]["targets"],
 }
 card["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-Path(f"q/{name}.json").write_text(json.dumps(card, indent=2) + "\n")
-subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", f"q/{name}.json", "--check"], check=True, stdout=subprocess.DEVNULL)
-for suffix in (".safetensors", ".second.safetensors", ".second2.safetensors", ".int8.onnx", ".json"):  # the card last
-    shutil.copyfile(f"q/{name}{suffix}", models / f"{name}{suffix}")
+files = (".safetensors", ".second.safetensors", ".second2.safetensors", ".int8.onnx")
+Path("ship").mkdir(exist_ok=True)
+for suffix in files:
+    shutil.copyfile(f"q/{name}{suffix}", f"ship/{name}{suffix}")
+Path(f"ship/{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", f"ship/{name}.json", "--check"], check=True, stdout=subprocess.DEVNULL)
+for suffix in (*files, ".json"):  # the card last
+    shutil.copyfile(f"ship/{name}{suffix}", models / f"{name}{suffix}")
 registry = json.loads((models / "registry.json").read_text())
 entry = registry["models"][0]
 entry["version"] = "0.5.0"
