@@ -646,7 +646,7 @@ def run_simulate(args) -> int:
 
 def run_train(args) -> int:
     from .casecache import default_cache_folder
-    from .training import check_fine_tune, find_training_cases, train_model
+    from .training import find_training_cases, train_model
 
     check_output_folder(args.out.parent)
     if args.inputs[0] != "swi":
@@ -656,8 +656,7 @@ def run_train(args) -> int:
     if args.fine_tune is not None:
         from .modelfile import load_model
 
-        fine_tune = load_model(args.fine_tune)
-        check_fine_tune(fine_tune, config)
+        fine_tune = load_model(args.fine_tune)  # checked against the run by train_model, before any case is prepared
     cases = find_training_cases(args.data)
     name = args.name or args.out.name
     bar = tqdm(unit="slice", leave=False)

@@ -463,14 +463,13 @@ def check_initial_network(network: UNet2D, config: TrainingConfig, source: objec
 
 def check_fine_tune(model: LoadedModel, config: TrainingConfig) -> str:
     """InputError unless `model`'s U-Net can be trained further on this configuration (same
-    inputs in the same order, task and width); returns what names it in the card."""
+    inputs in the same order and task, which only the card names; then the network's shape,
+    check_initial_network); returns what names it in the card."""
     card = model.card
     if list(card.inputs) != list(config.inputs) or card.task != config.task:
         raise InputError("--fine-tune", f"model '{card.name}' {card.version} takes {'+'.join(card.inputs)} for the task {card.task}; "
                                         f"this training is {'+'.join(config.inputs)} for {config.task} (--inputs, --task)")
-    if card.architecture.base_width != config.base_width:
-        raise InputError("--fine-tune", f"model '{card.name}' {card.version} has base width {card.architecture.base_width}; "
-                                        f"this training asks for {config.base_width} (--width)")
+    check_initial_network(model.network, config)
     return f"{card.name} {card.version}'s U-Net (weights sha256 {card.weights_sha256 or 'unrecorded: a network in memory'})"
 
 
