@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from card_figures import cohort_metrics
+
 name = "deepmir-multiclass-sim-w16"
 models = Path(__file__).resolve().parents[3] / "Resources" / "models"
 old = json.loads((models / f"{name}.json").read_text())
@@ -25,19 +27,6 @@ for new_section, old_section in zip(card["second_stage"], old["second_stage"], s
 B = "--spacing 1.0 1.0 1.5 --size 192 256 104 --echo-times 25 33 41 --b0 0.258819 0 0.965926 --noise-scale 1.2 --gre-bias 0.1"
 A = "--spacing 0.8 0.8 2.0 --size 240 320 78 --echo-times 20 28 36 44 --b0 0 0.173648 0.984808 --noise-scale 1.5 --gre-bias 0.2"
 RECORD = "docs/experiments/2026-11-27-long-echo-unet"
-
-
-def cohort_metrics(folder: str, simulation: str) -> dict:
-    """A held-out cohort's figures, in the form of the earlier cards' metrics, from `deepmir evaluate`'s summary."""
-    d = json.loads(Path(folder, "summary.json").read_text())
-    figures = {"data": simulation}
-    for key, label in (("cmb", "cerebral_microbleed"), ("iron", "iron_deposit")):
-        s = d[key]["summary"]
-        figures[label] = {**{f"{m}{part}": round(s[m][k], 2) if k != "n" else s[m][k]
-                             for m in ("sensitivity", "precision") for part, k in (("", "mean"), ("_sem", "sem"), ("_n", "n"))},
-                          **{k: s[k] for k in ("tp", "fp", "fn")}}
-    return {**figures, "false_positives_on_mimics_per_participant": round(d["false_positives_on_mimics"]["per_participant"], 3),
-            "false_positives_on_mimics_total": d["false_positives_on_mimics"]["total_by_kind"]}
 
 
 card["version"] = "0.5.0"
