@@ -1,0 +1,22 @@
+"""Candidate S of round 13: MODEL's card with the iron deposits' suppression distance set to 3
+voxels in every second-stage section, nothing else changed (the weights files are copied).
+
+python make_s.py MODEL.json OUT_FOLDER
+"""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+source, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+for path in source.parent.glob(source.stem + ".*"):
+    if path.suffix != ".json":
+        shutil.copyfile(path, out / path.name)
+card = json.loads(source.read_text())
+for section in card["second_stage"]:
+    assert section["suppression"]["iron"] == 5.0
+    section["suppression"]["iron"] = 3.0
+card["version"] += "-s3"
+(out / source.name).write_text(json.dumps(card, indent=2) + "\n")
+print(out / source.name)
