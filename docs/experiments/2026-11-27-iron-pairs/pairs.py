@@ -41,6 +41,6 @@ for cohort, prediction in zip(arguments[::2], arguments[1::2]):
     rows = cohort_rows(Path(cohort), Path(prediction))
     cells = []
     for low, high in BINS:
-        inside = [missed for distance, missed in rows if low <= distance < high]
+        inside = [missed for distance, missed in rows if low <= distance < high or distance == high == np.inf]
         cells.append(f"[{low:g}, {high:g}) {sum(inside)} of {len(inside)} missed")
     print(f"{prediction}: {sum(m for _, m in rows)} of {len(rows)} missed; nearest other deposit " + "; ".join(cells))
