@@ -1,9 +1,9 @@
 #!/bin/sh
 # round 12: predict and evaluate MODELS (default "m051 c") on the cohorts PREFIX-SEED (PREFIX select or heldout), each
 # after its simulation (sims.sh) and each model after it is built; pooled counts appended to PREFIX.txt
-# usage: run_cohorts.sh PREFIX SEED...
+# usage: [WORK=FOLDER] [MODELS="A B"] run_cohorts.sh PREFIX SEED...  (rounds 13 and 14 ran it in /tmp/s21)
 . /work/main/.venv/bin/activate
-cd /tmp/s20
+cd ${WORK:-/tmp/s20}
 POOLED=/work/main/docs/experiments/2026-11-26-paper-load-calibration/pooled.py
 PREFIX=$1; shift
 for SEED in "$@"; do
