@@ -425,15 +425,18 @@ CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 
 
 
 def choose_min_probability(rows, spec: SecondStageSpec, grid=CALIBRATION_GRID) -> dict:
-    """Per lesion class, the lowest minimum probability with the highest F1 (pooled over the
-    calibration participants, the paper's centroid matching; the rest of the decision rule
-    `spec`'s), and the table."""
-    tables = {"cmb": [], "iron": []}
+    """Per lesion class the classifier decides, the lowest minimum probability with the highest
+    F1 (pooled over the calibration participants, the paper's centroid matching; the rest of the
+    decision rule `spec`'s), and the table. A class it does not decide keeps `spec`'s minimum:
+    that changes none of its decided lesions (`decide` labels a candidate by its likelier class
+    first), and pipeline.combine_stages takes only those."""
+    keys = spec.decided_keys()
+    tables = {key: [] for key in keys}
     for t in grid:
-        figures = cohort_figures(rows, "second", {"cmb": t, "iron": t}, spec)
+        figures = cohort_figures(rows, "second", {**spec.min_probability, **{key: t for key in keys}}, spec)
         for key, table in tables.items():
             table.append({"min_probability": t, **figures[key]})
-    chosen = {}
+    chosen = dict(spec.min_probability)
     for key, table in tables.items():
         best = max(r["f1"] for r in table)
         chosen[key] = next(r["min_probability"] for r in table if r["f1"] == best)
@@ -467,7 +470,8 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, spec)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
-    chosen = cohort_figures(rows, "second", choice["min_probability"], spec)
+    chosen = {key: figures for key, figures in cohort_figures(rows, "second", choice["min_probability"], spec).items()
+              if key in spec.decided_keys()}
     log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
         f"two stages at {choice['min_probability']}: {chosen}")
     return dataclasses.replace(

@@ -105,7 +105,13 @@ def test_calibrate_command_writes_a_model_predict_follows(slab_cohort, tmp_path)
         afresh = calibrate_second_stage(default, default.second_stage_network(index), default_stage, find_training_cases(slab_cohort),
                                         log=lambda line: None)
         assert afresh.calibration["tables"] == stage.calibration["tables"] and afresh.min_probability == stage.min_probability
+        # a classifier's minimum is chosen only for the class it decides; the other keeps the card's
+        decided = stage.decided_keys()
+        assert len(decided) == 1 and set(stage.calibration["tables"]) == set(stage.calibration["figures"]["two_stages"]) == set(decided)
+        assert all(stage.min_probability[key] == default_stage.min_probability[key] for key in ("cmb", "iron") if key not in decided)
         for key, value in (("cmb", 1), ("iron", 2)):
+            if key not in decided:
+                continue
             table = stage.calibration["tables"][key]
             best = max(row["f1"] for row in table)
             assert stage.min_probability[key] == next(row["min_probability"] for row in table if row["f1"] == best)

@@ -182,3 +182,23 @@ def test_a_kill_at_any_write_step_leaves_the_old_model_the_new_one_or_a_clear_er
             assert load_model(folder / "m.json").card.version == "2.0"
             shutil.rmtree(folder)
     assert {"1.0", "2.0"} <= outcomes, outcomes
+
+
+def test_a_classifier_s_minimum_for_the_class_it_does_not_decide_changes_nothing(models, slab_cohort, tmp_path):
+    """Why calibration leaves that minimum alone (secondstage.choose_min_probability): each
+    classifier's lesions of the other class are dropped (combine_stages), and its minimum for
+    the other class cannot turn a candidate into one of its own class (candidates.decide)."""
+    for path in models["combined"].parent.glob("combined.*"):
+        shutil.copyfile(path, tmp_path / path.name)
+    card_path = tmp_path / "combined.json"
+    data = json.loads(card_path.read_text())
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    labels = []
+    for undecided in (0.0, 0.999):
+        for section in data["second_stage"]:
+            other = "iron" if section["decides"] == ["cmb"] else "cmb"
+            section["min_probability"][other] = undecided
+        card_path.write_text(json.dumps(data))
+        labels.append(detect(participant, card_path, device="cpu", runtime="torch").labels.array)
+    assert (labels[0] == CMB).any() and (labels[0] == IRON).any()
+    np.testing.assert_array_equal(labels[0], labels[1])
