@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
             "participants, matched as in the paper), and write a copy of the model whose card carries it as "
             "predict's default (postprocessing) together with the table it was chosen from. With a two-stage model "
             "it also chooses the second stage's minimum probability per class on the same participants "
-            "(second_stage.min_probability, with its table in second_stage.calibration)."
+            "(second_stage.min_probability, with its table in second_stage.calibration); with one classifier per "
+            "class, each classifier's only for the class it decides."
         ),
     )
     calibrate.add_argument("--model", default="default", help="model card path or registry id (default: the registry's default model)")
