@@ -3,15 +3,11 @@ cohorts, from `deepmir evaluate`'s summaries (pooled TP / FP / FN).
 
 python choose.py   (in /tmp/s20, after run_cohorts.sh select 1070 380)
 """
-import json
+import sys
 from pathlib import Path
 
-
-def pooled(folder: str) -> dict:
-    d = json.loads(Path(folder, "summary.json").read_text())
-    f1 = {k: 2 * d[k]["summary"]["tp"] / max(2 * d[k]["summary"]["tp"] + d[k]["summary"]["fp"] + d[k]["summary"]["fn"], 1) for k in ("cmb", "iron")}
-    return {**f1, "mimic": d["false_positives_on_mimics"]["per_participant"]}
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-11-26-paper-load-calibration"))
+from pooled import pooled_f1 as pooled
 
 base = {seed: pooled(f"eval-{seed}-m051") for seed in (380, 1070)}
 c = {seed: pooled(f"eval-{seed}-c") for seed in (380, 1070)}

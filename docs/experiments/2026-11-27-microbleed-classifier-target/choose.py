@@ -3,17 +3,13 @@
 
 python choose.py CANDIDATE BASE   (in /tmp/s21, e.g. choose.py cs s or choose.py c m051)
 """
-import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-11-26-paper-load-calibration"))
+from pooled import pooled_f1 as pooled
+
 candidate_name, base_name = sys.argv[1], sys.argv[2]
-
-
-def pooled(folder: str) -> dict:
-    d = json.loads(Path(folder, "summary.json").read_text())
-    f1 = {k: 2 * d[k]["summary"]["tp"] / max(2 * d[k]["summary"]["tp"] + d[k]["summary"]["fp"] + d[k]["summary"]["fn"], 1) for k in ("cmb", "iron")}
-    return {**f1, "mimic": d["false_positives_on_mimics"]["per_participant"]}
 
 
 base = {seed: pooled(f"eval-{seed}-{base_name}") for seed in (410, 1090)}
