@@ -10,13 +10,11 @@ python ship.py   (in /tmp/s19)
 import copy
 import datetime
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-11-27-long-echo-unet"))
-from card_figures import cohort_metrics
+from bundling import check, cohort_metrics, install
 
 name = "deepmir-multiclass-sim-w16"
 models = Path(__file__).resolve().parents[3] / "Resources" / "models"
@@ -73,14 +71,7 @@ card["metrics"] = {
                     **{key: cohort_metrics(one, simulation) for key, (_, one, simulation) in heldout.items()}},
 }
 card["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-files = (".safetensors", ".second.safetensors", ".second2.safetensors", ".int8.onnx")
-Path("ship").mkdir(exist_ok=True)
-for suffix in files:
-    shutil.copyfile(f"i/{name}{suffix}", f"ship/{name}{suffix}")
-Path(f"ship/{name}.json").write_text(json.dumps(card, indent=2) + "\n")
-subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", f"ship/{name}.json", "--check"], check=True, stdout=subprocess.DEVNULL)
-for suffix in (*files, ".json"):  # the card last
-    shutil.copyfile(f"ship/{name}{suffix}", models / f"{name}{suffix}")
+install(card, "i", name, models)
 registry = json.loads((models / "registry.json").read_text())
 entry = registry["models"][0]
 assert entry["version"] == "0.5.0" and entry["sha256"] == card["weights_sha256"]
@@ -90,5 +81,5 @@ entry["trained_on"] += ("; 0.5.1: the iron classifier trained further on the 0.5
 assert "iron classifier iron 0.6" in entry["calibrated_on"]
 entry["calibrated_on"] = entry["calibrated_on"].replace("iron classifier iron 0.6", "iron classifier iron 0.7")
 (models / "registry.json").write_text(json.dumps(registry, indent=2) + "\n")
-subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", "default", "--check"], check=True, stdout=subprocess.DEVNULL)
+check("default")
 print("bundled 0.5.1")

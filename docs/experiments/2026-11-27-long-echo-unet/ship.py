@@ -10,12 +10,9 @@ python ship.py   (in /tmp/s18)
 """
 import datetime
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from card_figures import cohort_metrics
+from bundling import check, cohort_metrics, install
 
 name = "deepmir-multiclass-sim-w16"
 models = Path(__file__).resolve().parents[3] / "Resources" / "models"
@@ -79,14 +76,7 @@ card["metrics"] = {
     "targets": old["metrics"]["targets"],
 }
 card["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-files = (".safetensors", ".second.safetensors", ".second2.safetensors", ".int8.onnx")
-Path("ship").mkdir(exist_ok=True)
-for suffix in files:
-    shutil.copyfile(f"q/{name}{suffix}", f"ship/{name}{suffix}")
-Path(f"ship/{name}.json").write_text(json.dumps(card, indent=2) + "\n")
-subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", f"ship/{name}.json", "--check"], check=True, stdout=subprocess.DEVNULL)
-for suffix in (*files, ".json"):  # the card last
-    shutil.copyfile(f"ship/{name}{suffix}", models / f"{name}{suffix}")
+install(card, "q", name, models)
 registry = json.loads((models / "registry.json").read_text())
 entry = registry["models"][0]
 entry["version"] = "0.5.0"
@@ -98,5 +88,5 @@ entry["calibrated_on"] = (calibration_data + ": minimum lesion probability CMB 0
 entry["int8"].update({"sha256": card["int8"]["sha256"], "quantized_on": calibration_data + f", sim-310-0000..0003 (deepmir "
                       f"quantize --model u/{name}.json --data heldout-310 --participants 4)"})
 (models / "registry.json").write_text(json.dumps(registry, indent=2) + "\n")
-subprocess.run([sys.executable, "-m", "DeepMIRLib.cli", "info", "default", "--check"], check=True, stdout=subprocess.DEVNULL)
+check("default")
 print("bundled 0.5.0")
