@@ -1,0 +1,39 @@
+"""Round 15's rule on the pool's counts (README): pooled iron F1 per iron suppression distance over the
+whole pool, the nominal part and the protocol A and B part, and the choice.
+
+python choose.py counts-nominal.jsonl counts-other.jsonl > choose.txt
+"""
+import json
+import sys
+from pathlib import Path
+
+BASE = "5.0"
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def pooled(rows: list[dict], distance: str) -> tuple[int, int, int]:
+    return tuple(sum(row["iron"][distance][i] for row in rows) for i in range(3))
+
+
+nominal, other = ([json.loads(line) for line in Path(path).read_text().splitlines()] for path in sys.argv[1:3])
+parts = {"pool": nominal + other, "nominal": nominal, "protocols A and B": other}
+distances = sorted(nominal[0]["iron"], key=float)
+print(f"participants: pool {len(parts['pool'])}, nominal {len(nominal)}, protocols A and B {len(other)}")
+print("| iron suppression (voxels) | " + " | ".join(f"{name}: TP / FP / FN, F1" for name in parts) + " |")
+print("| --- |" + " --- |" * len(parts))
+for d in distances:
+    cells = [f"{tp} / {fp} / {fn}, {f1(tp, fp, fn):.4f}" for tp, fp, fn in (pooled(rows, d) for rows in parts.values())]
+    print(f"| {float(d):g} | " + " | ".join(cells) + " |")
+score = {name: {d: f1(*pooled(rows, d)) for d in distances} for name, rows in parts.items()}
+best = max(distances, key=lambda d: (round(score["pool"][d], 12), float(d)))
+gain = score["pool"][best] - score["pool"][BASE]
+checks = {"pool at least 0.01 higher": gain >= 0.01,
+          "nominal at most 0.002 lower": score["nominal"][best] >= score["nominal"][BASE] - 0.002,
+          "protocols A and B at most 0.002 lower": score["protocols A and B"][best] >= score["protocols A and B"][BASE] - 0.002}
+print(f"\nd* = {float(best):g} voxels: pool iron F1 {score['pool'][BASE]:.4f} -> {score['pool'][best]:.4f} ({gain:+.4f})")
+for what, holds in checks.items():
+    print(f"- {what}: {'yes' if holds else 'no'}")
+print("T is chosen (0.5.2)" if all(checks.values()) and best != BASE else "nothing ships: 0.5.1 stays")
