@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 BASE = "5.0"
+TRAINING = {"select-320"}  # train-r10's nominal half: 0.5.0's U-Net and 0.5.1's iron classifier were trained on it
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -18,7 +19,8 @@ def pooled(rows: list[dict], distance: str) -> tuple[int, int, int]:
     return tuple(sum(row["iron"][distance][i] for row in rows) for i in range(3))
 
 
-nominal, other = ([json.loads(line) for line in Path(path).read_text().splitlines()] for path in sys.argv[1:3])
+nominal, other = ([row for row in map(json.loads, Path(path).read_text().splitlines()) if row["cohort"] not in TRAINING]
+                  for path in sys.argv[1:3])
 parts = {"pool": nominal + other, "nominal": nominal, "protocols A and B": other}
 distances = sorted(nominal[0]["iron"], key=float)
 print(f"participants: pool {len(parts['pool'])}, nominal {len(nominal)}, protocols A and B {len(other)}")
