@@ -47,13 +47,31 @@ def counts_by_distance(candidates, kept: np.ndarray, reference: dict, spec) -> d
             for d in DISTANCES}
 
 
-def events(case, loaded, classifier, spec) -> tuple[list[dict], dict]:
+def iron_decisions(case, loaded, classifier, spec) -> tuple:
+    """The U-Net's stack and probabilities on `case`, the iron classifier's candidates, scores
+    and decisions before suppression (`decide`, `keep_unet_lesions`)."""
     stack, labels, probabilities = _permissive_unet(case, loaded, {})
     class_labels = [c.label for c in loaded.card.lesion_classes]
     proposals = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposals, probabilities, class_labels)
     scores = classify(classifier, patches_for(stack, candidates, spec.patch), candidates.features)
     kept = keep_unet_lesions(candidates, scores, decide(scores, spec.min_probability), spec.keep_unet, spec.decided_keys())
+    return stack, probabilities, candidates, scores, kept
+
+
+def iron_classifier(model: str) -> tuple:
+    """The loaded model, its iron classifier and that classifier's card section."""
+    loaded = load_model(model)
+    index = next(i for i, s in enumerate(loaded.card.second_stages) if "iron" in s.decided_keys())
+    return loaded, _second_stage_classifier(loaded, index, "cpu", "auto"), loaded.card.second_stages[index]
+
+
+def participants(cohort: str) -> list[Path]:
+    return sorted(p for p in Path(cohort).iterdir() if (p / "labels.nii.gz").exists())
+
+
+def events(case, loaded, classifier, spec) -> tuple[list[dict], dict]:
+    stack, probabilities, candidates, scores, kept = iron_decisions(case, loaded, classifier, spec)
     after = suppress(candidates, kept, spec.suppression)
     references = _centroids(_canonical_map(case.labels))
     reference = references[IRON]
@@ -76,13 +94,10 @@ def events(case, loaded, classifier, spec) -> tuple[list[dict], dict]:
 
 
 def main(model: str, counts_path: str, cohorts: list[str]) -> None:
-    loaded = load_model(model)
-    index = next(i for i, s in enumerate(loaded.card.second_stages) if "iron" in s.decided_keys())
-    spec = loaded.card.second_stages[index]
-    classifier = _second_stage_classifier(loaded, index, "cpu", "auto")
+    loaded, classifier, spec = iron_classifier(model)
     print("participant distance gap size larger p_valley qsm_valley iron_score verdict")
     for cohort in cohorts:
-        for folder in sorted(p for p in Path(cohort).iterdir() if (p / "labels.nii.gz").exists()):
+        for folder in participants(cohort):
             rows, counts = events(_training_case(folder), loaded, classifier, spec)
             for row in rows:
                 print(" ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()), flush=True)
