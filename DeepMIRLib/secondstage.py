@@ -470,8 +470,8 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, spec)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
-    chosen = {key: figures for key, figures in cohort_figures(rows, "second", choice["min_probability"], spec).items()
-              if key in spec.decided_keys()}
+    decided = spec.decided_keys()
+    chosen = {key: figures for key, figures in cohort_figures(rows, "second", choice["min_probability"], spec).items() if key in decided}
     log(f"calibration cohort: U-Net calibrated {baseline['calibrated']}; U-Net arg-max {baseline['argmax']}; "
         f"two stages at {choice['min_probability']}: {chosen}")
     return dataclasses.replace(
