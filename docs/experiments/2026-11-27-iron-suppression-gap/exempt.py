@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from suppressed import IRON, iron_classifier, iron_decisions, line_minimum, participants
+from suppressed import IRON, iron_classifier, iron_decisions, line_minimum
 
 from DeepMIRLib.candidates import CandidateFootprint
-from DeepMIRLib.secondstage import _canonical_map, _centroids, _counts, _training_case
+from DeepMIRLib.secondstage import _canonical_map, _centroids, _counts
+from DeepMIRLib.training import find_training_cases
 
 DISTANCE = 5.0
 VALLEY = 0.02
@@ -46,15 +47,14 @@ def suppress_sparing(footprint, kept: np.ndarray, lesion_probability: np.ndarray
 def main(model: str, counts_path: str, cohorts: list[str]) -> None:
     loaded, classifier, spec = iron_classifier(model)
     for cohort in cohorts:
-        for folder in participants(cohort):
-            case = _training_case(folder)
+        for case in find_training_cases(cohort):
             _, probabilities, candidates, _, kept = iron_decisions(case, loaded, classifier, spec)
             footprint, reference = CandidateFootprint.of(candidates), _centroids(_canonical_map(case.labels))
             lesion_probability = probabilities.sum(axis=0)
             counts = {name: _counts(footprint.lesion_centroids(suppress_sparing(footprint, kept, lesion_probability, *rule)), reference)["iron"]
                       for name, rule in RULES.items()}
             with open(counts_path, "a") as out:
-                out.write(json.dumps({"participant": folder.name, "cohort": Path(cohort).name, "iron": counts}) + "\n")
+                out.write(json.dumps({"participant": case.case_id, "cohort": Path(cohort).name, "iron": counts}) + "\n")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from DeepMIRLib.candidates import CandidateFootprint, classify, decide, extract_
 from DeepMIRLib.metrics import match_lesions
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.pipeline import _second_stage_classifier
-from DeepMIRLib.secondstage import _canonical_map, _centroids, _counts, _permissive_unet, _training_case
+from DeepMIRLib.secondstage import _canonical_map, _centroids, _counts, _permissive_unet
+from DeepMIRLib.training import find_training_cases
 
 IRON = 2
 TOLERANCE = 5.0
@@ -66,10 +67,6 @@ def iron_classifier(model: str) -> tuple:
     return loaded, _second_stage_classifier(loaded, index, "cpu", "auto"), loaded.card.second_stages[index]
 
 
-def participants(cohort: str) -> list[Path]:
-    return sorted(p for p in Path(cohort).iterdir() if (p / "labels.nii.gz").exists())
-
-
 def events(case, loaded, classifier, spec) -> tuple[list[dict], dict]:
     stack, probabilities, candidates, scores, kept = iron_decisions(case, loaded, classifier, spec)
     after = suppress(candidates, kept, spec.suppression)
@@ -97,12 +94,12 @@ def main(model: str, counts_path: str, cohorts: list[str]) -> None:
     loaded, classifier, spec = iron_classifier(model)
     print("participant distance gap size larger p_valley qsm_valley iron_score verdict")
     for cohort in cohorts:
-        for folder in participants(cohort):
-            rows, counts = events(_training_case(folder), loaded, classifier, spec)
+        for case in find_training_cases(cohort):
+            rows, counts = events(case, loaded, classifier, spec)
             for row in rows:
                 print(" ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()), flush=True)
             with open(counts_path, "a") as out:
-                out.write(json.dumps({"participant": folder.name, "cohort": Path(cohort).name, "iron": counts}) + "\n")
+                out.write(json.dumps({"participant": case.case_id, "cohort": Path(cohort).name, "iron": counts}) + "\n")
 
 
 if __name__ == "__main__":
