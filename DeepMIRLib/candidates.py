@@ -293,21 +293,25 @@ def decide_candidates(candidates: Candidates | CandidateFootprint, scores: np.nd
     `min_probability` (the section's when not given), `keep_unet_lesions`, then `suppress`."""
     decisions = decide(scores, min_probability or spec.min_probability)
     decisions = keep_unet_lesions(candidates, scores, decisions, spec.keep_unet, spec.decided_keys())
-    return suppress(candidates, decisions, spec.suppression)
+    return suppress(candidates, decisions, spec.suppression, spec.suppression_spares)
 
 
-def suppress(candidates: Candidates | CandidateFootprint, decisions: np.ndarray, distance: dict[str, float]) -> np.ndarray:
+def suppress(candidates: Candidates | CandidateFootprint, decisions: np.ndarray, distance: dict[str, float],
+             spares: dict[str, int] | None = None) -> np.ndarray:
     """`decisions` without the kept candidates whose centroid lies within `distance[class
     key]` voxels of a larger kept candidate of the same class (the pieces of one lesion, which
-    the paper's one-to-one centroid matching counts as false positives)."""
+    the paper's one-to-one centroid matching counts as false positives), except those of at
+    least `spares[class key]` voxels (a second lesion beside the first)."""
     decisions = decisions.copy()
-    sizes = candidates.features[:, 0] if len(candidates) else np.zeros(0)
+    voxels = np.rint(np.expm1(candidates.features[:, 0].astype(np.float64))) if len(candidates) else np.zeros(0)
     for value, key in ((1, "cmb"), (2, "iron")):
         if not distance.get(key):
             continue
+        smallest_spared = (spares or {}).get(key, np.inf)
         kept = []
-        for k in sorted(np.flatnonzero(decisions == value), key=lambda k: -sizes[k]):
-            if any(np.linalg.norm(candidates.centroid[k] - candidates.centroid[j]) <= distance[key] for j in kept):
+        for k in sorted(np.flatnonzero(decisions == value), key=lambda k: -voxels[k]):
+            near = any(np.linalg.norm(candidates.centroid[k] - candidates.centroid[j]) <= distance[key] for j in kept)
+            if near and voxels[k] < smallest_spared:
                 decisions[k] = 0
             else:
                 kept.append(k)

@@ -823,8 +823,11 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     if spec.keep_unet:
         decides += (f" (keeping the U-Net's lesions of these classes at its probability >= {spec.keep_unet['unet_probability']:g} "
                     f"where the classifier's lesion probability is >= {spec.keep_unet['lesion_probability']:g})")
+    suppression = ", ".join(f"{key} within {value:g}" for key, value in spec.suppression.items()) or "none"
+    if spec.suppression_spares:
+        suppression += " (sparing " + ", ".join(f"{key} of >= {value}" for key, value in spec.suppression_spares.items()) + " voxels)"
     return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels; candidates: {proposal}; "
-            f"minimum probability {minimum}; decides {decides}; weights sha256 {spec.weights_sha256}")
+            f"minimum probability {minimum}; decides {decides}; pieces suppressed: {suppression}; weights sha256 {spec.weights_sha256}")
 
 
 def main(argv=None) -> int:

@@ -62,6 +62,10 @@ class SecondStageSpec:
     # (1 - 'neither') is at least q, whichever lesion class the classifier prefers
     # (candidates.keep_unet_lesions); None: the classifier alone decides
     keep_unet: dict | None = None
+    # per class key: a kept candidate of at least this many voxels is never suppressed, since
+    # pieces of one lesion are small and a second lesion beside a larger one is not
+    # (docs/experiments/2026-11-27-iron-size-rule); None: every one within the distance is
+    suppression_spares: dict | None = None
 
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
@@ -82,6 +86,8 @@ class SecondStageSpec:
             del data["extrema"]
         if self.keep_unet is None:
             del data["keep_unet"]
+        if self.suppression_spares is None:
+            del data["suppression_spares"]
         return data
 
     @classmethod
@@ -143,10 +149,13 @@ class SecondStageSpec:
         keep_unet = data.get("keep_unet")
         if keep_unet is not None:
             keep_unet = check_keep_unet(keep_unet, f"{source}: second_stage keep_unet")
+        spares = data.get("suppression_spares")
+        if spares is not None:
+            spares = check_suppression_spares(spares, f"{source}: second_stage suppression_spares")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema, keep_unet)
+                   proposal, decides, extrema, keep_unet, spares)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -194,6 +203,14 @@ def check_keep_unet(value: object, name: str) -> dict:
     if not isinstance(value, dict) or set(value) != {"unet_probability", "lesion_probability"}:
         raise InputError(name, f"{value!r} must be an object with 'unet_probability' and 'lesion_probability'")
     return {key: options.real_number(value[key], f"{name} {key}", 0.0, 1.0, low_open=True) for key in ("unet_probability", "lesion_probability")}
+
+
+def check_suppression_spares(value: object, name: str) -> dict:
+    """A second stage's `suppression_spares`: per lesion class key, the smallest candidate (in
+    voxels, a whole number from 1) that suppression keeps."""
+    if not isinstance(value, dict) or not value or set(value) - set(SECOND_STAGE_CLASSES[1:]):
+        raise InputError(name, f"{value!r} must be an object giving 'cmb', 'iron' or both")
+    return {key: options.whole_number(value[key], f"{name} {key}", 1, 100_000) for key in SECOND_STAGE_CLASSES[1:] if key in value}
 
 
 def check_proposal(value: object, name: str) -> float:

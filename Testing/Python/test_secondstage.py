@@ -323,6 +323,51 @@ def test_suppress_keeps_the_largest_piece_of_a_lesion():
     assert secondstage.suppress(candidates, decisions, {}).tolist() == [2, 2, 2]
 
 
+def test_suppression_spares_candidates_of_a_size():
+    """With `suppression_spares`, a candidate of at least that many voxels near a larger one is
+    kept (a second deposit) and itself suppresses smaller ones near it; smaller pieces go as
+    before; the footprint a calibration keeps gives the same decisions."""
+    components = np.zeros((16, 16, 16), np.int32)
+    components[2:5, 2:5, 2:5] = 1  # 27 voxels
+    components[2:4, 2:4, 6:8] = 2  # 8 voxels, centroid 3.6 voxels from the first's
+    components[2, 2, 10] = 3  # 1 voxel, 3.6 from the second, 7.1 from the first
+    components[12, 12, 12] = 4  # far away
+    labels = np.where(components > 0, 2, 0).astype(np.uint8)
+    probabilities = np.stack([np.zeros(labels.shape), (labels == 2) * 0.9]).astype(np.float32)
+    candidates = secondstage.extract_candidates(labels, probabilities)
+    assert len(candidates) == 4
+    decisions = np.full(4, 2, np.uint8)
+    centroid_x = candidates.centroid[:, 2].tolist()
+    largest, second, single = (centroid_x.index(x) for x in (3.0, 6.5, 10.0))
+    every_piece = secondstage.suppress(candidates, decisions, {"iron": 5.0})
+    assert every_piece[second] == 0 and every_piece[single] == 2  # the single voxel is over 5 from the first
+    spared = secondstage.suppress(candidates, decisions, {"iron": 5.0}, {"iron": 8})
+    assert spared[second] == 2 and spared[single] == 0 and spared[largest] == 2
+    assert secondstage.suppress(candidates, decisions, {"iron": 5.0}, {"iron": 9}).tolist() == every_piece.tolist()
+    assert secondstage.suppress(candidates, decisions, {"iron": 5.0}, {"cmb": 1}).tolist() == every_piece.tolist()
+    spec = _spec(min_probability={"cmb": 0.5, "iron": 0.5}, suppression={"iron": 5.0}, suppression_spares={"iron": 8})
+    scores = np.tile(np.array([[0.1, 0.1, 0.8]], np.float32), (4, 1))
+    assert secondstage.decide_candidates(candidates, scores, spec).tolist() == spared.tolist()
+    assert secondstage.decide_candidates(secondstage.CandidateFootprint.of(candidates), scores, spec).tolist() == spared.tolist()
+
+
+def test_the_suppression_spares_field():
+    from DeepMIRLib.cli import second_stage_line
+    from DeepMIRLib.pipeline import detection_settings
+
+    spec = _spec(suppression={"cmb": 3.0, "iron": 5.0}, suppression_spares={"iron": 8}).to_dict()
+    assert SecondStageSpec.from_dict(spec).suppression_spares == {"iron": 8}
+    assert "suppression_spares" not in _spec().to_dict()  # cards without it are written as before
+    assert "iron within 5 (sparing iron of >= 8 voxels)" in second_stage_line(SecondStageSpec.from_dict(spec))
+    for bad in ({}, {"iron": 0}, {"iron": 2.5}, {"iron": True}, {"vein": 4}, [8], "x"):
+        with pytest.raises(InputError, match="suppression_spares"):
+            SecondStageSpec.from_dict({**spec, "suppression_spares": bad})
+    card = ModelCard.for_network(UNet2D(3, 2, base_width=2), "test", "0.1", "multiclass", ["swi", "qsm", "t2"])
+    card.second_stage = SecondStageSpec.from_dict(spec)
+    settings = detection_settings(card, "auto", 0.5, 1, None, "auto", False, stages=2)
+    assert settings["second_stage_suppression_spares"] == {"iron": 8}  # a result without the rule is not reused
+
+
 def test_a_footprint_counts_lesions_as_the_relabelled_map_does(slab_cohort):
     """CandidateFootprint (what a calibration keeps of each participant's candidates) gives the
     centroids of `relabel`'s label map, to the bit, for many sets of decisions: touching
