@@ -543,9 +543,7 @@ def run_evaluate(args) -> int:
             args.unit, args.baseline, args.label, progress,
         )
     evaluation.write(args.out)
-    print(evaluation.table())
-    if evaluation.mimics is not None:
-        print(evaluation.mimics.text())
+    print(evaluation.report())
     print(f"{len(evaluation.results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
     return 0
 

@@ -34,6 +34,7 @@ from .metrics import (
     evaluate_participant,
     matching_tolerances,
     mimic_counts,
+    pooled_markdown,
     rank_sum_test,
     summarize_class,
     table3_markdown,
@@ -178,6 +179,14 @@ class CohortEvaluation:
     def table(self) -> str:
         return table3_markdown(self.rows)
 
+    def report(self) -> str:
+        """What summary.md holds: the Table 3, the lesions pooled over participants, and the
+        false positives on mimics where known."""
+        parts = [self.table(), "Pooled over participants:", pooled_markdown(self.rows)]
+        if self.mimics is not None:
+            parts.append(self.mimics.text())
+        return "\n\n".join(parts)
+
     def summary(self) -> dict:
         """What summary.json holds: per class key its summary and p-values, and the false
         positives on mimics where known."""
@@ -187,11 +196,11 @@ class CohortEvaluation:
         return summaries
 
     def write(self, out: Path) -> None:
-        """per_participant.csv, summary.md (the Table 3) and summary.json into `out`."""
+        """per_participant.csv, summary.md (`report`) and summary.json into `out`."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         write_per_participant_csv(self.results, out / "per_participant.csv")
-        write_text_atomic(out / "summary.md", self.table() + "\n")
+        write_text_atomic(out / "summary.md", self.report() + "\n")
         write_json_atomic(out / "summary.json", self.summary())
 
 

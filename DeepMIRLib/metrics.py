@@ -354,6 +354,27 @@ def table3_markdown(rows: list[Table3Row | dict]) -> str:
     return "\n".join(lines)
 
 
+def pooled_markdown(rows: list[Table3Row | dict]) -> str:
+    """A Markdown table of each Table3Row's lesions pooled over the participants (TP, FP, FN
+    and the sensitivity, precision and F1 of those sums), with how many participants entered
+    the Table 3 averages: a participant without reference lesions has no sensitivity and one
+    without predictions no precision, so on a cohort with few lesions of a class the averages
+    rest on few participants, and one false positive in a participant without lesions counts
+    as a precision of 0."""
+    lines = [("| Labels | Modalities | TP | FP | FN | Pooled Sensitivity | Pooled Precision | Pooled F1 "
+             "| Participants in the Averages (Sensitivity / Precision) |"),
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        row = row if isinstance(row, Table3Row) else Table3Row(**row)
+        tp, fp, fn = (row.summary[key] for key in ("tp", "fp", "fn"))
+        cells = [str(row.labels), str(row.modalities), str(tp), str(fp), str(fn),
+                 f"{tp / (tp + fn):.3f}" if tp + fn else "n/a", f"{tp / (tp + fp):.3f}" if tp + fp else "n/a",
+                 f"{2 * tp / (2 * tp + fp + fn):.3f}" if tp + fp + fn else "n/a",
+                 f"{row.summary['sensitivity'].n} / {row.summary['precision'].n} of {row.summary['participants']}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 PER_PARTICIPANT_COLUMNS = ["participant", "class", "tp", "fp", "fn", "n_pred", "n_ref", "sensitivity", "precision", "magnitude"]
 
 

@@ -21,7 +21,7 @@ from DeepMIRLib.evaluation import (
     table3_row,
     task_tolerances,
 )
-from DeepMIRLib.metrics import ClassResult, Table3Row, evaluate_participant, match_class, rank_sum_test, table3_markdown
+from DeepMIRLib.metrics import ClassResult, Table3Row, evaluate_participant, match_class, pooled_markdown, rank_sum_test, table3_markdown
 from DeepMIRLib.volumes import Volume, read_volume, write_volume
 
 GRID = {"origin": (0.0, 0.0, 0.0), "spacing": (1.0, 1.0, 1.0), "direction": (1, 0, 0, 0, 1, 0, 0, 0, 1)}
@@ -164,7 +164,8 @@ def test_evaluate_cohort_rows_and_summary(tmp_path):
     assert alone.rows[0].p_values is None and alone.rows[0].modalities == "SWI" and list(alone.summary()) == ["lesion"]
 
     evaluation.write(tmp_path / "out")
-    assert (tmp_path / "out" / "summary.md").read_text() == evaluation.table() + "\n"
+    report = (tmp_path / "out" / "summary.md").read_text()
+    assert report == evaluation.report() + "\n" and report.startswith(evaluation.table() + "\n\nPooled over participants:")
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"per_participant.csv", "summary.md", "summary.json"}
 
 
@@ -175,6 +176,17 @@ def test_table3_row_is_what_the_table_renders():
     assert row.summary["sensitivity"].mean == pytest.approx((1 + 0.5 + 1) / 3)
     as_dict = {"labels": "CMB", "modalities": "SWI", "summary": row.summary}
     assert table3_markdown([row]) == table3_markdown([as_dict])
+
+
+def test_the_pooled_table_says_how_many_participants_the_averages_rest_on():
+    """One false deposit in a participant without reference lesions is a precision of 0 in
+    the Table 3 average; the pooled table shows the sums and the participants averaged."""
+    results = {"a": {2: ClassResult(1, 0, 0, 1, 1)}, "b": {2: ClassResult(0, 1, 0, 1, 0)}, "c": {2: ClassResult(0, 0, 0, 0, 0)}}
+    row = table3_row("Iron deposit", "SWI", results, 2)
+    assert row.summary["precision"].mean == pytest.approx(0.5)
+    assert pooled_markdown([row]).splitlines()[2] == "| Iron deposit | SWI | 1 | 1 | 0 | 1.000 | 0.500 | 0.667 | 1 / 2 of 3 |"
+    nothing = table3_row("Iron deposit", "SWI", {"c": results["c"]}, 2)
+    assert pooled_markdown([nothing]).splitlines()[2] == "| Iron deposit | SWI | 0 | 0 | 0 | n/a | n/a | n/a | 0 / 0 of 1 |"
 
 
 def test_iou_accumulator_against_whole_batch_sums():

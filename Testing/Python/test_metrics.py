@@ -325,6 +325,8 @@ def test_evaluate_command(tmp_path, capsys, anatomy):
     assert rows[5].startswith("sub-2,1,0,1,1") and rows[6].startswith("sub-2,2,0,1,1")
     table = (out / "summary.md").read_text(encoding="utf-8")
     assert "0.67 ± 0.33" in table  # sensitivity 1, 1, 0
+    # pooled: CMB 2 found, 1 false and 1 missed (sub-2); precision averaged over all 3 participants
+    assert "| Cerebral microbleed | prediction | 2 | 1 | 1 | 0.667 | 0.667 | 0.667 | 3 / 3 of 3 |" in table
     assert '"n": 3' in (out / "summary.json").read_text()
     # a missing prediction is an input error
     (tmp_path / "reference" / "sub-3.nii.gz").write_bytes((tmp_path / "reference" / "sub-0.nii.gz").read_bytes())
