@@ -303,7 +303,8 @@ def suppress(candidates: Candidates | CandidateFootprint, decisions: np.ndarray,
     the paper's one-to-one centroid matching counts as false positives), except those of at
     least `spares[class key]` voxels (a second lesion beside the first)."""
     decisions = decisions.copy()
-    voxels = np.rint(np.expm1(candidates.features[:, 0].astype(np.float64))) if len(candidates) else np.zeros(0)
+    log_voxels = candidates.features[:, FEATURE_NAMES.index("log_voxels")].astype(np.float64) if len(candidates) else np.zeros(0)
+    voxels = np.rint(np.expm1(log_voxels))
     for value, key in ((1, "cmb"), (2, "iron")):
         if not distance.get(key):
             continue

@@ -76,18 +76,11 @@ class SecondStageSpec:
         data["patch"] = list(self.patch)
         data["classes"] = list(self.classes)
         data["features"] = list(self.features)
-        if self.proposal is None:  # cards written before the field read and write as before
-            del data["proposal"]
-        if self.decides is None:
-            del data["decides"]
-        else:
+        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares"):
+            if data[name] is None:  # cards written before the field read and write as before
+                del data[name]
+        if self.decides is not None:
             data["decides"] = list(self.decides)
-        if self.extrema is None:
-            del data["extrema"]
-        if self.keep_unet is None:
-            del data["keep_unet"]
-        if self.suppression_spares is None:
-            del data["suppression_spares"]
         return data
 
     @classmethod
