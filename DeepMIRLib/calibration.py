@@ -21,7 +21,7 @@ from .classes import TOLERANCE_VOXELS
 from .evaluation import read_reference
 from .inference import ProgressCallback
 from .lesions import component_maxima
-from .metrics import class_components, match_class
+from .metrics import class_components, match_class, pooled_rates
 from .modelfile import LoadedModel
 from .pipeline import Detection, detect
 from .training import TrainingCase
@@ -40,13 +40,12 @@ class ThresholdRow:
 
     @property
     def f1(self) -> float:
-        return 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)
+        return pooled_rates(self.tp, self.fp, self.fn, undefined=0.0)["f1"]
 
     def to_dict(self) -> dict:
-        sensitivity = self.tp / max(self.tp + self.fn, 1)
-        precision = self.tp / max(self.tp + self.fp, 1)
+        rates = pooled_rates(self.tp, self.fp, self.fn, undefined=0.0)
         return {"min_probability": self.min_probability, "tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(self.f1, 4)}
+                **{name: round(value, 4) for name, value in rates.items()}}
 
 
 @dataclass

@@ -354,6 +354,16 @@ def table3_markdown(rows: list[Table3Row | dict]) -> str:
     return "\n".join(lines)
 
 
+def pooled_rates(tp: int, fp: int, fn: int, undefined: float = math.nan) -> dict[str, float]:
+    """Sensitivity, precision and F1 (2 TP / (2 TP + FP + FN)) of lesions pooled over
+    participants, `undefined` where a rate has no denominator: NaN for a report, which shows
+    it as such; a calibration, which ranks thresholds by F1, passes 0 (or 1, where no lesion
+    and no prediction is a perfect score)."""
+    return {"sensitivity": tp / (tp + fn) if tp + fn else undefined,
+            "precision": tp / (tp + fp) if tp + fp else undefined,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else undefined}
+
+
 def pooled_markdown(rows: list[Table3Row | dict]) -> str:
     """A Markdown table of each Table3Row's lesions pooled over the participants (TP, FP, FN
     and the sensitivity, precision and F1 of those sums), with how many participants entered
@@ -367,9 +377,9 @@ def pooled_markdown(rows: list[Table3Row | dict]) -> str:
     for row in rows:
         row = row if isinstance(row, Table3Row) else Table3Row(**row)
         tp, fp, fn = (row.summary[key] for key in ("tp", "fp", "fn"))
+        rates = pooled_rates(tp, fp, fn)
         cells = [str(row.labels), str(row.modalities), str(tp), str(fp), str(fn),
-                 f"{tp / (tp + fn):.3f}" if tp + fn else "n/a", f"{tp / (tp + fp):.3f}" if tp + fp else "n/a",
-                 f"{2 * tp / (2 * tp + fp + fn):.3f}" if tp + fp + fn else "n/a",
+                 *("n/a" if math.isnan(rates[name]) else f"{rates[name]:.3f}" for name in ("sensitivity", "precision", "f1")),
                  f"{row.summary['sensitivity'].n} / {row.summary['precision'].n} of {row.summary['participants']}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -398,6 +398,8 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
     with the rest of the decision rule of `spec`, the card's section (`decide_candidates`).
     A row keeps the counts of each set of second-stage decisions it has been scored with
     ("counts_by_decisions"): most thresholds of a calibration grid change no decision."""
+    from .metrics import pooled_rates
+
     total = {"cmb": [0, 0, 0], "iron": [0, 0, 0]}
     for row in rows:
         if which == "second":
@@ -414,10 +416,8 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
             total[key] = [a + b for a, b in zip(total[key], counts)]
     figures = {}
     for key, (tp, fp, fn) in total.items():
-        sensitivity = tp / (tp + fn) if tp + fn else 1.0
-        precision = tp / (tp + fp) if tp + fp else 1.0
-        f1 = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
-        figures[key] = {"tp": tp, "fp": fp, "fn": fn, "sensitivity": round(sensitivity, 4), "precision": round(precision, 4), "f1": round(f1, 4)}
+        rates = pooled_rates(tp, fp, fn, undefined=1.0)  # no lesion and none found: nothing missed, nothing false
+        figures[key] = {"tp": tp, "fp": fp, "fn": fn, **{name: round(value, 4) for name, value in rates.items()}}
     return figures
 
 

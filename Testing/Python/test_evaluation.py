@@ -189,6 +189,27 @@ def test_the_pooled_table_says_how_many_participants_the_averages_rest_on():
     assert pooled_markdown([nothing]).splitlines()[2] == "| Iron deposit | SWI | 0 | 0 | 0 | n/a | n/a | n/a | 0 / 0 of 1 |"
 
 
+@pytest.mark.parametrize(("counts", "report", "ranked", "perfect_when_empty"), [
+    ((3, 1, 2), (0.6, 0.75, 2 / 3), (0.6, 0.75, 2 / 3), (0.6, 0.75, 2 / 3)),
+    ((0, 2, 0), (None, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)),  # no reference lesion, two false
+    ((0, 0, 0), (None, None, None), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+])
+def test_pooled_rates_are_one_formula_with_each_callers_undefined(counts, report, ranked, perfect_when_empty):
+    """The evaluation's pooled table, the U-Net's calibration and the second stage's choose
+    their rates from one function; they differ only where a rate has no denominator."""
+    from DeepMIRLib.calibration import ThresholdRow
+    from DeepMIRLib.metrics import pooled_rates
+
+    def triple(rates):
+        return tuple(None if math.isnan(rates[k]) else pytest.approx(rates[k]) for k in ("sensitivity", "precision", "f1"))
+
+    assert triple(pooled_rates(*counts)) == tuple(None if v is None else pytest.approx(v) for v in report)
+    row = ThresholdRow(0.5, *counts).to_dict()
+    assert (row["sensitivity"], row["precision"], row["f1"]) == tuple(pytest.approx(v, abs=1e-4) for v in ranked)
+    assert ThresholdRow(0.5, *counts).f1 == pytest.approx(ranked[2])
+    assert triple(pooled_rates(*counts, undefined=1.0)) == tuple(pytest.approx(v) for v in perfect_when_empty)
+
+
 def test_iou_accumulator_against_whole_batch_sums():
     rng = np.random.default_rng(0)
     batches = [(rng.integers(0, 3, (2, 8, 8)), rng.integers(0, 3, (2, 8, 8))) for _ in range(3)]
