@@ -1,0 +1,68 @@
+"""The microbleed classifier's minimum probability swept over the scored cohorts (score.py).
+
+For each cohort and each minimum: the pooled microbleed TP / FP / FN exactly as calibration
+counts them (`secondstage.cohort_figures` on the microbleed classifier's rows, the rest of
+its card section unchanged), and its kept false microbleed candidates by cause (the
+candidate's truth: the mimic it overlaps most, `secondstage.candidate_truth`). Then the
+scores of the candidates that are reference microbleeds, in bands.
+
+  python sweep.py SCORES_FOLDER NAME [NAME ...]
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from DeepMIRLib.candidates import decide_candidates
+from DeepMIRLib.modelfile import load_model
+from DeepMIRLib.secondstage import cohort_figures
+
+GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.97, 0.98, 0.99)
+BANDS = ((0.0, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01))
+
+
+def microbleed_classifier(specs) -> int:
+    return next(i for i, spec in enumerate(specs) if "cmb" in spec.decided_keys())
+
+
+def false_by_cause(rows, table, index, spec, minimum) -> Counter:
+    counts = Counter()
+    for row in rows:
+        entries = [c for c in table if c["participant"] == row["participant"] and c["classifier"] == index]
+        decisions = decide_candidates(row["candidates"], row["scores"], spec, {**spec.min_probability, "cmb": minimum})
+        counts.update(entries[i]["cause"] for i in np.flatnonzero(decisions == 1) if entries[i]["target"] != "cmb")
+    return counts
+
+
+def main(folder: Path, names: list[str]) -> None:
+    specs = load_model("default").card.second_stages
+    index = microbleed_classifier(specs)
+    spec = specs[index]
+    print(f"microbleed classifier: second stage {index}, card minimum {spec.min_probability['cmb']}")
+    for name in names:
+        data = pickle.loads((folder / f"{name}.pkl").read_bytes())
+        rows, table = data["rows"][index], data["candidates"]
+        print(f"\n## {name}: {len(rows)} participants")
+        print("| minimum | TP | FP | FN | sensitivity | precision | F1 | false CMB candidates by cause |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for minimum in GRID:
+            f = cohort_figures(rows, "second", {**spec.min_probability, "cmb": minimum}, spec)["cmb"]
+            causes = ", ".join(f"{k} {v}" for k, v in sorted(false_by_cause(rows, table, index, spec, minimum).items()))
+            print(f"| {minimum} | {f['tp']} | {f['fp']} | {f['fn']} | {f['sensitivity']:.3f} | {f['precision']:.3f} | {f['f1']:.3f} | {causes} |")
+        mine = [c for c in table if c["classifier"] == index]
+        for target in ("cmb", "neither"):
+            scores = np.array([c["p_cmb"] for c in mine if c["target"] == target])
+            bands = ", ".join(f"[{lo}, {min(hi, 1.0)}): {int(((scores >= lo) & (scores < hi)).sum())}" for lo, hi in BANDS)
+            print(f"candidates of truth {target} ({len(scores)}), p(cmb) in {bands}")
+        small = np.array([c["p_cmb"] for c in mine if c["target"] == "cmb" and c["voxels"] <= 2])
+        print(f"  of those of truth cmb, 1-2 voxels ({len(small)}): below 0.95 {int((small < 0.95).sum())}, "
+              f"median p(cmb) {np.median(small) if len(small) else float('nan'):.3f}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2:])
