@@ -31,6 +31,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import SimpleITK as sitk
@@ -79,14 +80,29 @@ def nearest(point: np.ndarray, centroids: np.ndarray, spacing: np.ndarray) -> st
     return f"{np.linalg.norm(offset[k]):.2f}v/{np.linalg.norm(offset[k] * spacing):.1f}mm"
 
 
-def analyse(cohort: str, reference_folder: Path, prediction_folder: Path, fps: list, fns: list, scores: list) -> None:
+class Participant(NamedTuple):
+    folder: Path
+    manifest: dict
+    reference: object  # Volume, label values 0, 1, 2
+    prediction: object
+    mimics: object
+    results: dict  # label -> ClassResult, as deepmir evaluate counts them
+
+
+def participants(reference_folder: Path, prediction_folder: Path):
+    """Each participant of a cohort read and matched exactly as `deepmir evaluate` does
+    (also imported by ../2026-11-27-protocol-a-microbleeds/cmb_misses.py)."""
     for folder in sorted(p for p in reference_folder.iterdir() if p.is_dir()):
-        name = folder.name
-        manifest = json.loads((folder / "manifest.json").read_text())
         reference = read_reference(find_image(folder, "labels"), "multiclass")
-        prediction = read_reference(find_image(prediction_folder / name, "labels"), "multiclass")
+        prediction = read_reference(find_image(prediction_folder / folder.name, "labels"), "multiclass")
         mimics = read_labels(find_image(folder, "mimics"), (0, *sorted(MIMIC_NAMES)))
         results = evaluate_participant(prediction, reference, (CMB, IRON), mimics=mimics, mimic_names=MIMIC_NAMES)
+        yield Participant(folder, json.loads((folder / "manifest.json").read_text()), reference, prediction, mimics, results)
+
+
+def analyse(cohort: str, reference_folder: Path, prediction_folder: Path, fps: list, fns: list, scores: list) -> None:
+    for folder, manifest, reference, prediction, mimics, results in participants(reference_folder, prediction_folder):
+        name = folder.name
         iron = results[IRON]
         scores.append((cohort, iron))
         if iron.fp == 0 and iron.fn == 0:

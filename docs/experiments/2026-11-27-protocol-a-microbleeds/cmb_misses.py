@@ -53,10 +53,12 @@ from scipy import ndimage
 
 from DeepMIRLib.candidates import extremum_proposals, proposal_labels
 from DeepMIRLib.classes import CMB, IRON, TOLERANCE_VOXELS
-from DeepMIRLib.evaluation import MIMIC_NAMES, read_reference
-from DeepMIRLib.metrics import class_components, evaluate_participant, match_lesions
+from DeepMIRLib.metrics import class_components, match_lesions
 from DeepMIRLib.preprocessing import stack_modalities
-from DeepMIRLib.volumes import find_image, read_labels, read_volume
+from DeepMIRLib.volumes import find_image, read_volume
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-11-27-protocol-a-iron"))
+from iron_errors import participants  # the cohort loading both analyses share
 
 CARD = Path(__file__).resolve().parents[3] / "Resources/models/deepmir-multiclass-sim-w16.json"
 SPEC = next(s for s in json.loads(CARD.read_text())["second_stage"] if s.get("extrema"))
@@ -72,13 +74,9 @@ def nearest_cmb_object(manifest: dict, point_lps: np.ndarray) -> dict:
 
 
 def analyse(cohort: str, reference_folder: Path, prediction_folder: Path, rows: list, scores: list) -> None:
-    for folder in sorted(p for p in reference_folder.iterdir() if p.is_dir()):
+    for folder, manifest, reference, prediction, _, results in participants(reference_folder, prediction_folder):
         name = folder.name
-        manifest = json.loads((folder / "manifest.json").read_text())
-        reference = read_reference(find_image(folder, "labels"), "multiclass")
-        prediction = read_reference(find_image(prediction_folder / name, "labels"), "multiclass")
-        mimics = read_labels(find_image(folder, "mimics"), (0, *sorted(MIMIC_NAMES)))
-        cmb = evaluate_participant(prediction, reference, (CMB, IRON), mimics=mimics, mimic_names=MIMIC_NAMES)[CMB]
+        cmb = results[CMB]
         scores.append((cohort, cmb))
         ref_cmb, ref_c = class_components(reference, CMB)
         if len(ref_c) == 0:
