@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from DeepMIRLib.candidates import classify, extract_candidates, patches_for, second_stage_proposals
+from DeepMIRLib.candidates import extract_candidates, second_stage_proposals
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.secondstage import (
     SECOND_STAGE_CLASSES,
@@ -33,12 +33,13 @@ from DeepMIRLib.secondstage import (
 )
 
 
-def candidate_table(case, unet, loaded, index, spec) -> list[dict]:
+def candidate_table(case, unet, loaded, spec, index, scores) -> list[dict]:
+    """The table rows of classifier `index`'s candidates; `scores` are its probabilities from
+    `score_case`, whose candidates these are, in the same order (only their map is needed here)."""
     stack, labels, probabilities = unet
     class_labels = [c.label for c in loaded.card.lesion_classes]
     candidates = extract_candidates(second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs),
                                     probabilities, class_labels)
-    scores = classify(loaded.second_stage_network(index), patches_for(stack, candidates, spec.patch), candidates.features)
     targets, causes = candidate_truth(candidates, _canonical_map(case.labels), _canonical_map(case.mimics))
     sizes = [int((candidates.components == i + 1).sum()) for i in range(len(candidates))]
     return [{"participant": case.case_id, "classifier": index, "unet_label": int(candidates.label[i]), "voxels": sizes[i],
@@ -61,7 +62,7 @@ def main(out: Path, cohorts: list[str]) -> None:
             unet_row = score_unet(case, unet, loaded)
             for index, spec in enumerate(specs):
                 rows[index].append(score_case(case, unet, loaded, loaded.second_stage_network(index), spec, unet_row))
-                table += candidate_table(case, unet, loaded, index, spec)
+                table += candidate_table(case, unet, loaded, spec, index, rows[index][-1]["scores"])
         with open(out / f"{name}.pkl.part", "wb") as f:
             pickle.dump({"rows": rows, "candidates": table}, f)
         (out / f"{name}.pkl.part").replace(out / f"{name}.pkl")

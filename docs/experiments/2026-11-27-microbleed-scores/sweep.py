@@ -34,10 +34,11 @@ def deciding(specs, key: str) -> int:
     return next(i for i, spec in enumerate(specs) if key in spec.decided_keys())
 
 
-def false_by_cause(rows, table, index, spec, minimum, key="cmb") -> Counter:
+def false_by_cause(rows, entries_of, spec, minimum, key="cmb") -> Counter:
+    """`entries_of`: participant -> the classifier's candidate table rows, in its candidates' order."""
     counts = Counter()
     for row in rows:
-        entries = [c for c in table if c["participant"] == row["participant"] and c["classifier"] == index]
+        entries = entries_of[row["participant"]]
         decisions = decide_candidates(row["candidates"], row["scores"], spec, {**spec.min_probability, key: minimum})
         counts.update(entries[i]["cause"] for i in np.flatnonzero(decisions == LABELS[key]) if entries[i]["target"] != key)
     return counts
@@ -51,12 +52,14 @@ def main(folder: Path, names: list[str], key: str = "cmb") -> None:
     for name in names:
         data = pickle.loads((folder / f"{name}.pkl").read_bytes())
         rows, table = data["rows"][index], data["candidates"]
+        entries_of = {row["participant"]: [c for c in table if c["participant"] == row["participant"] and c["classifier"] == index]
+                      for row in rows}
         print(f"\n## {name}: {len(rows)} participants")
         print(f"| minimum | TP | FP | FN | sensitivity | precision | F1 | false {key} candidates by cause |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for minimum in GRID:
             f = cohort_figures(rows, "second", {**spec.min_probability, key: minimum}, spec)[key]
-            causes = ", ".join(f"{k} {v}" for k, v in sorted(false_by_cause(rows, table, index, spec, minimum, key).items()))
+            causes = ", ".join(f"{k} {v}" for k, v in sorted(false_by_cause(rows, entries_of, spec, minimum, key).items()))
             print(f"| {minimum} | {f['tp']} | {f['fp']} | {f['fn']} | {f['sensitivity']:.3f} | {f['precision']:.3f} | {f['f1']:.3f} | {causes} |")
         mine = [c for c in table if c["classifier"] == index]
         for target in (key, "neither"):
