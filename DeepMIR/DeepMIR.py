@@ -8,7 +8,6 @@ edits them, `datastore` (through scene.export_to_datastore) keeps the training s
 """
 
 import logging
-import math
 import shutil
 import sys
 import tempfile
@@ -127,8 +126,9 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.tableRefreshTimer.setInterval(500)
         self.tableRefreshTimer.timeout.connect(self.refreshLesionTable)
 
-        self.ui.lesionTableWidget.setColumnCount(4)
-        self.ui.lesionTableWidget.setHorizontalHeaderLabels(["Class", "Volume (mm3)", "Centroid (RAS mm)", "Probability"])
+        self.ui.lesionTableWidget.setColumnCount(5)
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels(["Class", "Volume (mm3)", "Centroid (RAS mm)", "U-Net probability",
+                                                             "Second-stage probability"])
         self.ui.lesionTableWidget.horizontalHeader().setStretchLastSection(True)
         self.fillModelComboBox()
         self.setRunning(False)
@@ -380,6 +380,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """List the lesions of the segmentation as it is now (after deletions, relabelling, painting).
         A segment DeepMIR cannot classify is named in the status line, not raised from a timer."""
         from DeepMIRLib.errors import InputError
+        from DeepMIRLib.lesions import probability_text
 
         try:
             rows = self.logic.lesionRows(self._parameterNode) if self._parameterNode is not None else []
@@ -394,7 +395,8 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 lesion.class_name,
                 f"{lesion.volume_mm3:.1f}",
                 "{:.1f}, {:.1f}, {:.1f}".format(*lesion.centroid_ras),
-                "" if math.isnan(lesion.prob_max) else f"{lesion.prob_max:.2f}",
+                probability_text(lesion.prob_max),
+                probability_text(lesion.second_stage_prob),
             ]
             for column, text in enumerate(cells):
                 table.setItem(index, column, qt.QTableWidgetItem(text))

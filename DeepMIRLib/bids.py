@@ -60,6 +60,8 @@ LESION_COLUMNS = {
     "centroid_lps_z": ("Centroid, patient z (LPS: +z superior)", "mm"),
     "prob_max": ("Highest probability of the lesion's class over its voxels", None),
     "prob_mean": ("Mean probability of the lesion's class over its voxels", None),
+    "second_stage_prob": (("The second-stage classifier's probability of the lesion's class (highest over the candidates "
+                           "the lesion holds); empty for the U-Net alone and for lesions no classifier decided"), None),
     "bbox_i_min": ("Bounding box, lowest voxel index along the first axis", None),
     "bbox_j_min": ("Bounding box, lowest voxel index along the second axis", None),
     "bbox_k_min": ("Bounding box, lowest voxel index along the third axis", None),

@@ -325,6 +325,23 @@ def relabel(candidates: Candidates, decisions: np.ndarray) -> np.ndarray:
     return lookup[candidates.components]
 
 
+def decided_probabilities(scores: np.ndarray, decisions: np.ndarray) -> np.ndarray:
+    """(n,) the classifier's probability of the class each candidate was given (scores'
+    column 1 for a microbleed, 2 for an iron deposit), NaN for a removed candidate. A candidate
+    kept by `keep_unet_lesions` gets the probability of the U-Net's class, however low."""
+    probabilities = np.full(len(decisions), np.nan, dtype=np.float32)
+    kept = decisions > 0
+    probabilities[kept] = np.asarray(scores)[np.flatnonzero(kept), decisions[kept].astype(int)]
+    return probabilities
+
+
+def probability_map(candidates: Candidates, probabilities: np.ndarray) -> np.ndarray:
+    """The canonical map (float32) in which each candidate's voxels carry its probability
+    (`decided_probabilities`); NaN outside the candidates."""
+    lookup = np.concatenate([[np.nan], probabilities]).astype(np.float32)
+    return lookup[candidates.components]
+
+
 def apply_second_stage(classifier: Classifier | CandidateNet, spec: SecondStageSpec, stack: np.ndarray, canonical_labels: np.ndarray,
                        canonical_probabilities: np.ndarray, class_labels: list[int] | tuple[int, ...] = (1, 2),
                        min_probability: dict[str, float] | None = None) -> tuple[np.ndarray, tuple[Candidates, np.ndarray, np.ndarray]]:

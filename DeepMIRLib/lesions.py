@@ -30,7 +30,7 @@ TABLE_COLUMNS = [
     "lesion_id", "label", "class", "voxels", "volume_mm3",
     "centroid_i", "centroid_j", "centroid_k",
     "centroid_lps_x", "centroid_lps_y", "centroid_lps_z",
-    "prob_max", "prob_mean",
+    "prob_max", "prob_mean", "second_stage_prob",
     "bbox_i_min", "bbox_j_min", "bbox_k_min", "bbox_i_max", "bbox_j_max", "bbox_k_max",
     "hemisphere",
 ]
@@ -137,6 +137,9 @@ class Lesion:
     bbox_index_min: tuple  # (i, j, k), inclusive
     bbox_index_max: tuple  # (i, j, k), inclusive
     hemisphere: str  # 'left', 'right' or 'midline'
+    # the second-stage classifier's probability of the lesion's class (highest over the
+    # candidates it holds); NaN for the U-Net alone, or a lesion no classifier decided
+    second_stage_prob: float = float("nan")
 
     def row(self) -> dict:
         """The lesion as a table row (column name -> rounded value; '' for NaN)."""
@@ -150,6 +153,7 @@ class Lesion:
             **{f"centroid_lps_{a}": _rounded(v, MM_DECIMALS) for a, v in zip("xyz", self.centroid_lps)},
             "prob_max": _rounded(self.prob_max, PROBABILITY_DECIMALS),
             "prob_mean": _rounded(self.prob_mean, PROBABILITY_DECIMALS),
+            "second_stage_prob": _rounded(self.second_stage_prob, PROBABILITY_DECIMALS),
             **{f"bbox_{a}_min": v for a, v in zip("ijk", self.bbox_index_min)},
             **{f"bbox_{a}_max": v for a, v in zip("ijk", self.bbox_index_max)},
             "hemisphere": self.hemisphere,
@@ -164,9 +168,10 @@ class Lesion:
     @classmethod
     def from_row(cls, row: dict) -> Lesion:
         """The lesion a table row describes (values as `row()` writes them, or as the strings
-        a CSV reader returns); the inverse of `row()` up to its rounding."""
+        a CSV reader returns); the inverse of `row()` up to its rounding. A table written before
+        the second_stage_prob column reads with NaN there."""
         def number(name: str) -> float:
-            value = row[name]
+            value = row.get(name, "")
             return float("nan") if value in ("", None) else float(value)
 
         return cls(
@@ -182,7 +187,13 @@ class Lesion:
             bbox_index_min=tuple(int(row[f"bbox_{a}_min"]) for a in "ijk"),
             bbox_index_max=tuple(int(row[f"bbox_{a}_max"]) for a in "ijk"),
             hemisphere=str(row["hemisphere"]),
+            second_stage_prob=number("second_stage_prob"),
         )
+
+
+def probability_text(value: float) -> str:
+    """A probability as the lesion lists show it: two decimals, empty for NaN (none known)."""
+    return "" if math.isnan(value) else f"{value:.2f}"
 
 
 def _rounded(value: float, decimals: int):
@@ -223,6 +234,7 @@ def find_lesions(
     min_voxels: int = 1,
     midline_x_lps: float | None = None,
     classes: tuple[LesionClass, ...] = DEFAULT_CLASSES,
+    second_stage_probability: np.ndarray | None = None,
 ) -> list[Lesion]:
     """The lesions of a 0/1/2 label map: 26-connected components of each class.
 
@@ -233,6 +245,10 @@ def find_lesions(
     probabilities: label value -> probability map (array on the same grid) for prob_max
     and prob_mean of the lesion's voxels; NaN when absent.
 
+    second_stage_probability: a map on the same grid of the second stage's probability of the
+    class each of its kept candidates was given (NaN elsewhere, pipeline.detect), for
+    second_stage_prob, the highest over the lesion's voxels; NaN when absent.
+
     Components smaller than `min_voxels` are left out.
 
     Hemisphere: the centroid's LPS x is compared with `midline_x_lps` (the pipeline passes
@@ -242,12 +258,13 @@ def find_lesions(
     midline = volume_centre_x(labels) if midline_x_lps is None else float(midline_x_lps)
     half_width = half_voxel_width_x(labels)
     probabilities = probabilities or {}
-    for value, probability in probabilities.items():
-        if np.shape(probability) != labels.shape:
-            raise ValueError(f"probability map of label {value} has shape {np.shape(probability)}, not the label map's {labels.shape}")
+    maps = {f"probability map of label {value}": probability for value, probability in probabilities.items()}
+    for name, probability in {**maps, "second-stage probability map": second_stage_probability}.items():
+        if probability is not None and np.shape(probability) != labels.shape:
+            raise ValueError(f"{name} has shape {np.shape(probability)}, not the label map's {labels.shape}")
     lesions: list[Lesion] = []
     for lesion_class in classes:
-        found = _class_lesions(labels, lesion_class, probabilities.get(lesion_class.label), min_voxels)
+        found = _class_lesions(labels, lesion_class, probabilities.get(lesion_class.label), min_voxels, second_stage_probability)
         for lesion in found:
             lesion.hemisphere = hemisphere(lesion.centroid_lps[0], midline, half_width)
         lesions += found
@@ -256,15 +273,24 @@ def find_lesions(
     return lesions
 
 
-def _class_lesions(labels: Volume, lesion_class: LesionClass, probability, min_voxels: int) -> list[Lesion]:
+def _class_lesions(labels: Volume, lesion_class: LesionClass, probability, min_voxels: int, second_stage_probability) -> list[Lesion]:
     """The lesions of one label value, sorted by centroid (z, y, x); id and hemisphere unset."""
     labelled, _ = label_components(labels.array == lesion_class.label)
     found = []
     for _, voxels_zyx in component_voxels(labelled):
         if len(voxels_zyx) >= min_voxels:
-            found.append(_lesion(labels, lesion_class, voxels_zyx, probability))
+            lesion = _lesion(labels, lesion_class, voxels_zyx, probability)
+            if second_stage_probability is not None:
+                lesion.second_stage_prob = _highest_known(np.asarray(second_stage_probability)[tuple(voxels_zyx.T)])
+            found.append(lesion)
     found.sort(key=lambda lesion: lesion.centroid_index[::-1])
     return found
+
+
+def _highest_known(values: np.ndarray) -> float:
+    """The highest of `values` that is not NaN; NaN when none is."""
+    known = values[~np.isnan(values)]
+    return float(known.max()) if known.size else float("nan")
 
 
 def _lesion(labels: Volume, lesion_class: LesionClass, voxels_zyx: np.ndarray, probability) -> Lesion:
@@ -288,6 +314,19 @@ def _lesion(labels: Volume, lesion_class: LesionClass, voxels_zyx: np.ndarray, p
         bbox_index_max=tuple(int(v) for v in voxels_zyx.max(axis=0)[::-1]),
         hemisphere="",
     )
+
+
+def keep_model_probabilities(lesions: list[Lesion], model_lesions: list[Lesion]) -> list[Lesion]:
+    """`lesions` (found on a reader's edited label map, without probabilities) where each one
+    the reader left as the model made it (same class, voxel count and centroid) takes the
+    model's prob_max and second_stage_prob; edited and painted lesions keep NaN."""
+    for lesion in lesions:
+        for original in model_lesions:
+            same_place = max(abs(a - b) for a, b in zip(original.centroid_lps, lesion.centroid_lps)) < 1e-3
+            if same_place and original.label == lesion.label and original.voxels == lesion.voxels:
+                lesion.prob_max, lesion.second_stage_prob = original.prob_max, original.second_stage_prob
+                break
+    return lesions
 
 
 # --- tables -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 
 from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .candidates import Classifier, apply_second_stage, second_stage_proposals
+from .candidates import Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
 from .classes import BRAIN_MASK, MODALITIES
 from .errors import Cancelled, InputError
 from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, network_runtime, predict_probabilities
@@ -282,9 +282,13 @@ def detect(
     stack = stack_modalities(prepared.canonical, card.inputs, prepared.mask)
     canonical_probabilities = predict_probabilities(loaded, stack, prepared.mask, device, batch_size, canvas, progress, cancel, runtime)
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
+    second_stage_probability = None
     if stages == 2:
-        decisions = [(_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime),
-                      decided_labels(card, spec)) for index, spec in enumerate(card.second_stages)]
+        outcomes = [_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
+                    for index in range(len(card.second_stages))]
+        decisions = [(labels, decided_labels(card, spec)) for (labels, _), spec in zip(outcomes, card.second_stages)]
+        second_stage_probability = prepared.reorientation.restore(
+            combine_stage_probabilities(canonical_labels, decisions, [probability for _, probability in outcomes]))
         canonical_labels = combine_stages(canonical_labels, decisions)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
@@ -292,7 +296,8 @@ def detect(
     by_label = {c.label: probabilities[c.key].array for c in card.lesion_classes}
     labels = swi.with_array(remove_lesions(prepared.reorientation.restore(canonical_labels), min_size, by_label,
                                            min_probability_by_label(card, min_probability, stages)))
-    lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes)
+    lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes,
+                           second_stage_probability)
     settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages, runtime)
     return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
 
@@ -308,9 +313,10 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 
 
 def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_labels: np.ndarray,
-                  canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str) -> np.ndarray:
+                  canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str) -> tuple[np.ndarray, np.ndarray]:
     """The canonical label map after the card's `index`-th second-stage classifier
-    (candidates.apply_second_stage): candidates are the components of at least `min_size`
+    (candidates.apply_second_stage), and the map of the classifier's probability of each kept
+    candidate's class (candidates.probability_map; NaN elsewhere): candidates are the components of at least `min_size`
     voxels of its proposals (candidates.second_stage_proposals: the U-Net's arg-max, or where
     its lesion probabilities reach the section's `proposal`, and with `extrema` the small
     microbleeds it does not propose), classified where the U-Net runs (`_second_stage_classifier`)."""
@@ -319,7 +325,8 @@ def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_
     proposals = second_stage_proposals(spec, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
     candidates = remove_lesions(proposals, min_size)
     classifier = _second_stage_classifier(loaded, index, device, runtime)
-    return apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels)[0]
+    second_stage_labels, (found, scores, decisions) = apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels)
+    return second_stage_labels, probability_map(found, decided_probabilities(scores, decisions))
 
 
 def decided_labels(card: ModelCard, spec: SecondStageSpec) -> list[int]:
@@ -335,13 +342,35 @@ def combine_stages(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, li
     decides where no classifier put one (a U-Net iron deposit that the second stage called a
     microbleed stays a microbleed). The U-Net's lesions then pass its own calibrated minimum
     probability (min_probability_by_label)."""
+    source = stage_sources(unet_labels.shape, decisions)
     combined = np.zeros_like(unet_labels)
-    for second_stage_labels, decided in decisions:
-        mine = (combined == 0) & np.isin(second_stage_labels, decided)
-        combined[mine] = second_stage_labels[mine]
+    for index, (second_stage_labels, _) in enumerate(decisions):
+        combined[source == index] = second_stage_labels[source == index]
     decided = [label for _, labels in decisions for label in labels]
     from_unet = (combined == 0) & (unet_labels > 0) & ~np.isin(unet_labels, decided)
     combined[from_unet] = unet_labels[from_unet]
+    return combined
+
+
+def stage_sources(shape: tuple[int, ...], decisions: list[tuple[np.ndarray, list[int]]]) -> np.ndarray:
+    """For each voxel of a map of `shape`, the index (in the card's order) of the classifier whose lesion
+    combine_stages puts there: the first whose label map has one of its decided labels
+    there; -1 where none has."""
+    source = np.full(shape, -1, dtype=np.int8)
+    for index, (second_stage_labels, decided) in enumerate(decisions):
+        source[(source < 0) & np.isin(second_stage_labels, decided)] = index
+    return source
+
+
+def combine_stage_probabilities(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, list[int]]],
+                                probabilities: list[np.ndarray]) -> np.ndarray:
+    """The second stage's probability map that goes with combine_stages' labels: each voxel
+    takes the map (candidates.probability_map) of the classifier whose lesion is there; NaN
+    where the lesion, if any, is the U-Net's."""
+    source = stage_sources(unet_labels.shape, decisions)
+    combined = np.full(unet_labels.shape, np.nan, dtype=np.float32)
+    for index, probability in enumerate(probabilities):
+        combined[source == index] = probability[source == index]
     return combined
 
 

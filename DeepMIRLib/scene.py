@@ -48,7 +48,7 @@ from .bundled import bundled_file
 from .classes import CMB, CMB_CLASS, IRON, IRON_CLASS
 from .datastore import DatastoreEntry
 from .errors import InputError
-from .lesions import Lesion, find_lesions, label_components
+from .lesions import Lesion, find_lesions, keep_model_probabilities, label_components
 from .results import Detection, ModelSummary
 from .volumes import Volume
 
@@ -280,7 +280,8 @@ def show_result(scene: MRMLScene, labels: Volume, lesions: list[Lesion], referen
 
 
 def fill_lesion_table(scene: MRMLScene, lesions: list[Lesion], table_node: TableNode | None = None) -> TableNode:
-    """A table node with one row per lesion: class, volume, centroid (RAS) and probability."""
+    """A table node with one row per lesion: class, volume, centroid (RAS), the U-Net's highest
+    probability of the class and the second stage's probability (NaN where there is none)."""
     import vtk
 
     if table_node is None:
@@ -288,7 +289,8 @@ def fill_lesion_table(scene: MRMLScene, lesions: list[Lesion], table_node: Table
     table = table_node.GetTable()
     table.Initialize()
     columns = {"class": vtk.vtkStringArray(), "volume_mm3": vtk.vtkDoubleArray(), "R": vtk.vtkDoubleArray(),
-               "A": vtk.vtkDoubleArray(), "S": vtk.vtkDoubleArray(), "probability": vtk.vtkDoubleArray()}
+               "A": vtk.vtkDoubleArray(), "S": vtk.vtkDoubleArray(), "probability": vtk.vtkDoubleArray(),
+               "second_stage_probability": vtk.vtkDoubleArray()}
     for name, column in columns.items():
         column.SetName(name)
         table.AddColumn(column)
@@ -302,8 +304,8 @@ def fill_lesion_table(scene: MRMLScene, lesions: list[Lesion], table_node: Table
 
 
 def _row_values(lesion: Lesion) -> list:
-    """(class, mm3, R, A, S, highest probability) of a lesion."""
-    return [lesion.class_name, float(lesion.volume_mm3), *lesion.centroid_ras, float(lesion.prob_max)]
+    """(class, mm3, R, A, S, highest probability, second-stage probability) of a lesion."""
+    return [lesion.class_name, float(lesion.volume_mm3), *lesion.centroid_ras, float(lesion.prob_max), float(lesion.second_stage_prob)]
 
 
 # --- segments <-> label maps ----------------------------------------------------------------
@@ -445,19 +447,10 @@ def refresh_lesion_table(scene: MRMLScene, segmentation_node: SegmentationNode, 
                          original_lesions: list[Lesion]) -> tuple[list[Lesion], TableNode]:
     """The lesions of the segmentation as it is now, written to the table node (a new one if
     None): returns (lesions, table node). A lesion the reader left as the model made it (same
-    class, voxels and centroid) keeps the model's probability; edited ones have none."""
-    lesions = lesion_rows(segmentation_node, reference_node)
-    for lesion in lesions:
-        lesion.prob_max = _model_probability(lesion, original_lesions)
+    class, voxels and centroid) keeps the model's probabilities; edited ones have none
+    (lesions.keep_model_probabilities)."""
+    lesions = keep_model_probabilities(lesion_rows(segmentation_node, reference_node), original_lesions)
     return lesions, fill_lesion_table(scene, lesions, table_node)
-
-
-def _model_probability(lesion: Lesion, original_lesions: list[Lesion]) -> float:
-    for original in original_lesions:
-        same_place = max(abs(a - b) for a, b in zip(original.centroid_lps, lesion.centroid_lps)) < 1e-3
-        if same_place and original.label == lesion.label and original.voxels == lesion.voxels:
-            return original.prob_max
-    return float("nan")
 
 
 def _component_at(labels: Volume, ras) -> tuple[np.ndarray, int] | None:

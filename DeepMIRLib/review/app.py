@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 
 from trame.app import TrameApp
 from trame.widgets import client, html
@@ -34,6 +33,7 @@ from trame_vuetify.ui.vuetify3 import SinglePageWithDrawerLayout
 from .. import scene
 from ..classes import CMB, IRON
 from ..errors import DeepMIRError
+from ..lesions import probability_text
 from .session import WINDOW_PRESETS, ReadingSession
 from .worklist import Case, case_statuses, next_unread, status_of
 
@@ -190,7 +190,8 @@ class ReviewApp(TrameApp):
             r, a, s = lesion.centroid_ras
             rows.append({
                 "index": index, "label": lesion.label, "cls": "CMB" if lesion.label == CMB else "Iron",
-                "volume": f"{lesion.volume_mm3:.1f}", "prob": "" if math.isnan(lesion.prob_max) else f"{lesion.prob_max:.2f}",
+                "volume": f"{lesion.volume_mm3:.1f}", "prob": probability_text(lesion.prob_max),
+                "second_stage_prob": probability_text(lesion.second_stage_prob),
                 "location": f"{r:.1f}, {a:.1f}, {s:.1f}", "ras": [round(r, 3), round(a, 3), round(s, 3)],
             })
         self.state.lesions = rows
@@ -253,7 +254,7 @@ class ReviewApp(TrameApp):
             html.Div("{{ lesions.length }} lesions", id="lesion-count", classes="text-caption")
             with v3.VTable(density="compact", fixed_header=True, height="260px", id="lesion-table"):
                 with html.Thead(), html.Tr():
-                    for heading in ("#", "class", "mm³", "p", "location (RAS mm)"):
+                    for heading in ("#", "class", "mm³", "U-Net p", "2nd stage p", "location (RAS mm)"):
                         html.Th(heading)
                 with html.Tbody(), html.Tr(v_for="row in lesions", key="row.index", id=("`lesion-row-${row.index}`",),
                                            click=(self.select_lesion, "[row.index]"), style="cursor: pointer;",
@@ -262,6 +263,7 @@ class ReviewApp(TrameApp):
                     html.Td("{{ row.cls }}", style=("row.label === 1 ? 'color: #d00000' : 'color: #008000'",))
                     html.Td("{{ row.volume }}")
                     html.Td("{{ row.prob }}")
+                    html.Td("{{ row.second_stage_prob }}")
                     html.Td("{{ row.location }}")
             with html.Div(classes="d-flex mt-1"):
                 v3.VBtn("Delete", id="delete-lesion", click=self.delete_selected, size="small", disabled=("selected < 0",), classes="mr-1")

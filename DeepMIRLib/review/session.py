@@ -25,7 +25,7 @@ import numpy as np
 from .. import scene
 from ..classes import MODALITIES
 from ..errors import InputError
-from ..lesions import Lesion
+from ..lesions import Lesion, keep_model_probabilities
 from ..worker import WorkerProcess, read_result, worker_command
 from .worklist import Case
 
@@ -173,16 +173,13 @@ class ReadingSession:
 
     def refresh_lesions(self) -> list[Lesion]:
         """The lesions of the segments as they are now (after deleting, relabelling, painting).
-        A lesion left as the model made it keeps the model's probability."""
+        A lesion left as the model made it keeps the model's probabilities."""
         if self.segmentation_node is None:
             self.lesions = []
             return self.lesions
-        lesions = scene.lesion_rows(self.segmentation_node, self.swi_node)
         originals = self.detection.lesions if self.detection is not None else []
-        for lesion in lesions:
-            lesion.prob_max = model_probability(lesion, originals)
-        self.lesions = lesions
-        return lesions
+        self.lesions = keep_model_probabilities(scene.lesion_rows(self.segmentation_node, self.swi_node), originals)
+        return self.lesions
 
     def lesion_focus_ras(self, index: int) -> tuple[float, float, float]:
         """RAS of the voxel centre nearest to the lesion's centroid: where the views are
@@ -259,14 +256,3 @@ class ReadingSession:
         model = self.detection.model if self.detection is not None else None
         return scene.export_to_datastore(self.datastore_root, self.case.case_id, annotator.strip(), self.volume_nodes,
                                          self.segmentation_node, original, model)
-
-
-def model_probability(lesion: Lesion, originals: list[Lesion]) -> float:
-    """prob_max of the model's lesion of the same class, size and centroid, NaN when the reader
-    changed it (as the desktop module shows it)."""
-    for original in originals:
-        same_place = max(abs(a - b) for a, b in zip(original.centroid_lps, lesion.centroid_lps)) < 1e-3
-        if same_place and original.label == lesion.label and original.voxels == lesion.voxels:
-            return original.prob_max
-    return float("nan")
-

@@ -10,9 +10,11 @@ from DeepMIRLib.lesions import (
     TABLE_COLUMNS,
     component_maxima,
     find_lesions,
+    keep_model_probabilities,
     label_components,
     lesion_counts,
     read_lesion_table,
+    read_lesions,
     remove_lesions,
     remove_small_lesions,
     write_lesion_table,
@@ -142,6 +144,33 @@ def test_probabilities_order_and_ids():
         find_lesions(volume, {1: probability[:-1]})
 
 
+def test_second_stage_probability_is_the_highest_known_over_the_lesion():
+    volume = _volume(shape=(6, 6, 20))
+    volume.array[3, 3, 15:18] = 1  # two candidates of the second stage became one lesion, and one voxel had none
+    volume.array[2, 2, 2] = 2  # a lesion no classifier decided
+    second = np.full(volume.shape, np.nan, np.float32)
+    second[3, 3, 15], second[3, 3, 16] = 0.91, 0.97
+    cmb, iron = find_lesions(volume, second_stage_probability=second)
+    assert cmb.second_stage_prob == pytest.approx(0.97) and math.isnan(iron.second_stage_prob)
+    assert all(math.isnan(lesion.second_stage_prob) for lesion in find_lesions(volume))  # the U-Net alone
+    with pytest.raises(ValueError, match="second-stage probability map has shape"):
+        find_lesions(volume, second_stage_probability=second[:-1])
+
+
+def test_edited_lesions_lose_the_models_probabilities_and_the_others_keep_them():
+    model = _volume(shape=(6, 6, 20))
+    model.array[3, 3, 15:17] = 1
+    model.array[2, 2, 2] = 2
+    probability = np.full(model.shape, 0.8, np.float32)
+    second = np.full(model.shape, 0.95, np.float32)
+    originals = find_lesions(model, {1: probability, 2: probability}, second_stage_probability=second)
+    edited = model.with_array(model.array.copy())
+    edited.array[3, 3, 17] = 1  # the reader grew the microbleed by a voxel
+    grown, kept = keep_model_probabilities(find_lesions(edited), originals)
+    assert math.isnan(grown.prob_max) and math.isnan(grown.second_stage_prob)
+    assert (kept.prob_max, kept.second_stage_prob) == (pytest.approx(0.8), pytest.approx(0.95))
+
+
 def test_hemisphere():
     # 20 columns of 1 mm, origin 0, identity: the bounding box runs x = -0.5 .. 19.5, centre 9.5
     volume = _volume(shape=(6, 6, 20))
@@ -204,6 +233,16 @@ def test_table_round_trip(tmp_path, suffix, delimiter):
     assert [float(iron[f"centroid_lps_{a}"]) for a in "xyz"] == [4.0, 6.0, 10.0]
     assert [iron[f"bbox_{a}_{e}"] for e in ("min", "max") for a in "ijk"] == ["7", "6", "5", "9", "6", "5"]
     assert iron["hemisphere"] in ("left", "right", "midline")
+
+
+def test_a_table_written_before_the_second_stage_column_reads_with_nan_there(tmp_path):
+    path = write_lesion_table(_two_lesions(), tmp_path / "lesions.tsv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    column = lines[0].split("\t").index("second_stage_prob")
+    old = ["\t".join(c for k, c in enumerate(line.split("\t")) if k != column) for line in lines]
+    path.write_text("\n".join(old) + "\n", encoding="utf-8")
+    cmb, iron = read_lesions(path)
+    assert math.isnan(cmb.second_stage_prob) and iron.voxels == 3 and iron.prob_max == pytest.approx(0.1235)
 
 
 def test_table_without_participant_and_bad_suffix(tmp_path):

@@ -83,6 +83,18 @@ def test_detection_takes_each_class_from_the_classifier_that_decides_it(models, 
     assert ((deposits == IRON) & (microbleeds == CMB)).any()  # voxels both claim: the first given wins
     assert not np.array_equal(microbleeds, deposits)  # the two classifiers decide differently
     assert np.array_equal(runs["combined"].labels.array, expected)
+    # and each lesion carries the probability of the classifier that decided it
+    carried = {name: {(lesion.label, lesion.voxels, lesion.centroid_index): lesion.second_stage_prob for lesion in runs[name].lesions}
+               for name in ("cmb", "iron")}
+    matched = 0
+    for lesion in runs["combined"].lesions:
+        source = carried["cmb" if lesion.label == CMB else "iron"]
+        place = (lesion.label, lesion.voxels, lesion.centroid_index)
+        assert place in source or lesion.label == IRON  # a deposit may lose voxels to a microbleed
+        if place in source:
+            assert lesion.second_stage_prob == pytest.approx(source[place])
+            matched += 1
+    assert matched and not np.isnan([lesion.second_stage_prob for lesion in runs["combined"].lesions]).any()
     settings = runs["combined"].settings
     assert settings["stages"] == 2 and [s["second_stage_decides"] for s in settings["second_stages"]] == [["cmb"], ["iron"]]
     assert settings["min_probability"] == {"cmb": 0.0, "iron": 0.0}  # the U-Net runs permissive for both

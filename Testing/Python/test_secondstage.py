@@ -197,7 +197,7 @@ def test_a_second_stage_that_decides_only_microbleeds_leaves_iron_deposits_to_th
 
 
 def test_combine_stages_and_the_decides_field():
-    from DeepMIRLib.pipeline import combine_stages
+    from DeepMIRLib.pipeline import combine_stage_probabilities, combine_stages
 
     unet = np.array([[[1, 1, 0, 2, 2, 0, 2]]], np.uint8)
     second = np.array([[[0, 0, 0, 1, 1, 0, 2]]], np.uint8)
@@ -210,6 +210,11 @@ def test_combine_stages_and_the_decides_field():
     iron_classifier = np.array([[[2, 0, 0, 2, 0, 2, 0]]], np.uint8)
     assert combine_stages(unet, [(second, [1]), (iron_classifier, [2])]).tolist() == [[[2, 0, 0, 1, 1, 2, 0]]]
     assert combine_stages(unet, [(iron_classifier, [2]), (second, [1])]).tolist() == [[[2, 0, 0, 2, 1, 2, 0]]]
+    # each voxel's second-stage probability comes from the classifier whose lesion is there
+    second_p = np.array([[[np.nan, np.nan, np.nan, 0.9, 0.9, np.nan, 0.6]]], np.float32)
+    iron_p = np.array([[[0.7, np.nan, np.nan, 0.8, np.nan, 0.5, np.nan]]], np.float32)
+    combined_p = combine_stage_probabilities(unet, [(second, [1]), (iron_classifier, [2])], [second_p, iron_p])
+    assert np.allclose(combined_p, [[[0.7, np.nan, np.nan, 0.9, 0.9, 0.5, np.nan]]], equal_nan=True)
 
     assert _spec().decided_keys() == ("cmb", "iron") and "decides" not in _spec().to_dict()
     spec = _spec(decides=("iron",)).to_dict()
@@ -583,3 +588,41 @@ def test_an_iron_stage_keeping_the_unets_deposits_gives_them_back(slab_cohort, t
     assert not found["none"].any()
     assert np.array_equal(found["any"], iron)
     assert np.array_equal(found["sure"], np.isin(labelled, np.flatnonzero(peaks >= 0.999) + 1))
+
+
+def test_each_lesion_carries_the_second_stages_probability_of_its_class(slab_cohort, scoring_two_stage_model, tmp_path):
+    """A two-stage detection's lesions carry the classifier's probability of their class: the
+    highest over the candidates each holds, as scoring the candidates of a permissive U-Net run
+    independently gives it; the U-Net alone gives none; the lesion table keeps it."""
+    from DeepMIRLib import candidates as candidate_module
+    from DeepMIRLib.lesions import read_lesions
+    from DeepMIRLib.results import write_detection
+
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    loaded = load_model(scoring_two_stage_model)
+    spec = loaded.card.second_stage
+    two = detect(participant, loaded, device="cpu", runtime="torch")
+    assert {lesion.label for lesion in two.lesions} == {1, 2}
+
+    stack, labels, probabilities = secondstage.unet_arrays(detect(participant, loaded, device="cpu", runtime="torch",
+                                                                  min_probability=0, stages=1), loaded)
+    proposed = candidate_module.second_stage_proposals(spec, labels, probabilities, [1, 2], stack, loaded.card.inputs)
+    found = candidate_module.extract_candidates(proposed, probabilities, [1, 2])
+    scores = secondstage.classify(loaded.second_stage_network(0), candidate_module.patches_for(stack, found, spec.patch), found.features)
+    decisions = candidate_module.decide_candidates(found, scores, spec)
+    canonical = to_canonical(two.labels)[0].array
+    expected = []
+    for value in (1, 2):
+        labelled, _ = label_components(canonical == value)
+        for number, box in enumerate(ndimage.find_objects(labelled), start=1):
+            inside = labelled[box] == number
+            held = [k - 1 for k in np.unique(found.components[box][inside]) if k and decisions[k - 1] == value]
+            expected.append((value, int(inside.sum()), round(max(float(scores[k, value]) for k in held), 4)))
+    carried = [(lesion.label, lesion.voxels, round(lesion.second_stage_prob, 4)) for lesion in two.lesions]
+    assert sorted(carried) == sorted(expected)
+    assert all(spec.min_probability["cmb"] <= p <= 1 for _, _, p in carried)
+
+    table = read_lesions(write_detection(two, tmp_path / "two") / "lesions.tsv")
+    assert [round(lesion.second_stage_prob, 4) for lesion in table] == [p for _, _, p in carried]
+    one = detect(participant, loaded, device="cpu", runtime="torch", stages=1)
+    assert one.lesions and all(np.isnan(lesion.second_stage_prob) for lesion in one.lesions)
