@@ -91,6 +91,7 @@ def test_read_detect_delete_paint_approve_in_the_browser(browser_ready, two_case
         page.wait(lambda: page.state("phase") == "detected", "the detection", timeout=240)
         lesions = page.state("lesions")
         assert lesions and {row["label"] for row in lesions} == {CMB, IRON}, lesions
+        assert all(row["second_stage_prob"] for row in lesions), lesions  # the default's classifiers decide both classes
 
         # a click on a row centres the views on the lesion; the overlay shows its class's colour there
         iron_row = select_row(page, next(row["index"] for row in lesions if row["label"] == IRON))
