@@ -48,9 +48,10 @@ def report(rates, mimics, participants, label):
         print(f"  {name}: {value:.3f} [{low:.3f}, {high:.3f}]")
 
 
-rates, mimics = read(sys.argv[1])
-participants = sorted(rates)
-report(rates, mimics, participants, sys.argv[1])
-for start in range(0, len(participants), 20):
-    block = participants[start:start + 20]
-    print(f"  block {start // 20 + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures(rates, mimics, block).items()))
+if __name__ == "__main__":
+    rates, mimics = read(sys.argv[1])
+    participants = sorted(rates)
+    report(rates, mimics, participants, sys.argv[1])
+    for start in range(0, len(participants), 20):
+        block = participants[start:start + 20]
+        print(f"  block {start // 20 + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures(rates, mimics, block).items()))
