@@ -33,7 +33,7 @@ from trame_vuetify.ui.vuetify3 import SinglePageWithDrawerLayout
 from .. import scene
 from ..classes import CMB, IRON
 from ..errors import DeepMIRError
-from ..lesions import probability_text
+from ..lesions import least_sure_first, probability_text
 from .session import WINDOW_PRESETS, ReadingSession
 from .worklist import Case, case_statuses, next_unread, status_of
 
@@ -79,6 +79,9 @@ KEY_LISTENER = (
     f" if (!{sorted(KEY_ACTIONS)!r}.includes(event.key)) {{ return; }}"
     " event.preventDefault(); event.stopPropagation(); trigger('review_key', [event.key]); }, true)"
 )
+
+
+LEAST_SURE_FIRST = "least sure first"
 
 
 def review_layout() -> Layout:
@@ -170,7 +173,7 @@ class ReviewApp(TrameApp):
             "cases": [], "case_index": -1, "case_id": "", "phase": "empty", "progress": 0, "stage": "", "message": "",
             "error": "", "lesions": [], "selected": -1, "show_cmb": True, "show_iron": True, "opacity": 0.6,
             "tool": "none", "paint_label": CMB, "brush_mm": DEFAULT_BRUSH_MM, "window_preset": "auto",
-            "annotator": "", "show_3d": True, "saved": [],
+            "annotator": "", "show_3d": True, "saved": [], "lesion_order": "position",
         })
         self._refresh_worklist()
         state.change("show_cmb", "show_iron")(self._on_visibility)
@@ -178,6 +181,7 @@ class ReviewApp(TrameApp):
         state.change("window_preset")(self._on_window_preset)
         state.change("tool", "paint_label", "brush_mm")(self._on_tool)
         state.change("show_3d")(self._on_show_3d)
+        state.change("lesion_order")(lambda **_: self._refresh_lesion_rows())
 
     def _refresh_worklist(self) -> None:
         statuses = case_statuses(self.session.datastore_root)
@@ -194,6 +198,8 @@ class ReviewApp(TrameApp):
                 "second_stage_prob": probability_text(lesion.second_stage_prob),
                 "location": f"{r:.1f}, {a:.1f}, {s:.1f}", "ras": [round(r, 3), round(a, 3), round(s, 3)],
             })
+        if self.state.lesion_order == LEAST_SURE_FIRST:
+            rows = [rows[k] for k in least_sure_first(self.session.lesions)]
         self.state.lesions = rows
         if self.state.selected >= len(rows):
             self.state.selected = len(rows) - 1
@@ -251,7 +257,10 @@ class ReviewApp(TrameApp):
 
     def _lesion_panel(self) -> None:
         with v3.VExpansionPanel(title="Lesions"), v3.VExpansionPanelText():
-            html.Div("{{ lesions.length }} lesions", id="lesion-count", classes="text-caption")
+            with html.Div(classes="d-flex align-center"):
+                html.Div("{{ lesions.length }} lesions", id="lesion-count", classes="text-caption mr-2")
+                v3.VSelect(v_model=("lesion_order",), items=(["position", LEAST_SURE_FIRST],), label="Order", id="lesion-order",
+                           density="compact", hide_details=True)
             with v3.VTable(density="compact", fixed_header=True, height="260px", id="lesion-table"):
                 with html.Thead(), html.Tr():
                     for heading in ("#", "class", "mm³", "U-Net p", "2nd stage p", "location (RAS mm)"):
@@ -422,8 +431,11 @@ class ReviewApp(TrameApp):
             node.SetFieldOfView(LESION_FIELD_OF_VIEW_MM, LESION_FIELD_OF_VIEW_MM * height / width, depth)
 
     def next_lesion(self, step: int = 1) -> None:
-        if self.session.lesions:
-            self.select_lesion((self.state.selected + step) % len(self.session.lesions))
+        """Select the next (step 1) or previous (-1) lesion in the table's order."""
+        order = [row["index"] for row in self.state.lesions]
+        if order:
+            position = order.index(self.state.selected) if self.state.selected in order else -1 if step > 0 else 0
+            self.select_lesion(order[(position + step) % len(order)])
 
     @reporting
     def delete_selected(self) -> None:
@@ -437,7 +449,7 @@ class ReviewApp(TrameApp):
         index = self.state.selected
         if index < 0:
             raise DeepMIRError("select a lesion in the table first")
-        row = self.state.lesions[index]
+        row = next(row for row in self.state.lesions if row["index"] == index)
         if not edit(index):
             raise DeepMIRError(f"no lesion at {row['location']}: the table was out of date and has been refreshed")
         self._refresh_lesion_rows()

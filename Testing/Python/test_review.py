@@ -270,3 +270,43 @@ def test_scrolling_one_axial_view_moves_the_others_and_keeps_their_modality(web_
     nodes = app.session.volume_nodes
     for tag, (_, _, _, modality) in VIEWS.items():
         assert views[tag].get_background_volume_id() == nodes[modality].GetID()
+
+
+def test_the_lesion_table_lists_the_least_sure_first_on_request(web_ready, cohort, tmp_path):
+    """Ordered by the second stage's probability, lowest first (lesions without one last), the
+    table keeps each lesion's number; next / previous and delete follow the table's order."""
+    from trame.app import get_server
+
+    from DeepMIRLib import scene
+    from DeepMIRLib.lesions import find_lesions
+    from DeepMIRLib.results import Detection, ModelSummary
+    from DeepMIRLib.review.app import LEAST_SURE_FIRST, ReviewApp
+    from DeepMIRLib.review.server import use_headless_rendering
+
+    use_headless_rendering()
+    app = ReviewApp(load_worklist(cohort), tmp_path / "store", server=get_server("order-test", client_type="vue3"))
+    app.open_case(0)
+    swi = scene.volume_from_node(app.session.swi_node)
+    labels = np.zeros(swi.shape, np.uint8)
+    labels[8, 100, 100], labels[8, 120, 100], labels[8, 140, 100], labels[8, 160, 100] = CMB, CMB, IRON, CMB
+    labels = swi.with_array(labels)
+    second_stage = np.full(swi.shape, np.nan, np.float32)
+    second_stage[8, 100, 100], second_stage[8, 140, 100], second_stage[8, 160, 100] = 0.9995, 0.97, 0.93
+    lesions = find_lesions(labels, second_stage_probability=second_stage)  # microbleeds at y 100, 120, 160, then the deposit
+    app.session._show_detection(Detection("sim-41-0000", labels, {}, lesions, ModelSummary("m", "0", "", "multiclass", ("swi",))))
+    app._refresh_lesion_rows()
+    assert [row["second_stage_prob"] for row in app.state.lesions] == ["1.00", "", "0.93", "0.97"]
+
+    app.state.lesion_order = LEAST_SURE_FIRST
+    app._refresh_lesion_rows()
+    assert [row["index"] for row in app.state.lesions] == [2, 3, 0, 1]  # 0.93, 0.97, 0.9995, then none
+    app.next_lesion()
+    assert app.state.selected == 2
+    app.next_lesion()
+    app.next_lesion(-1)
+    app.next_lesion(-1)
+    assert app.state.selected == 1  # back past the first row to the last
+    app.next_lesion()
+    app.delete_selected()  # the table's first row: the least sure microbleed
+    assert app.state.error == "" and sorted(lesion.voxels for lesion in app.session.lesions) == [1, 1, 1]
+    assert {tuple(round(v) for v in lesion.centroid_index) for lesion in app.session.lesions} == {(100, 100, 8), (100, 120, 8), (100, 140, 8)}
