@@ -136,6 +136,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.runButton.clicked.connect(self.onRunButton)
         self.ui.modelComboBox.activated.connect(self.onModelChosen)
         self.ui.lesionTableWidget.itemSelectionChanged.connect(self.onLesionSelected)
+        self.ui.leastSureFirstCheckBox.toggled.connect(lambda checked: self.refreshLesionTable())
         self.ui.deleteLesionButton.clicked.connect(self.onDeleteLesion)
         self.ui.switchClassButton.clicked.connect(self.onSwitchClass)
         self.ui.exportFolderBrowseButton.clicked.connect(self.onBrowseExportFolder)
@@ -380,13 +381,15 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """List the lesions of the segmentation as it is now (after deletions, relabelling, painting).
         A segment DeepMIR cannot classify is named in the status line, not raised from a timer."""
         from DeepMIRLib.errors import InputError
-        from DeepMIRLib.lesions import probability_text
+        from DeepMIRLib.lesions import least_sure_first, probability_text
 
         try:
             rows = self.logic.lesionRows(self._parameterNode) if self._parameterNode is not None else []
         except InputError as error:
             rows = []
             self.ui.statusLabel.text = f"Lesion table not updated: {error}"
+        if self.ui.leastSureFirstCheckBox.checked:
+            rows = [rows[index] for index in least_sure_first(rows)]
         self._lesionRows = rows
         table = self.ui.lesionTableWidget
         table.setRowCount(len(rows))

@@ -235,6 +235,22 @@ def test_a_segment_deepmir_cannot_classify_is_named_in_the_panel_not_raised_from
     widget.ui.lesionTableWidget.setRowCount.assert_called_with(0)
 
 
+def test_the_lesion_list_shows_the_least_sure_first_when_asked(deepmir, widget):
+    swi, labels = small_case(slicer.mrmlScene)
+    widget._parameterNode.swiVolume = swi
+    folder = start_fake_run(deepmir, widget, FinishedProcess(), [])
+    event = done_event(folder, labels)
+    event["lesions"][0]["second_stage_prob"], event["lesions"][1]["second_stage_prob"] = 0.999, 0.95
+    widget._runEvents.append(event)
+    widget.ui.leastSureFirstCheckBox.checked = False
+    widget.onPollWorker()
+    assert [lesion.class_name for lesion in widget._lesionRows] == ["Cerebral microbleed", "Iron deposit"]
+    widget.ui.leastSureFirstCheckBox.checked = True
+    widget.refreshLesionTable()  # what the check box's toggled signal calls
+    assert [lesion.second_stage_prob for lesion in widget._lesionRows] == [0.95, 0.999]
+    widget.ui.lesionTableWidget.setItem.assert_any_call(0, 4, mock.ANY)
+
+
 class FinishedProcess:
     def __init__(self, cancelled=False, returncode=0):
         self.cancelled, self.returncode = cancelled, returncode
