@@ -544,7 +544,8 @@ def run_evaluate(args) -> int:
         )
     evaluation.write(args.out)
     print(evaluation.report())
-    print(f"{len(evaluation.results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}")
+    print(f"{len(evaluation.results)} participants; per-participant metrics in {args.out / 'per_participant.csv'}, "
+          f"every lesion's outcome in {args.out / 'lesions.csv'}")
     return 0
 
 

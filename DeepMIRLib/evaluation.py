@@ -38,12 +38,14 @@ from .metrics import (
     rank_sum_test,
     summarize_class,
     table3_markdown,
+    write_lesion_outcomes_csv,
     write_per_participant_csv,
 )
 from .simulation.objects import MIMIC_LABELS
 from .volumes import IMAGE_SUFFIXES, Volume, find_image, read_labels
 
 MIMIC_NAMES = {value: name for name, value in MIMIC_LABELS.items()}  # mimic kind -> name
+LESION_OUTCOMES_FILE = "lesions.csv"
 
 Results = dict[str, dict[int, ClassResult]]  # participant -> label value -> result
 
@@ -175,6 +177,7 @@ class CohortEvaluation:
     results: Results
     rows: list[Table3Row]  # one per class, in the order of `classes`
     mimics: MimicSummary | None = None
+    unit: str = "voxel"  # of the matching's centroids and distances
 
     def table(self) -> str:
         return table3_markdown(self.rows)
@@ -196,10 +199,12 @@ class CohortEvaluation:
         return summaries
 
     def write(self, out: Path) -> None:
-        """per_participant.csv, summary.md (`report`) and summary.json into `out`."""
+        """per_participant.csv, lesions.csv (every lesion's outcome: metrics.lesion_outcome_rows),
+        summary.md (`report`) and summary.json into `out`."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         write_per_participant_csv(self.results, out / "per_participant.csv")
+        write_lesion_outcomes_csv(self.results, out / LESION_OUTCOMES_FILE, self.unit)
         write_text_atomic(out / "summary.md", self.report() + "\n")
         write_json_atomic(out / "summary.json", self.summary())
 
@@ -223,7 +228,7 @@ def evaluate_cohort(
     base = evaluate_folder(baseline, references, task, tolerance, unit, progress) if baseline is not None else None
     classes = classes_for_task(task)
     rows = [table3_row(c.name, modalities or Path(prediction).name, results, c.label, base) for c in classes]
-    return CohortEvaluation(classes, results, rows, summarize_mimics(results))
+    return CohortEvaluation(classes, results, rows, summarize_mimics(results), unit)
 
 
 # --- training validation -----------------------------------------------------------------------

@@ -97,8 +97,11 @@ class ClassResult:
 
     `unmatched`: which predicted lesions are the false positives (indices into the
     predicted centroids, i.e. component number - 1); `on_mimics`: the false positives by
-    the kind of mimic they lie on, where the mimics are known (simulated data), else None.
-    Neither takes part in comparisons: two results are equal when their counts are."""
+    the kind of mimic they lie on, where the mimics are known (simulated data), else None;
+    `matches` (pred index, ref index, distance), the centroids (in the matching's unit) and
+    `fp_mimics` (false positive's index -> the mimic it lies on) describe each lesion
+    (`lesion_outcome_rows`). None takes part in comparisons: two results are equal when their
+    counts are."""
 
     tp: int
     fp: int
@@ -107,6 +110,10 @@ class ClassResult:
     n_ref: int
     unmatched: tuple[int, ...] = field(default=(), repr=False, compare=False)
     on_mimics: dict[str, int] | None = field(default=None, compare=False)
+    matches: tuple[tuple[int, int, float], ...] = field(default=(), repr=False, compare=False)
+    pred_centroids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    ref_centroids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    fp_mimics: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def sensitivity(self) -> float:
@@ -128,10 +135,12 @@ def match_class(pred_centroids: np.ndarray, ref_centroids: np.ndarray, tolerance
     reference centroids, keeping which predictions matched nothing."""
     pred = np.asarray(pred_centroids, dtype=float).reshape(-1, 3)
     ref = np.asarray(ref_centroids, dtype=float).reshape(-1, 3)
-    matched = {p for p, _, _ in match_lesions(pred, ref, tolerance)}
+    matches = tuple(match_lesions(pred, ref, tolerance))
+    matched = {p for p, _, _ in matches}
     unmatched = tuple(p for p in range(len(pred)) if p not in matched)
     tp = len(matched)
-    return ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref), unmatched=unmatched)
+    return ClassResult(tp=tp, fp=len(pred) - tp, fn=len(ref) - tp, n_pred=len(pred), n_ref=len(ref), unmatched=unmatched,
+                       matches=matches, pred_centroids=pred, ref_centroids=ref)
 
 
 def class_components(volume: Volume, label: int, unit: str = "voxel") -> tuple[np.ndarray, np.ndarray]:
@@ -143,16 +152,16 @@ def class_components(volume: Volume, label: int, unit: str = "voxel") -> tuple[n
     return components, index_xyz if unit == "voxel" else volume.index_to_lps(index_xyz).reshape(-1, 3)
 
 
-def _mimics_under(components: np.ndarray, numbers: Iterable[int], mimics: np.ndarray, mimic_names: Mapping[int, str]) -> dict[str, int]:
-    """How many of the given components touch a mimic, by the mimic's name; a component
-    touching several kinds counts for the one it overlaps most."""
-    counts = {name: 0 for name in mimic_names.values()}
+def _mimics_under(components: np.ndarray, numbers: Iterable[int], mimics: np.ndarray, mimic_names: Mapping[int, str]) -> dict[int, str]:
+    """component number -> the name of the mimic it lies on, for those of the given
+    components that touch one; a component touching several kinds gets the one it overlaps most."""
+    names = {}
     for number in numbers:
         under = mimics[components == number]
         under = under[under > 0]
         if under.size:
-            counts[mimic_names[int(np.bincount(under).argmax())]] += 1
-    return counts
+            names[number] = mimic_names[int(np.bincount(under).argmax())]
+    return names
 
 
 def matching_tolerances(tolerance: float | Mapping[int, float] | None, classes: Iterable[int], unit: str) -> dict[int, float]:
@@ -212,7 +221,9 @@ def evaluate_participant(
         components, predicted = class_components(prediction, label, unit)
         result = match_class(predicted, class_components(reference, label, unit)[1], tolerances[label])
         if mimics is not None:
-            result.on_mimics = _mimics_under(components, (p + 1 for p in result.unmatched), mimics.array, mimic_names)
+            under = _mimics_under(components, (p + 1 for p in result.unmatched), mimics.array, mimic_names)
+            result.fp_mimics = {number - 1: name for number, name in under.items()}
+            result.on_mimics = {name: sum(1 for kind in under.values() if kind == name) for name in mimic_names.values()}
         results[label] = result
     return results
 
@@ -397,6 +408,52 @@ def per_participant_rows(results: dict[str, dict[int, ClassResult]]) -> list[dic
             rates = {name: "" if math.isnan(v) else round(v, 4) for name, v in (("sensitivity", r.sensitivity), ("precision", r.precision), ("magnitude", r.magnitude))}
             rows.append({"participant": participant, "class": label, "tp": r.tp, "fp": r.fp, "fn": r.fn, "n_pred": r.n_pred, "n_ref": r.n_ref, **rates})
     return rows
+
+
+LESION_OUTCOMES = ("TP", "FP", "FN")
+
+
+def lesion_outcome_columns(unit: str) -> list[str]:
+    """The columns of `lesion_outcome_rows`; centroids named as in the lesion table
+    (lesions.TABLE_COLUMNS): voxel indices i, j, k, or LPS millimetres for unit 'mm'."""
+    axes = ["i", "j", "k"] if unit == "voxel" else ["lps_x", "lps_y", "lps_z"]
+    return (["participant", "class", "outcome"] + [f"pred_centroid_{a}" for a in axes] + [f"ref_centroid_{a}" for a in axes]
+            + ["distance", "mimic"])
+
+
+def lesion_outcome_rows(results: dict[str, dict[int, ClassResult]], unit: str = "voxel") -> list[dict]:
+    """One row per lesion of every participant and class (label value): each match a TP
+    (predicted and reference centroid, their distance in `unit`), each unmatched prediction
+    an FP (with the mimic it lies on, where known), each unmatched reference lesion an FN; by
+    participant, class, then TP, FP, FN, each in component order. Coordinates rounded to 3
+    decimals, as in the lesion table, so that a prediction's row finds its lesion there."""
+    columns = lesion_outcome_columns(unit)
+    rows = []
+    for participant in sorted(results):
+        for label, r in sorted(results[participant].items()):
+            if r.pred_centroids is None:
+                continue
+            found = {ref for _, ref, _ in r.matches}
+            lesions = ([("TP", p, ref, distance) for p, ref, distance in r.matches]
+                       + [("FP", p, None, None) for p in r.unmatched]
+                       + [("FN", None, ref, None) for ref in range(len(r.ref_centroids)) if ref not in found])
+            for outcome, p, ref, distance in lesions:
+                pred_xyz = r.pred_centroids[p] if p is not None else [None] * 3
+                ref_xyz = r.ref_centroids[ref] if ref is not None else [None] * 3
+                values = [participant, label, outcome, *pred_xyz, *ref_xyz, distance, r.fp_mimics.get(p, "") if outcome == "FP" else ""]
+                rows.append({c: "" if v is None else round(float(v), 3) if isinstance(v, (float, np.floating)) else v
+                             for c, v in zip(columns, values)})
+    return rows
+
+
+def write_lesion_outcomes_csv(results: dict[str, dict[int, ClassResult]], path: Path | str, unit: str = "voxel") -> Path:
+    """lesion_outcome_rows as CSV, written atomically (temporary file, then renamed)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, lesion_outcome_columns(unit), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(lesion_outcome_rows(results, unit))
+    text = buffer.getvalue()
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
 
 def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path: Path | str) -> Path:

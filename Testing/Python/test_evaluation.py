@@ -2,6 +2,7 @@
 on mimics from the one matching per class, Table 3 rows, and training's IoU accounting;
 checked against counts made independently here."""
 
+import csv
 import math
 import shutil
 from collections import Counter
@@ -121,6 +122,10 @@ def test_cohort_mimic_false_positives_agree_with_an_independent_count(slab_cohor
     evaluation = evaluate_cohort(tmp_path / "prediction", tmp_path / "reference")
     assert evaluation.mimics.by_participant[participant] == {name: expected[name] for name in MIMIC_NAMES.values()}
     assert evaluation.mimics.per_participant == sum(expected.values()) and evaluation.mimics.participants == 1
+    evaluation.write(tmp_path / "out")
+    with open(tmp_path / "out" / "lesions.csv", newline="") as handle:
+        false = [row["mimic"] for row in csv.DictReader(handle) if row["outcome"] == "FP"]
+    assert Counter(name for name in false if name) == expected  # each false positive names the mimic it lies on
 
 
 def _write_cohort(folder, arrays: dict[str, np.ndarray], flat: bool = False):
@@ -166,7 +171,26 @@ def test_evaluate_cohort_rows_and_summary(tmp_path):
     evaluation.write(tmp_path / "out")
     report = (tmp_path / "out" / "summary.md").read_text()
     assert report == evaluation.report() + "\n" and report.startswith(evaluation.table() + "\n\nPooled over participants:")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"per_participant.csv", "summary.md", "summary.json"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"per_participant.csv", "lesions.csv", "summary.md", "summary.json"}
+
+    # every lesion's outcome: the counts per participant and class, the false positive and the misses where they were put
+    with open(tmp_path / "out" / "lesions.csv", newline="") as handle:
+        lesions = list(csv.DictReader(handle))
+    for participant in references:
+        for label, r in evaluation.results[participant].items():
+            outcomes = Counter(row["outcome"] for row in lesions if row["participant"] == participant and row["class"] == str(label))
+            assert (outcomes["TP"], outcomes["FP"], outcomes["FN"]) == (r.tp, r.fp, r.fn)
+    false = [(row["participant"], row["class"], [float(row[f"pred_centroid_{a}"]) for a in "ijk"]) for row in lesions if row["outcome"] == "FP"]
+    assert ("p2", "1", [10.0, 1.0, 10.0]) in false and all(centroid == [10.0, 1.0, 10.0] for _, _, centroid in false)
+    missed = [(row["participant"], [float(row[f"ref_centroid_{a}"]) for a in "ijk"]) for row in lesions if row["outcome"] == "FN"]
+    missing = [p for p in sorted(references) if evaluation.results[p][1].fn]  # p3's false positive lies within 3 voxels of its miss
+    assert "p1" in missing
+    left_out = [(p, np.argwhere((references[p] == 1) & (predictions[p] == 0))[0][::-1].astype(float).tolist()) for p in missing]
+    assert missed == left_out and all(row["pred_centroid_i"] == "" for row in lesions if row["outcome"] == "FN")
+    true = [row for row in lesions if row["outcome"] == "TP"]
+    for row in true:
+        gap = np.linalg.norm([float(row[f"pred_centroid_{a}"]) - float(row[f"ref_centroid_{a}"]) for a in "ijk"])
+        assert float(row["distance"]) == pytest.approx(gap, abs=2e-3) and gap <= {"1": 3, "2": 5}[row["class"]] and row["mimic"] == ""
 
 
 def test_table3_row_is_what_the_table_renders():
