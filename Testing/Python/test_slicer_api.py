@@ -54,6 +54,8 @@ QT = {
     # QWidget / QAbstractButton / QLabel / QLineEdit / QProgressBar
     "enabled", "toolTip", "text", "value", "clicked", "setEnabled", "geometry", "wordWrap", "maximum", "placeholderText",
     "sizeHint", "orientation", "editTriggers", "selectionMode", "selectionBehavior", "sortingEnabled",
+    # QCheckBox (QAbstractButton's checked property and toggled signal)
+    "checked", "toggled",
     # QComboBox
     "clear", "addItem", "findData", "insertItem", "count", "setCurrentIndex", "itemData", "activated",
     # QTableWidget
