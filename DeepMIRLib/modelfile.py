@@ -707,26 +707,54 @@ def _check_shapes(expected: dict, found: dict, source: object, what: str = "weig
 
 # --- registry ---------------------------------------------------------------------------
 
-def register_model(card_path: Path | str, model_id: str, default: bool = False, registry_path: Path | str = REGISTRY_PATH) -> dict:
-    """Add (or replace) a registry entry for a model whose files lie in the registry's folder."""
+def registry_entry(card_path: Path | str, model_id: str, default: bool = False, trained_on: str | None = None) -> dict:
+    """The registry entry of a model, everything but its id, default flag and `trained_on`
+    (by default the card's training data; a curated summary of a model with several
+    training steps may be given) taken from its card and files, so that it cannot go stale."""
     card_path, weights_path = model_paths(card_path)
-    registry_path = Path(registry_path)
-    if card_path.parent.resolve() != registry_path.parent.resolve():
-        raise InputError(card_path, f"copy the model into {registry_path.parent} before registering it")
     card = load_model(card_path).card
     entry = {
         "id": model_id,
         "version": card.version,
         "file": card_path.name,
         "sha256": sha256_of(weights_path),
-        "inputs": card.inputs,
+        "inputs": list(card.inputs),
         "task": card.task,
         "classes": [c.name for c in card.classes],
-        "trained_on": card.training.get("data", ""),
+        "trained_on": card.training.get("data", "") if trained_on is None else trained_on,
         "default": default,
     }
+    if card.training.get("calibration"):
+        entry["calibrated_on"] = calibration_summary(card)
+    if card.int8 is not None:
+        entry["int8"] = {"file": card.int8.file, "sha256": card.int8.sha256, "runtime": "onnxruntime-int8",
+                         "quantized_on": card.int8.calibration.get("data", "")}
+    return entry
+
+
+def calibration_summary(card: ModelCard) -> str:
+    """Where the card's minimum probabilities were chosen, and what they are: the U-Net's
+    (postprocessing) and each second-stage classifier's for the classes it decides."""
+    minimum = card.postprocessing.get("min_lesion_probability", {})
+    text = f"{card.training['calibration'].get('data', '')}: minimum lesion probability " + ", ".join(
+        f"{key} {value}" for key, value in minimum.items())
+    if card.second_stages:
+        text += " (the U-Net alone, --stages 1); second stage: " + ", ".join(
+            f"{'/'.join(spec.decided_keys())} classifier " + ", ".join(f"{key} {spec.min_probability[key]}" for key in spec.decided_keys())
+            for spec in card.second_stages)
+    return text
+
+
+def register_model(card_path: Path | str, model_id: str, default: bool = False, registry_path: Path | str = REGISTRY_PATH,
+                   trained_on: str | None = None) -> dict:
+    """Add (or replace) a registry entry (`registry_entry`) for a model whose files lie in the
+    registry's folder."""
+    registry_path = Path(registry_path)
+    if model_paths(card_path)[0].parent.resolve() != registry_path.parent.resolve():
+        raise InputError(card_path, f"copy the model into {registry_path.parent} before registering it")
+    entry = registry_entry(card_path, model_id, default, trained_on)
     registry = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.exists() else {"models": []}
-    models = [m for m in registry["models"] if not (m["id"] == model_id and m["version"] == card.version)]
+    models = [m for m in registry["models"] if not (m["id"] == model_id and m["version"] == entry["version"])]
     if default:
         for m in models:
             m["default"] = False

@@ -122,6 +122,19 @@ def test_registry_entries_resolve_and_check_the_checksum(tmp_path):
         resolve_model("tiny", registry)
 
 
+def test_the_bundled_registry_says_what_its_models_cards_and_files_say():
+    """Version, checksums, calibration and int8 file of every bundled entry come from the card
+    (modelfile.registry_entry); only the id, the default flag and the curated training summary
+    are the registry's own. 0.5.3 shipped with 0.5.2's calibration text in its entry."""
+    from DeepMIRLib.modelfile import registry_entry
+    from DeepMIRLib.registry import REGISTRY_PATH, read_registry
+
+    entries = read_registry()
+    assert entries and sum(entry["default"] for entry in entries) == 1
+    for entry in entries:
+        assert entry == registry_entry(REGISTRY_PATH.parent / entry["file"], entry["id"], entry["default"], entry["trained_on"])
+
+
 @pytest.mark.parametrize("levels, width, in_channels, num_classes", [(6, 16, 3, 2), (2, 1, 1, 1), (4, 3, 2, 2), (5, 8, 3, 1)])
 def test_the_cards_tensor_shapes_are_the_networks(levels, width, in_channels, num_classes):
     """load_model checks weights against shapes computed without torch: they are the U-Net's."""
