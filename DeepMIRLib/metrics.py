@@ -410,9 +410,6 @@ def per_participant_rows(results: dict[str, dict[int, ClassResult]]) -> list[dic
     return rows
 
 
-LESION_OUTCOMES = ("TP", "FP", "FN")
-
-
 def lesion_outcome_columns(unit: str) -> list[str]:
     """The columns of `lesion_outcome_rows`; centroids named as in the lesion table
     (lesions.TABLE_COLUMNS): voxel indices i, j, k, or LPS millimetres for unit 'mm'."""

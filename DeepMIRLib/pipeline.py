@@ -316,10 +316,11 @@ def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_
                   canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str) -> tuple[np.ndarray, np.ndarray]:
     """The canonical label map after the card's `index`-th second-stage classifier
     (candidates.apply_second_stage), and the map of the classifier's probability of each kept
-    candidate's class (candidates.probability_map; NaN elsewhere): candidates are the components of at least `min_size`
-    voxels of its proposals (candidates.second_stage_proposals: the U-Net's arg-max, or where
-    its lesion probabilities reach the section's `proposal`, and with `extrema` the small
-    microbleeds it does not propose), classified where the U-Net runs (`_second_stage_classifier`)."""
+    candidate's class (candidates.probability_map; NaN elsewhere). Candidates are the
+    components of at least `min_size` voxels of its proposals (candidates.second_stage_proposals:
+    the U-Net's arg-max, or where its lesion probabilities reach the section's `proposal`, and
+    with `extrema` the small microbleeds it does not propose), classified where the U-Net runs
+    (`_second_stage_classifier`)."""
     spec = loaded.card.second_stages[index]
     labels = [c.label for c in loaded.card.lesion_classes]
     proposals = second_stage_proposals(spec, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
@@ -353,9 +354,9 @@ def combine_stages(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, li
 
 
 def stage_sources(shape: tuple[int, ...], decisions: list[tuple[np.ndarray, list[int]]]) -> np.ndarray:
-    """For each voxel of a map of `shape`, the index (in the card's order) of the classifier whose lesion
-    combine_stages puts there: the first whose label map has one of its decided labels
-    there; -1 where none has."""
+    """For each voxel of a map of `shape`, the index (in the card's order) of the classifier
+    whose lesion combine_stages puts there: the first whose label map has one of its decided
+    labels there; -1 where none has."""
     source = np.full(shape, -1, dtype=np.int8)
     for index, (second_stage_labels, decided) in enumerate(decisions):
         source[(source < 0) & np.isin(second_stage_labels, decided)] = index

@@ -449,7 +449,10 @@ class ReviewApp(TrameApp):
         index = self.state.selected
         if index < 0:
             raise DeepMIRError("select a lesion in the table first")
-        row = next(row for row in self.state.lesions if row["index"] == index)
+        row = next((row for row in self.state.lesions if row["index"] == index), None)
+        if row is None:
+            self._refresh_lesion_rows()
+            raise DeepMIRError("the selected lesion is no longer in the table, which has been refreshed")
         if not edit(index):
             raise DeepMIRError(f"no lesion at {row['location']}: the table was out of date and has been refreshed")
         self._refresh_lesion_rows()
