@@ -71,6 +71,11 @@ def test_run_detection_makes_red_and_green_segments_equal_to_the_prediction(load
     edited = deepmir_scene.labels_from_segmentation(result.segmentation_node, nodes["swi"])
     np.testing.assert_array_equal(edited.array, result.detection.labels.array)
     assert result.table_node.GetTable().GetNumberOfRows() == len(result.detection.lesions)
+    # the default's classifiers decide both classes: every lesion carries the second stage's probability, and the table shows it
+    second_stage = [lesion.second_stage_prob for lesion in result.detection.lesions]
+    assert second_stage and all(0 < p <= 1 for p in second_stage)
+    column = result.table_node.GetTable().GetColumnByName("second_stage_probability")
+    assert [column.GetValue(i) for i in range(column.GetNumberOfValues())] == pytest.approx(second_stage)
     assert len(deepmir_scene.lesion_rows(result.segmentation_node, nodes["swi"])) == len(result.detection.lesions)
     _assert_refreshes_and_edits_add_no_nodes(scene, result, nodes["swi"])
 
@@ -93,6 +98,7 @@ def _assert_refreshes_and_edits_add_no_nodes(scene, result, swi, times=3):
         rows, table = deepmir_scene.refresh_lesion_table(scene, result.segmentation_node, swi, result.table_node, lesions)
         assert table is result.table_node and len(rows) == len(lesions)
         assert [row.prob_max for row in rows] == [lesion.prob_max for lesion in lesions]  # unedited: the model's
+        assert [row.second_stage_prob for row in rows] == [lesion.second_stage_prob for lesion in lesions]
     for _ in range(times):
         assert deepmir_scene.switch_lesion_class_at(result.segmentation_node, swi, lesions[0].centroid_ras)
         assert deepmir_scene.switch_lesion_class_at(result.segmentation_node, swi, lesions[0].centroid_ras)
