@@ -44,7 +44,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from . import options
-from .atomic import atomic_write
+from .atomic import write_text_atomic
 from .classes import TOLERANCE_VOXELS
 from .errors import InputError
 from .lesions import label_components, labelled_centroids
@@ -445,19 +445,17 @@ def lesion_outcome_rows(results: dict[str, dict[int, ClassResult]], unit: str = 
 
 def write_lesion_outcomes_csv(results: dict[str, dict[int, ClassResult]], path: Path | str, unit: str = "voxel") -> Path:
     """lesion_outcome_rows as CSV, written atomically (temporary file, then renamed)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, lesion_outcome_columns(unit), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(lesion_outcome_rows(results, unit))
-    text = buffer.getvalue()
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+    return _write_csv(path, lesion_outcome_columns(unit), lesion_outcome_rows(results, unit))
 
 
 def write_per_participant_csv(results: dict[str, dict[int, ClassResult]], path: Path | str) -> Path:
     """per_participant_rows as CSV, written atomically (temporary file, then renamed)."""
+    return _write_csv(path, PER_PARTICIPANT_COLUMNS, per_participant_rows(results))
+
+
+def _write_csv(path: Path | str, columns: list[str], rows: list[dict]) -> Path:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, PER_PARTICIPANT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(per_participant_rows(results))
-    text = buffer.getvalue()
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+    writer.writerows(rows)
+    return write_text_atomic(path, buffer.getvalue())

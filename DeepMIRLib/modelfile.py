@@ -727,6 +727,7 @@ def registry_entry(card_path: Path | str, model_id: str, default: bool = False, 
     if card.training.get("calibration"):
         entry["calibrated_on"] = calibration_summary(card)
     if card.int8 is not None:
+        # onnxrt.INT8; not imported, so that Slicer's Python, which imports this module, does not import onnxrt
         entry["int8"] = {"file": card.int8.file, "sha256": card.int8.sha256, "runtime": "onnxruntime-int8",
                          "quantized_on": card.int8.calibration.get("data", "")}
     return entry

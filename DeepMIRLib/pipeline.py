@@ -287,9 +287,10 @@ def detect(
         outcomes = [_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
                     for index in range(len(card.second_stages))]
         decisions = [(labels, decided_labels(card, spec)) for (labels, _), spec in zip(outcomes, card.second_stages)]
+        source = stage_sources(canonical_labels.shape, decisions)
         second_stage_probability = prepared.reorientation.restore(
-            combine_stage_probabilities(canonical_labels, decisions, [probability for _, probability in outcomes]))
-        canonical_labels = combine_stages(canonical_labels, decisions)
+            combine_stage_probabilities(source, [probability for _, probability in outcomes]))
+        canonical_labels = combine_stages(canonical_labels, decisions, source)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
                      for k, c in enumerate(card.lesion_classes)}
@@ -336,14 +337,15 @@ def decided_labels(card: ModelCard, spec: SecondStageSpec) -> list[int]:
     return [c.label for c in card.lesion_classes if c.key in keys]
 
 
-def combine_stages(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, list[int]]]) -> np.ndarray:
+def combine_stages(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, list[int]]], source: np.ndarray | None = None) -> np.ndarray:
     """The label map of a two-stage detection from each classifier's label map and the labels
     it decides (`decisions`, in the card's order): each classifier's lesions of its decided
     labels where no earlier one put a lesion, then the U-Net's arg-max of the labels none
     decides where no classifier put one (a U-Net iron deposit that the second stage called a
     microbleed stays a microbleed). The U-Net's lesions then pass its own calibrated minimum
-    probability (min_probability_by_label)."""
-    source = stage_sources(unet_labels.shape, decisions)
+    probability (min_probability_by_label). `source`: stage_sources of `decisions`, where
+    already computed."""
+    source = stage_sources(unet_labels.shape, decisions) if source is None else source
     combined = np.zeros_like(unet_labels)
     for index, (second_stage_labels, _) in enumerate(decisions):
         combined[source == index] = second_stage_labels[source == index]
@@ -363,13 +365,11 @@ def stage_sources(shape: tuple[int, ...], decisions: list[tuple[np.ndarray, list
     return source
 
 
-def combine_stage_probabilities(unet_labels: np.ndarray, decisions: list[tuple[np.ndarray, list[int]]],
-                                probabilities: list[np.ndarray]) -> np.ndarray:
+def combine_stage_probabilities(source: np.ndarray, probabilities: list[np.ndarray]) -> np.ndarray:
     """The second stage's probability map that goes with combine_stages' labels: each voxel
-    takes the map (candidates.probability_map) of the classifier whose lesion is there; NaN
-    where the lesion, if any, is the U-Net's."""
-    source = stage_sources(unet_labels.shape, decisions)
-    combined = np.full(unet_labels.shape, np.nan, dtype=np.float32)
+    takes the map (candidates.probability_map) of the classifier whose lesion is there
+    (`source`, stage_sources); NaN where the lesion, if any, is the U-Net's."""
+    combined = np.full(source.shape, np.nan, dtype=np.float32)
     for index, probability in enumerate(probabilities):
         combined[source == index] = probability[source == index]
     return combined

@@ -197,7 +197,7 @@ def test_a_second_stage_that_decides_only_microbleeds_leaves_iron_deposits_to_th
 
 
 def test_combine_stages_and_the_decides_field():
-    from DeepMIRLib.pipeline import combine_stage_probabilities, combine_stages
+    from DeepMIRLib.pipeline import combine_stage_probabilities, combine_stages, stage_sources
 
     unet = np.array([[[1, 1, 0, 2, 2, 0, 2]]], np.uint8)
     second = np.array([[[0, 0, 0, 1, 1, 0, 2]]], np.uint8)
@@ -213,7 +213,8 @@ def test_combine_stages_and_the_decides_field():
     # each voxel's second-stage probability comes from the classifier whose lesion is there
     second_p = np.array([[[np.nan, np.nan, np.nan, 0.9, 0.9, np.nan, 0.6]]], np.float32)
     iron_p = np.array([[[0.7, np.nan, np.nan, 0.8, np.nan, 0.5, np.nan]]], np.float32)
-    combined_p = combine_stage_probabilities(unet, [(second, [1]), (iron_classifier, [2])], [second_p, iron_p])
+    decisions = [(second, [1]), (iron_classifier, [2])]
+    combined_p = combine_stage_probabilities(stage_sources(unet.shape, decisions), [second_p, iron_p])
     assert np.allclose(combined_p, [[[0.7, np.nan, np.nan, 0.9, 0.9, 0.5, np.nan]]], equal_nan=True)
 
     assert _spec().decided_keys() == ("cmb", "iron") and "decides" not in _spec().to_dict()
