@@ -14,13 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "2026-11-27-protocol-a-iron"))
-from iron_errors import GROW, nearest_object, participants, table
+from iron_errors import false_positive_cause, nearest_object, participants, table
 
 from DeepMIRLib.classes import CMB, IRON, TOLERANCE_VOXELS
-from DeepMIRLib.evaluation import MIMIC_NAMES
 from DeepMIRLib.lesions import read_lesions
 from DeepMIRLib.metrics import class_components, match_lesions
 from DeepMIRLib.volumes import find_image, read_volume
@@ -41,17 +39,7 @@ def false_microbleeds(cohort: str, reference_folder: Path, prediction_folder: Pa
         chi = read_volume(find_image(folder, "chi")).array
         for p in cmb.unmatched:
             voxels = pred_cmb == p + 1
-            around = ndimage.binary_dilation(voxels, GROW)
-            touched_cmb = set(np.unique(ref_cmb[around])) - {0}
-            touched_mimic = np.bincount(mimics.array[around & (mimics.array > 0)], minlength=4)
-            if touched_cmb:
-                cause = "CMB piece" if touched_cmb & {r + 1 for r in matched_ref} else "CMB off-centre"
-            elif (reference.array[around] == IRON).any():
-                cause = "iron as CMB"
-            elif touched_mimic.any():
-                cause = f"mimic: {MIMIC_NAMES[int(touched_mimic.argmax())]}"
-            else:
-                cause = "nothing"
+            cause = false_positive_cause(voxels, ref_cmb, matched_ref, "CMB", reference, IRON, "iron as CMB", mimics, "nothing")
             rows.append([cohort, folder.name, str(p + 1), cause, str(int(voxels.sum())),
                          f"{second_stage[tuple(np.round(pred_cmb_c[p], 3))]:.3f}", f"{prob_cmb[voxels].max():.3f}",
                          f"{np.median(chi[voxels]):.3f}", nearest_object(manifest, reference.index_to_lps(pred_cmb_c[p]))])

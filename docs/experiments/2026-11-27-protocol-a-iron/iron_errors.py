@@ -100,6 +100,26 @@ def participants(reference_folder: Path, prediction_folder: Path):
         yield Participant(folder, json.loads((folder / "manifest.json").read_text()), reference, prediction, mimics, results)
 
 
+def false_positive_cause(voxels: np.ndarray, references: np.ndarray, matched_ref: set, own: str, reference, other_label: int,
+                         other: str, mimics, otherwise: str) -> str:
+    """The cause of a false positive (its component `voxels`), the first that applies, looking
+    at the component grown by one voxel: "<own> piece" (touches a reference lesion of its class,
+    `references` numbered 1..n, that another prediction matched: `matched_ref`, 0-based),
+    "<own> off-centre" (touches one left unmatched), `other` (touches a reference lesion of
+    `other_label`), "mimic: <kind>" (touches a mimic), else `otherwise`. Also used by
+    ../2026-11-27-protocol-a-heldout/fp_microbleeds.py."""
+    around = ndimage.binary_dilation(voxels, GROW)
+    touched = set(np.unique(references[around])) - {0}
+    touched_mimic = np.bincount(mimics.array[around & (mimics.array > 0)], minlength=4)
+    if touched:
+        return f"{own} piece" if touched & {r + 1 for r in matched_ref} else f"{own} off-centre"
+    if (reference.array[around] == other_label).any():
+        return other
+    if touched_mimic.any():
+        return f"mimic: {MIMIC_NAMES[int(touched_mimic.argmax())]}"
+    return otherwise
+
+
 def analyse(cohort: str, reference_folder: Path, prediction_folder: Path, fps: list, fns: list, scores: list) -> None:
     for folder, manifest, reference, prediction, mimics, results in participants(reference_folder, prediction_folder):
         name = folder.name
@@ -121,18 +141,9 @@ def analyse(cohort: str, reference_folder: Path, prediction_folder: Path, fps: l
         nuclei = nuclei_map(manifest, reference) if iron.fp else None
         for p in iron.unmatched:
             voxels = pred_iron == p + 1
-            around = ndimage.binary_dilation(voxels, GROW)
-            touched_iron = set(np.unique(ref_iron[around])) - {0}
-            touched_mimic = np.bincount(mimics.array[around & (mimics.array > 0)], minlength=4)
             nucleus = NUCLEUS_NAMES[int(np.bincount(nuclei[voxels]).argmax())]
-            if touched_iron:
-                cause = "iron piece" if touched_iron & {r + 1 for r in matched_ref} else "iron off-centre"
-            elif (reference.array[around] == CMB).any():
-                cause = "CMB as iron"
-            elif touched_mimic.any():
-                cause = f"mimic: {MIMIC_NAMES[int(touched_mimic.argmax())]}"
-            else:
-                cause = f"background: {nucleus}"
+            cause = false_positive_cause(voxels, ref_iron, matched_ref, "iron", reference, CMB, "CMB as iron", mimics,
+                                         f"background: {nucleus}")
             point = pred_iron_c[p]
             gap = f"{gap_to_iron[voxels].min():.1f}v" if gap_to_iron is not None else "-"
             fps.append([cohort, name, str(p + 1), cause, str(int(voxels.sum())), f"{prob_iron[voxels].max():.3f}",
