@@ -106,8 +106,11 @@ class ReviewServer:
                 self.process.wait()
 
 
-def chromium_driver():
-    """A headless Debian Chromium driven through the Debian ChromeDriver (nothing downloaded)."""
+def chromium_driver(profile_dir):
+    """A headless Debian Chromium driven through the Debian ChromeDriver (nothing downloaded).
+
+    Its profile goes in `profile_dir` (a test's tmp_path), so that nothing is left in /tmp.
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -116,7 +119,7 @@ def chromium_driver():
     options.binary_location = browser
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={os.path.join(os.environ.get('TMPDIR', '/tmp'), f'deepmir-chromium-{os.getpid()}-{time.monotonic_ns()}')}")
+    options.add_argument(f"--user-data-dir={profile_dir}")
     return webdriver.Chrome(service=Service(driver), options=options)
 
 

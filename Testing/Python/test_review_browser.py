@@ -74,7 +74,7 @@ def select_row(page: Page, index: int) -> dict:
 def test_read_detect_delete_paint_approve_in_the_browser(browser_ready, two_cases, tmp_path, screenshots):
     trainingset = tmp_path / "trainingset"
     server = ReviewServer(two_cases.resolve(), trainingset)
-    driver = chromium_driver()
+    driver = chromium_driver(tmp_path / "chromium-profile")
     page = Page(driver)
     try:
         driver.get(server.url)
