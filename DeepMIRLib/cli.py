@@ -180,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--n", type=argument(whole_number, minimum=1), default=1, help="number of participants (default: 1)")
     simulate.add_argument("--seed", type=argument(whole_number, minimum=0), default=0, help="cohort seed; participant i uses (seed, i) (default: 0)")
     simulate.add_argument("--out", type=Path, required=True, help="output folder")
-    simulate.add_argument("--load", choices=("paper", "dense"), default="paper", help="lesion load: 'paper' follows Table 2; 'dense' has more lesions, for training (default: paper)")
+    simulate.add_argument("--load", choices=("paper", "dense", "hard"), default="paper",
+                          help="lesion load: 'paper' follows Table 2; 'dense' has more lesions, for training; 'hard' is dense with half "
+                               "the iron deposits in the putamen and more calcifications, most in the choroid plexus (default: paper)")
     simulate.add_argument("--slab", type=argument(whole_number, minimum=4), default=None, metavar="SLICES", help="fast mode: only this many slices through the basal ganglia")
     simulate.add_argument("--size", type=argument(whole_number, minimum=4), nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI grid size in voxels (default: 192 256 104)")
     simulate.add_argument("--spacing", type=argument(positive_number), nargs=3, default=None, metavar=("X", "Y", "Z"), help="SWI voxel size in mm (default: 1 1 1.5)")

@@ -32,14 +32,22 @@ class LesionLoad:
     veins: tuple = (12, 24)
     epvs: tuple = (3, 14)
     calcification_probabilities: tuple = (0.55, 0.3, 0.15)  # 0, 1, 2 calcifications
+    pallidum_iron_fraction: float = 0.85  # of iron-deposit pairs; the rest in the putamen
+    pallidum_calcification_fraction: float = 0.6  # of calcifications; the rest in the choroid plexus
 
     @classmethod
     def named(cls, name: str) -> LesionLoad:
+        """'paper' (Table 2), 'dense' (more lesions, for training) or 'hard' (dense, with half
+        the iron deposits in the putamen and 0-3 calcifications, most in the choroid plexus:
+        for training on the places where thick-slice protocols confuse the classes)."""
         if name == "paper":
             return cls()
         if name == "dense":
             return cls(cmb_probabilities=DENSE_CMB_PROBABILITIES, iron_pair_mean=1.5)
-        raise ValueError(f"unknown lesion load {name!r} (paper or dense)")
+        if name == "hard":
+            return cls(cmb_probabilities=DENSE_CMB_PROBABILITIES, iron_pair_mean=1.5, pallidum_iron_fraction=0.5,
+                       calcification_probabilities=(0.1, 0.3, 0.35, 0.25), pallidum_calcification_fraction=0.25)
+        raise ValueError(f"unknown lesion load {name!r} (paper, dense or hard)")
 
 
 def cmb_count(rng: np.random.Generator, load: LesionLoad) -> int:
@@ -120,7 +128,7 @@ def iron_deposits(sampler: Sampler, nucleus_chi: dict[str, float], load: LesionL
     rng, objects = sampler.rng, []
     pairs = rng.poisson(load.iron_pair_mean)
     for _ in range(pairs):
-        region = "globus_pallidus" if rng.random() < 0.85 or not sampler.has("putamen") else "putamen"
+        region = "globus_pallidus" if rng.random() < load.pallidum_iron_fraction or not sampler.has("putamen") else "putamen"
         sides = ("left", "right") if rng.random() < 0.8 else (str(rng.choice(["left", "right"])),)
         excess = float(rng.uniform(0.1, 0.3))
         for side in sides:
@@ -183,7 +191,7 @@ def calcifications(sampler: Sampler, load: LesionLoad) -> list[SimObject]:
     plexus: dark on SWI like a microbleed, but dark on QSM."""
     rng, objects = sampler.rng, []
     for _ in range(int(rng.choice(len(load.calcification_probabilities), p=load.calcification_probabilities))):
-        region = "globus_pallidus" if rng.random() < 0.6 else "ventricle"
+        region = "globus_pallidus" if rng.random() < load.pallidum_calcification_fraction else "ventricle"
         centre = sampler.point(region)
         if centre is None:
             continue

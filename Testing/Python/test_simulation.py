@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from DeepMIRLib.simulation import phantom
 from DeepMIRLib.simulation.dipole import forward_field, invert_field
 from DeepMIRLib.simulation.objects import SimObject, label_map, rasterise
 from DeepMIRLib.simulation.phantom import Protocol, simulate_participant
-from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, PAPER_CMB_PROBABILITIES, LesionLoad, Sampler, cmb_count, iron_deposits
+from DeepMIRLib.simulation.placement import CMB_LOAD_CATEGORIES, PAPER_CMB_PROBABILITIES, LesionLoad, Sampler, calcifications, cmb_count, iron_deposits
 from DeepMIRLib.volumes import Volume
 
 
@@ -150,6 +151,24 @@ def test_each_iron_deposit_is_one_region_of_the_label_map(spacing):
     assert len(deposits) >= 30 and any(len(d.spheres) > 1 for d in deposits)
     pieces = [label_components(label_map([d], grid, {"iron": 2}) == 2)[1] for d in deposits]
     assert pieces == [1] * len(deposits)
+
+
+@pytest.mark.parametrize("name, pallidum_iron, pallidum_calcifications", [("paper", 0.85, 0.6), ("hard", 0.5, 0.25)])
+def test_lesion_loads_place_iron_and_calcifications_in_their_shares(name, pallidum_iron, pallidum_calcifications):
+    """The 'hard' training load moves iron deposits into the putamen and calcifications into
+    the choroid plexus (where protocol A's errors were); 'paper' keeps the anatomy's shares.
+    Each share within 3 binomial SD over many draws on one participant's anatomy."""
+    grid = phantom.swi_grid(Protocol(slab_slices=40))
+    rng = np.random.default_rng(3)
+    anatomy = phantom.resample_anatomy(phantom._grid_image(grid), phantom.participant_transform(rng), 0.0)
+    load = LesionLoad.named(name)
+    sampler = Sampler(anatomy, grid, rng)
+    deposits = iron_deposits(sampler, {"globus_pallidus": 0.15, "putamen": 0.08}, replace(load, iron_pair_mean=200.0))
+    calcified = [c for _ in range(200) for c in calcifications(sampler, load)]
+    for objects, region, expected in ((deposits, "globus_pallidus", pallidum_iron), (calcified, "globus_pallidus", pallidum_calcifications)):
+        observed = np.mean([obj.location == region for obj in objects])
+        assert abs(observed - expected) <= 3 * np.sqrt(expected * (1 - expected) / len(objects)), (name, region, observed, expected)
+    assert {obj.location for obj in calcified} == {"globus_pallidus", "choroid plexus"}
 
 
 def test_lesion_load_follows_table2():
