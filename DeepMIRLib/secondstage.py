@@ -532,6 +532,9 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
                                initial=loaded.second_stage if fine_tune else None)
     spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal,
                            extrema=extrema)
+    if fine_tune:  # the rules that merge the classifier's decisions were chosen for it: they stay with it
+        start = loaded.card.second_stage
+        spec = dataclasses.replace(spec, suppression=dict(start.suppression), suppression_spares=start.suppression_spares)
     spec = calibrate_second_stage(loaded, network, spec, calibration_cases, log)
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"

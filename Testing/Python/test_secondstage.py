@@ -421,6 +421,30 @@ def test_build_a_second_stage_from_training_cases(slab_cohort, tmp_path):
     assert detection.settings["stages"] == 2 and detection.settings["second_stage_proposal"] == secondstage.DEFAULT_PROPOSAL
 
 
+def test_fine_tuning_a_classifier_keeps_its_suppression_rules(slab_cohort, tmp_path):
+    """The default's iron classifier spares deposits of 8 voxels or more from suppression (a
+    rule chosen for it); trained further, it keeps that rule, its width and its patch."""
+    import copy
+
+    from DeepMIRLib.modelfile import load_model, save_model
+    from DeepMIRLib.training import find_training_cases
+
+    default = load_model("default")
+    index = next(i for i, spec in enumerate(default.card.second_stages) if spec.decided_keys() == ("iron",))
+    start_spec = default.card.second_stages[index]
+    assert start_spec.suppression_spares
+    card = copy.deepcopy(default.card)
+    card.second_stages = (start_spec,)
+    save_model(default.network, card, tmp_path / "iron-only.json", second_stage=[default.second_stage_network(index)])
+    cases = find_training_cases(slab_cohort)
+    section = secondstage.build_two_stage_model(tmp_path / "iron-only.json", cases[:2], cases[2:], tmp_path / "tuned", epochs=1,
+                                                fine_tune=True, learning_rate=1e-4, log=lambda line: None)
+    assert section["suppression_spares"] == start_spec.suppression_spares
+    assert section["suppression"] == start_spec.suppression
+    assert (section["width"], tuple(section["patch"])) == (start_spec.width, tuple(start_spec.patch))
+    assert "fine_tuned_from" in section["training"]
+
+
 def test_a_second_stage_needs_lesion_candidates(slab_cohort, tmp_path):
     from DeepMIRLib.training import find_training_cases
     from DeepMIRLib.volumes import write_volume
