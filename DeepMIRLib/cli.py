@@ -568,6 +568,10 @@ def run_calibrate(args) -> int:
     if reused:
         raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
     specs = model.card.second_stages
+    decided = model.card.second_stage_decides()
+    if len(set(decided)) != len(decided):  # each classifier's minimums are chosen on its own, not for lesions two of them add up
+        raise InputError(args.model, f"its second-stage classifiers decide {list(decided)}: calibrate does not choose minimums for a class "
+                                     "two classifiers decide; set them in the card")
     rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case

@@ -210,8 +210,10 @@ class ModelCard:
     deepmir_version: str = __version__
     format: str = CARD_FORMAT
     format_version: int = CARD_FORMAT_VERSION
-    # optional: the second stage's classifiers, most cards one; with several each `decides` its
-    # own classes (pipeline.combine_stages). A card without any reads and writes as before
+    # optional: the second stage's classifiers, most cards one; with several each names the
+    # classes it `decides`, and where two claim a voxel the first listed wins, so a later one
+    # deciding a class an earlier one decides too adds its lesions where the earlier put none
+    # (pipeline.combine_stages). A card without any reads and writes as before
     second_stages: tuple[SecondStageSpec, ...] = ()
     int8: Int8Spec | None = None  # optional, like second_stages
 
@@ -301,10 +303,8 @@ class ModelCard:
             options.probability(value, f"{source}: postprocessing min_lesion_probability {key}")
         if any(spec.extrema for spec in self.second_stages) and not {"swi", "qsm"} <= set(self.inputs):
             raise InputError(source, f"second_stage extrema needs SWI and QSM among the inputs; the card lists {self.inputs}")
-        decides = self.second_stage_decides()
-        if len(self.second_stages) > 1 and (any(spec.decides is None for spec in self.second_stages) or len(set(decides)) != len(decides)):
-            raise InputError(source, f"model card second_stage lists {len(self.second_stages)} classifiers; each must give "
-                                     f"`decides`, and no class may be decided by two (they decide {list(decides)})")
+        if len(self.second_stages) > 1 and any(spec.decides is None for spec in self.second_stages):
+            raise InputError(source, f"model card second_stage lists {len(self.second_stages)} classifiers; each must give `decides`")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""

@@ -100,10 +100,32 @@ def test_detection_takes_each_class_from_the_classifier_that_decides_it(models, 
     assert settings["min_probability"] == {"cmb": 0.0, "iron": 0.0}  # the U-Net runs permissive for both
 
 
+def test_a_later_classifier_adds_lesions_of_a_class_an_earlier_one_decides_too(models, slab_cohort, tmp_path, capsys):
+    """With the first classifier deciding both classes and the second iron too, the labels are
+    the first's lesions, and the second's deposits where the first put no lesion; calibrate
+    refuses the card, since it would choose each classifier's iron minimum on its own."""
+    for path in models["combined"].parent.glob("combined.*"):
+        shutil.copyfile(path, tmp_path / path.name)
+    card_path = tmp_path / "combined.json"
+    data = json.loads(card_path.read_text())
+    data["second_stage"][0]["decides"] = ["cmb", "iron"]
+    card_path.write_text(json.dumps(data))
+    assert load_model(card_path).card.second_stage_decides() == ("cmb", "iron", "iron")
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    first, second, both = (detect(participant, model, device="cpu", runtime="torch").labels.array
+                           for model in (models["cmb"], models["iron"], card_path))
+    expected = np.where(first > 0, first, np.where(second == IRON, IRON, 0))
+    assert ((second == IRON) & (first == 0)).any() and (first == IRON).any()  # each adds deposits of its own
+    np.testing.assert_array_equal(both, expected)
+    assert main(["calibrate", "--model", str(card_path), "--data", str(slab_cohort), "--out", str(tmp_path / "x")]) == 2
+    assert "a class two classifiers decide" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_cards_that_list_classifiers_badly_are_refused(models):
     data = json.loads(models["combined"].read_text())
     first, second = data["second_stage"]
-    for sections, match in (([], "lists 0"), ([first, second, second], "lists 3"), ([first, {**second, "decides": ["cmb"]}], "no class"),
+    for sections, match in (([], "lists 0"), ([first, second, second], "lists 3"),
                             ([first, {k: v for k, v in second.items() if k != "decides"}], "must give `decides`")):
         with pytest.raises(InputError, match=match):
             ModelCard.from_dict({**data, "second_stage": sections})

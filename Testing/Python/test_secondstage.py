@@ -210,6 +210,8 @@ def test_combine_stages_and_the_decides_field():
     iron_classifier = np.array([[[2, 0, 0, 2, 0, 2, 0]]], np.uint8)
     assert combine_stages(unet, [(second, [1]), (iron_classifier, [2])]).tolist() == [[[2, 0, 0, 1, 1, 2, 0]]]
     assert combine_stages(unet, [(iron_classifier, [2]), (second, [1])]).tolist() == [[[2, 0, 0, 2, 1, 2, 0]]]
+    # two deciding iron: the later one adds its deposits where the earlier put no lesion
+    assert combine_stages(unet, [(second, [1, 2]), (iron_classifier, [2])]).tolist() == [[[2, 0, 0, 1, 1, 2, 2]]]
     # each voxel's second-stage probability comes from the classifier whose lesion is there
     second_p = np.array([[[np.nan, np.nan, np.nan, 0.9, 0.9, np.nan, 0.6]]], np.float32)
     iron_p = np.array([[[0.7, np.nan, np.nan, 0.8, np.nan, 0.5, np.nan]]], np.float32)
