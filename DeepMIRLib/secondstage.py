@@ -128,12 +128,26 @@ MIMIC_CAUSES = {1: "vein", 2: "calcification", 3: "perivascular space"}
 TOLERANCES = {1: 3.0, 2: 5.0}  # the paper's centroid tolerances, voxels
 
 
-def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+TRUTHS = ("centroid", "touching")  # what makes a training candidate a lesion: candidate_truth
+TOUCHING_TRUTH = ("a candidate is a lesion when its centroid lies within the paper's tolerance of a reference lesion of that class "
+                  "and its voxels, grown by one voxel, touch one")
+
+
+def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.ndarray | None,
+                    truth: str = "centroid") -> tuple[np.ndarray, list[str]]:
     """Each candidate's target (index into SECOND_STAGE_CLASSES) and cause: 'cmb' or 'iron'
     when its centroid lies within the paper's tolerance of a reference lesion of that class
     (the nearer, relative to tolerance, when both), else 'neither' with the cause read from
     the mimic map under its voxels (the kind it overlaps most: 'vein', 'calcification',
-    'perivascular space') or 'none'."""
+    'perivascular space') or 'none'.
+
+    With `truth` "touching", a candidate is a lesion of a class only when its voxels, grown by
+    one voxel (26-neighbourhood), also touch a reference lesion of that class: a speck of
+    background a few voxels beside a lesion, as the extremum proposals give around the
+    U-Net's proposals in the pallidum's natural iron, is then 'neither' and not a lesion that
+    is not there (docs/experiments/2026-11-28-iron-classifier-extrema)."""
+    if truth not in TRUTHS:
+        raise ValueError(f"truth must be one of {TRUTHS}, not {truth!r}")
     targets = np.zeros(len(candidates), dtype=np.int64)
     causes = []
     ref_centroids = {}
@@ -141,10 +155,12 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
         labelled, n = label_components(reference == value)
         ref_centroids[value] = (np.array(ndimage.center_of_mass(np.ones(labelled.shape), labelled, range(1, n + 1))).reshape(-1, 3)
                                 if n else np.zeros((0, 3)))
+    bounds = ndimage.find_objects(candidates.components, len(candidates)) if truth == "touching" else None
     for i, centre in enumerate(candidates.centroid):
         best, best_ratio = 0, math.inf
+        touched = _touched_classes(candidates.components, i, bounds[i], reference) if bounds is not None else set(TOLERANCES)
         for value, tolerance in TOLERANCES.items():
-            if len(ref_centroids[value]):
+            if len(ref_centroids[value]) and value in touched:
                 ratio = np.linalg.norm(ref_centroids[value] - centre, axis=1).min() / tolerance
                 if ratio <= 1 and ratio < best_ratio:
                     best, best_ratio = value, ratio
@@ -160,6 +176,14 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
                 cause = MIMIC_CAUSES.get(int(np.bincount(under).argmax()), "none")
         causes.append(cause)
     return targets, causes
+
+
+def _touched_classes(components: np.ndarray, index: int, bounds: tuple[slice, ...], reference: np.ndarray) -> set[int]:
+    """The reference label values that component `index + 1` of `components` (within `bounds`,
+    its ndimage.find_objects box), grown by one voxel (26-neighbourhood), touches."""
+    box = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in bounds)
+    grown = ndimage.binary_dilation(components[box] == index + 1, np.ones((3, 3, 3), bool))
+    return {int(v) for v in np.unique(reference[box][grown]) if v}
 
 
 @dataclass
@@ -240,14 +264,15 @@ def _canonical_map(path) -> np.ndarray | None:
 
 
 def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), extrema: dict | None = None,
-                       **detect_options) -> CandidateSet:
+                       truth: str = "centroid", **detect_options) -> CandidateSet:
     """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
     training cases (TrainingCase, or participant folders), each with its truth from the
     case's labels and, for simulated ones, mimics (`candidate_truth`). The U-Net runs once per
     participant; its candidates are collected for each of `proposals` (`proposal_labels`:
     None the arg-max's components, a number the components where the lesion probabilities sum
     to at least it; for training, several give more and harder negatives), each with the
-    small microbleeds it does not propose when `extrema` is given (`extremum_proposals`)."""
+    small microbleeds it does not propose when `extrema` is given (`extremum_proposals`);
+    `truth` says what makes a candidate a lesion (`candidate_truth`)."""
     from .modelfile import LoadedModel, load_model
 
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -260,7 +285,7 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
         for proposal in proposals:
             proposed = extremum_proposals(proposal_labels(labels, probabilities, class_labels, proposal), stack, loaded.card.inputs, extrema)
             candidates = extract_candidates(proposed, probabilities, class_labels)
-            targets, causes = candidate_truth(candidates, reference, mimics)
+            targets, causes = candidate_truth(candidates, reference, mimics, truth)
             parts["patches"].append(patches_for(stack, candidates, patch))
             parts["features"].append(candidates.features)
             parts["targets"].append(targets)
@@ -488,7 +513,8 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
-                          extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, log=print) -> dict:
+                          extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, truth: str = "centroid",
+                          log=print) -> dict:
     """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
     participant folders; simulated ones give each false candidate's cause): those of each of
     `proposals` (`proposal_labels`; by default the arg-max's components and, for harder
@@ -499,8 +525,8 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     given in detection (`proposal`, the card's), and write the U-Net with it as a new model
     at `out`. With `extrema`, the candidates of training, calibration and detection also
     include the microbleeds the U-Net does not propose (candidates.extremum_proposals); with
-    `fine_tune`, training starts from `model`'s own second stage (its width and patch).
-    Returns the card's second_stage section."""
+    `fine_tune`, training starts from `model`'s own second stage (its width and patch);
+    `truth` says which training candidates are lesions (`candidate_truth`). Returns the card's second_stage section."""
     import copy
     import dataclasses
 
@@ -515,7 +541,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     train_cases, calibration_cases = [_training_case(c) for c in train_cases], [_training_case(c) for c in calibration_cases]
     if proposal not in proposals:
         proposals = (*proposals, proposal)
-    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals, extrema=extrema,
+    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals, extrema=extrema, truth=truth,
                                progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
     missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
     if {"cmb", "iron"} <= set(missing):
@@ -544,6 +570,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         training={"data": f"candidates of the U-Net ({_describe(proposals, extrema)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
+                  **({"truth": TOUCHING_TRUTH} if truth == "touching" else {}),
                   **({"candidates_collected": collected, "negatives_kept_per_lesion": MAX_NEGATIVES_PER_LESION}
                      if collected > len(train.targets) else {}),
                   "epochs": epochs, "width": width, "seed": seed,
@@ -640,6 +667,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--base", help="with --per-class: the model (same U-Net) whose U-Net and int8 files and card records the new "
                                        "model keeps (default: the first given)")
+    parser.add_argument("--truth", choices=TRUTHS, default="centroid",
+                        help="which training candidates are lesions: those whose centroid lies within the paper's tolerance of one "
+                             "(centroid, the default), or only those of them that also touch it (touching)")
     parser.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
@@ -662,7 +692,7 @@ def main(argv=None) -> int:
 
     record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
                                    width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed,
-                                   extrema=extrema, fine_tune=args.fine_tune,
+                                   extrema=extrema, fine_tune=args.fine_tune, truth=args.truth,
                                    learning_rate=options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True))
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0

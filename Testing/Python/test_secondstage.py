@@ -116,6 +116,40 @@ def test_candidates_and_their_truth_on_a_simulated_slab(slab_cohort):
                                                           enumerate(np.rint(candidates.centroid[vein_candidate]).astype(int)))].sum()
 
 
+def test_touching_truth_calls_a_speck_beside_a_lesion_neither(slab_cohort):
+    """A one-voxel candidate of background within the tolerance of a reference lesion's centroid
+    but not touching it (what the extremum proposals give beside the U-Net's proposals) is a
+    lesion by the centroid truth and 'neither' (cause 'none') by the touching truth; the
+    reference lesions, proposed whole, are lesions by both."""
+    folder = slab_cohort / "sim-41-0000"
+    reference = to_canonical(read_volume(folder / "labels.nii.gz"))[0].array.astype(np.int64)
+    mimics = to_canonical(read_volume(folder / "mimics.nii.gz"))[0].array.astype(np.int64)
+    lesions = reference > 0
+    near_lesion = ndimage.binary_dilation(lesions, np.ones((3, 3, 3), bool))
+    background = np.argwhere(~near_lesion & ~ndimage.binary_dilation(near_lesion, np.ones((3, 3, 3), bool)) & (mimics == 0))
+    labelled, n = label_components(lesions)
+    centres = np.array(ndimage.center_of_mass(lesions, labelled, range(1, n + 1)))
+    values = np.array([reference[tuple(np.argwhere(labelled == k + 1)[0])] for k in range(n)])
+    tolerance = np.array([secondstage.TOLERANCES[v] for v in values])
+    ratio = np.linalg.norm(background[:, None, :] - centres[None], axis=2) / tolerance[None]
+    speck_index = int(np.argmin(ratio.min(axis=1)))
+    assert ratio[speck_index].min() <= 1, "the slab has no background voxel within tolerance of a lesion but not touching it"
+    speck, speck_class = tuple(background[speck_index]), int(values[np.argmin(ratio[speck_index])])
+    proposed = reference.astype(np.uint8).copy()
+    proposed[speck] = speck_class
+    probabilities = np.stack([(proposed == 1) * 0.9, (proposed == 2) * 0.8]).astype(np.float32)
+    candidates = secondstage.extract_candidates(proposed, probabilities)
+    speck_candidate = int(candidates.components[speck]) - 1
+    centroid_targets, _ = secondstage.candidate_truth(candidates, reference, mimics)
+    touching_targets, touching_causes = secondstage.candidate_truth(candidates, reference, mimics, truth="touching")
+    assert centroid_targets[speck_candidate] == speck_class
+    assert touching_targets[speck_candidate] == 0 and touching_causes[speck_candidate] == "none"
+    others = [k for k in range(len(candidates)) if k != speck_candidate]
+    assert list(touching_targets[others]) == list(centroid_targets[others]) == list(candidates.label[others])
+    with pytest.raises(ValueError, match="truth must be one of"):
+        secondstage.candidate_truth(candidates, reference, mimics, truth="overlap")
+
+
 @pytest.fixture(scope="module")
 def two_stage_models(tmp_path_factory):
     """The default U-Net with a second stage that calls every candidate 'neither', and one
@@ -418,6 +452,7 @@ def test_build_a_second_stage_from_training_cases(slab_cohort, tmp_path):
     assert section["proposal"] == secondstage.DEFAULT_PROPOSAL
     assert "sim-41-0000, sim-41-0001" in section["training"]["data"] and "sim-41-0002" in section["calibration"]["data"]
     assert set(section["calibration"]["figures"]) == {"unet_calibrated", "unet_argmax", "two_stages"}
+    assert "truth" not in section["training"]  # the centroid truth, the default, as every earlier card's
     assert "candidates: 2/2 training participants" in lines and "calibration: 1/1 participants" in lines
     detection = detect(participant_from_folder(slab_cohort / "sim-41-0002"), tmp_path / "two.json", device="cpu", runtime="torch")
     assert detection.settings["stages"] == 2 and detection.settings["second_stage_proposal"] == secondstage.DEFAULT_PROPOSAL
@@ -440,7 +475,8 @@ def test_fine_tuning_a_classifier_keeps_its_suppression_rules(slab_cohort, tmp_p
     save_model(default.network, card, tmp_path / "iron-only.json", second_stage=[default.second_stage_network(index)])
     cases = find_training_cases(slab_cohort)
     section = secondstage.build_two_stage_model(tmp_path / "iron-only.json", cases[:2], cases[2:], tmp_path / "tuned", epochs=1,
-                                                fine_tune=True, learning_rate=1e-4, log=lambda line: None)
+                                                fine_tune=True, learning_rate=1e-4, truth="touching", log=lambda line: None)
+    assert section["training"]["truth"] == secondstage.TOUCHING_TRUTH
     assert section["suppression_spares"] == start_spec.suppression_spares
     assert section["suppression"] == start_spec.suppression
     assert (section["width"], tuple(section["patch"])) == (start_spec.width, tuple(start_spec.patch))
