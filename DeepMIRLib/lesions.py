@@ -423,7 +423,7 @@ def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[Lesion
     for lesion_class in classes:
         value = lesion_class.label
         labelled, count = label_components(final == value)
-        overlaps_own = _components_touching(labelled, count, original == value)
+        overlaps_own = components_touching(labelled, count, original == value)
         for number, voxels in component_voxels(labelled):
             item = _change_item(lesion_class, voxels)
             if overlaps_own[number - 1]:
@@ -437,7 +437,7 @@ def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[Lesion
             else:
                 changes["added"].append(item)
         labelled, count = label_components(original == value)
-        survives = _components_touching(labelled, count, final_lesion)
+        survives = components_touching(labelled, count, final_lesion)
         changes["deleted"] += [_change_item(lesion_class, voxels) for number, voxels in component_voxels(labelled) if not survives[number - 1]]
     for kind in CHANGE_KINDS:
         changes[kind].sort(key=lambda item: (item["label"], item["centroid_index"][::-1]))
@@ -448,7 +448,7 @@ def label_changes(original: np.ndarray, final: np.ndarray, classes: tuple[Lesion
     }
 
 
-def _components_touching(labelled: np.ndarray, count: int, mask: np.ndarray) -> np.ndarray:
+def components_touching(labelled: np.ndarray, count: int, mask: np.ndarray) -> np.ndarray:
     """For each component 1..count of `labelled`: does it share a voxel with `mask`?"""
     return np.bincount(labelled[mask], minlength=count + 1)[1:] > 0
 

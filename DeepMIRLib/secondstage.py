@@ -62,7 +62,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
 )
 from .classes import classes_for_task
 from .errors import InputError
-from .lesions import label_components
+from .lesions import components_touching, label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
     DEFAULT_PATCH,
     FEATURE_NAMES,
@@ -133,6 +133,11 @@ TOUCHING_TRUTH = ("a candidate is a lesion when its centroid lies within the pap
                   "and its voxels, grown by one voxel, touch one")
 
 
+def check_truth(truth: str) -> None:
+    if truth not in TRUTHS:
+        raise ValueError(f"truth must be one of {TRUTHS}, not {truth!r}")
+
+
 def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.ndarray | None,
                     truth: str = "centroid") -> tuple[np.ndarray, list[str]]:
     """Each candidate's target (index into SECOND_STAGE_CLASSES) and cause: 'cmb' or 'iron'
@@ -146,21 +151,22 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
     background a few voxels beside a lesion, as the extremum proposals give around the
     U-Net's proposals in the pallidum's natural iron, is then 'neither' and not a lesion that
     is not there (docs/experiments/2026-11-28-iron-classifier-extrema)."""
-    if truth not in TRUTHS:
-        raise ValueError(f"truth must be one of {TRUTHS}, not {truth!r}")
+    check_truth(truth)
     targets = np.zeros(len(candidates), dtype=np.int64)
     causes = []
-    ref_centroids = {}
+    ref_centroids, touches = {}, {}
     for value in TOLERANCES:
         labelled, n = label_components(reference == value)
         ref_centroids[value] = (np.array(ndimage.center_of_mass(np.ones(labelled.shape), labelled, range(1, n + 1))).reshape(-1, 3)
                                 if n else np.zeros((0, 3)))
-    bounds = ndimage.find_objects(candidates.components, len(candidates)) if truth == "touching" else None
+        # a candidate grown by one voxel touches a lesion where the lesion grown by one voxel touches the candidate
+        touches[value] = (components_touching(candidates.components, len(candidates),
+                                              ndimage.binary_dilation(reference == value, np.ones((3, 3, 3), bool)))
+                          if truth == "touching" else np.ones(len(candidates), bool))
     for i, centre in enumerate(candidates.centroid):
         best, best_ratio = 0, math.inf
-        touched = _touched_classes(candidates.components, i, bounds[i], reference) if bounds is not None else set(TOLERANCES)
         for value, tolerance in TOLERANCES.items():
-            if len(ref_centroids[value]) and value in touched:
+            if len(ref_centroids[value]) and touches[value][i]:
                 ratio = np.linalg.norm(ref_centroids[value] - centre, axis=1).min() / tolerance
                 if ratio <= 1 and ratio < best_ratio:
                     best, best_ratio = value, ratio
@@ -176,14 +182,6 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
                 cause = MIMIC_CAUSES.get(int(np.bincount(under).argmax()), "none")
         causes.append(cause)
     return targets, causes
-
-
-def _touched_classes(components: np.ndarray, index: int, bounds: tuple[slice, ...], reference: np.ndarray) -> set[int]:
-    """The reference label values that component `index + 1` of `components` (within `bounds`,
-    its ndimage.find_objects box), grown by one voxel (26-neighbourhood), touches."""
-    box = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in bounds)
-    grown = ndimage.binary_dilation(components[box] == index + 1, np.ones((3, 3, 3), bool))
-    return {int(v) for v in np.unique(reference[box][grown]) if v}
 
 
 @dataclass
@@ -275,6 +273,7 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
     `truth` says what makes a candidate a lesion (`candidate_truth`)."""
     from .modelfile import LoadedModel, load_model
 
+    check_truth(truth)  # before any U-Net runs
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     class_labels = [c.label for c in loaded.card.lesion_classes]
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
