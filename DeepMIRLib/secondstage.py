@@ -163,6 +163,7 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
         touches[value] = (components_touching(candidates.components, len(candidates),
                                               ndimage.binary_dilation(reference == value, np.ones((3, 3, 3), bool)))
                           if truth == "touching" else np.ones(len(candidates), bool))
+    boxes = ndimage.find_objects(candidates.components, len(candidates))
     for i, centre in enumerate(candidates.centroid):
         best, best_ratio = 0, math.inf
         for value, tolerance in TOLERANCES.items():
@@ -176,7 +177,7 @@ def candidate_truth(candidates: Candidates, reference: np.ndarray, mimics: np.nd
             continue
         cause = "none"
         if mimics is not None:
-            under = mimics[candidates.components == i + 1]
+            under = mimics[boxes[i]][candidates.components[boxes[i]] == i + 1]  # within its box, not the whole volume
             under = under[under > 0]
             if under.size:
                 cause = MIMIC_CAUSES.get(int(np.bincount(under).argmax()), "none")
