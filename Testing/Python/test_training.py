@@ -162,7 +162,7 @@ def test_fine_tune_starts_from_a_models_unet_and_refuses_one_that_does_not_fit(s
 
 def test_data_parallel_training_with_torchrun(slab_cohort, tmp_path):
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29537", "-m", "DeepMIRLib.cli",
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "DeepMIRLib.cli",
                "train", "--data", str(slab_cohort), "--out", str(out), "--width", "4", "--epochs", "1", "--crop", "64",
                "--batch-size", "4", "--copies", "1", "--device", "cpu", "--cache", str(tmp_path / "cache")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
