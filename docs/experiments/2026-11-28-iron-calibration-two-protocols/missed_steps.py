@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from DeepMIRLib.candidates import classify, decide, extract_candidates, keep_unet_lesions, patches_for, second_stage_proposals, suppress
+from DeepMIRLib.lesions import components_touching, label_components
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.secondstage import _canonical_map, _permissive_unet, _training_case
 
@@ -33,7 +34,7 @@ print(f"model {loaded.card.name} {loaded.card.version}; min {spec.min_probabilit
 for folder in args.participants:
     case = _training_case(folder)
     stack, labels, probabilities = _permissive_unet(case, loaded, {})
-    deposits, n_deposits = ndimage.label(_canonical_map(case.labels) == 2, structure=np.ones((3, 3, 3)))
+    deposits, n_deposits = label_components(_canonical_map(case.labels) == 2)
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
     scores = classify(loaded.second_stage, patches_for(stack, candidates, spec.patch), candidates.features)
@@ -42,9 +43,9 @@ for folder in args.participants:
     final = suppress(candidates, kept, spec.suppression, spec.suppression_spares)
     for component in range(1, n_deposits + 1):
         grown = ndimage.binary_dilation(deposits == component, structure=np.ones((3, 3, 3)))
-        touching = np.unique(candidates.components[grown & (candidates.components > 0)])
+        touching = np.flatnonzero(components_touching(candidates.components, len(candidates), grown))
         print(f"{Path(folder).name} deposit {component} ({int((deposits == component).sum())} voxels): {len(touching)} candidate(s) touch it")
-        for k in touching - 1:
+        for k in touching:
             print(f"  candidate {k + 1}: {int((candidates.components == k + 1).sum())} voxels, U-Net label {candidates.label[k]}, "
                   f"scores {np.round(scores[k], 3).tolist()}, decide {decided[k]}, keep_unet {kept[k]}, suppress {final[k]}")
     sys.stdout.flush()
