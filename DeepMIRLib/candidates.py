@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # a batch of patches (n, C + 1, *patch) and features (n, N_FEATURES), float32 -> probabilities
 # (n, 3) over SECOND_STAGE_CLASSES
 Classifier = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# the patch axes `classify(average_flips=True)` flips, each set once: none, left-right (x),
+# front-back (y), both; the classifier's training augments with the same flips
+PATCH_FLIPS = ((), (-1,), (-2,), (-1, -2))
 
 
 @dataclass
@@ -247,14 +250,18 @@ def as_classifier(classifier: Classifier | CandidateNet) -> Classifier:
     return classifier
 
 
-def classify(classifier: Classifier | CandidateNet, patches: np.ndarray, features: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def classify(classifier: Classifier | CandidateNet, patches: np.ndarray, features: np.ndarray, batch_size: int = 64,
+             average_flips: bool = False) -> np.ndarray:
     """(n, 3) softmax probabilities over SECOND_STAGE_CLASSES, `batch_size` candidates at a
-    time; `classifier`: a Classifier (onnxrt.second_stage_for) or the PyTorch CandidateNet."""
+    time; `classifier`: a Classifier (onnxrt.second_stage_for) or the PyTorch CandidateNet.
+    With `average_flips`, the mean over the patches and their flips along PATCH_FLIPS."""
     if not len(patches):
         return np.zeros((0, len(SECOND_STAGE_CLASSES)), dtype=np.float32)
     run = as_classifier(classifier)
-    out = [run(patches[start:start + batch_size], features[start:start + batch_size]) for start in range(0, len(patches), batch_size)]
-    return np.concatenate(out).astype(np.float32)
+    views = [np.ascontiguousarray(np.flip(patches, axes)) if axes else patches for axes in (PATCH_FLIPS if average_flips else ((),))]
+    scores = [np.concatenate([run(view[start:start + batch_size], features[start:start + batch_size])
+                              for start in range(0, len(view), batch_size)]) for view in views]
+    return np.mean(scores, axis=0).astype(np.float32)
 
 
 def decide(scores: np.ndarray, min_probability: dict[str, float]) -> np.ndarray:
@@ -348,6 +355,6 @@ def apply_second_stage(classifier: Classifier | CandidateNet, spec: SecondStageS
     """The canonical label map after the second stage, and (candidates, scores, decisions);
     `classifier` as for `classify`."""
     candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
-    scores = classify(classifier, patches_for(stack, candidates, spec.patch), candidates.features)
+    scores = classify(classifier, patches_for(stack, candidates, spec.patch), candidates.features, average_flips=spec.average_flips)
     decisions = decide_candidates(candidates, scores, spec, min_probability)
     return relabel(candidates, decisions), (candidates, scores, decisions)

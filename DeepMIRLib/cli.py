@@ -831,7 +831,8 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     suppression = ", ".join(f"{key} within {value:g}" for key, value in spec.suppression.items()) or "none"
     if spec.suppression_spares:
         suppression += " (sparing " + ", ".join(f"{key} of >= {value}" for key, value in spec.suppression_spares.items()) + " voxels)"
-    return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels; candidates: {proposal}; "
+    flips = " (mean over the patch and its left-right, front-back and both-ways flips)" if spec.average_flips else ""
+    return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels{flips}; candidates: {proposal}; "
             f"minimum probability {minimum}; decides {decides}; pieces suppressed: {suppression}; weights sha256 {spec.weights_sha256}")
 
 

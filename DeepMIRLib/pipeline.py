@@ -425,14 +425,15 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
 
 def _second_stage_settings(spec: SecondStageSpec) -> dict:
     """What a detection records of a second-stage classifier's section: its minimum
-    probabilities, and its proposal, extrema, decided classes, kept U-Net lesions and candidates
-    spared from suppression where the card gives them."""
+    probabilities, and its proposal, extrema, decided classes, kept U-Net lesions, candidates
+    spared from suppression and flip averaging where the card gives them."""
     return {"second_stage_min_probability": dict(spec.min_probability),
             **({"second_stage_proposal": spec.proposal} if spec.proposal else {}),
             **({"second_stage_extrema": dict(spec.extrema)} if spec.extrema else {}),
             **({"second_stage_decides": list(spec.decides)} if spec.decides else {}),
             **({"second_stage_keep_unet": dict(spec.keep_unet)} if spec.keep_unet else {}),
-            **({"second_stage_suppression_spares": dict(spec.suppression_spares)} if spec.suppression_spares else {})}
+            **({"second_stage_suppression_spares": dict(spec.suppression_spares)} if spec.suppression_spares else {}),
+            **({"second_stage_average_flips": True} if spec.average_flips else {})}
 
 
 def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:

@@ -413,7 +413,7 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     class_labels = [c.label for c in loaded.card.lesion_classes]
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
-    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features)
+    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features, average_flips=spec.average_flips)
     return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
@@ -560,7 +560,8 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
                            extrema=extrema)
     if fine_tune:  # the rules that merge the classifier's decisions were chosen for it: they stay with it
         start = loaded.card.second_stage
-        spec = dataclasses.replace(spec, suppression=dict(start.suppression), suppression_spares=start.suppression_spares)
+        spec = dataclasses.replace(spec, suppression=dict(start.suppression), suppression_spares=start.suppression_spares,
+                                   average_flips=start.average_flips)
     spec = calibrate_second_stage(loaded, network, spec, calibration_cases, log)
     card = copy.deepcopy(loaded.card)
     card.version = version or card.version + "+2stage"

@@ -66,6 +66,10 @@ class SecondStageSpec:
     # pieces of one lesion are small and a second lesion beside a larger one is not
     # (docs/experiments/2026-11-27-iron-size-rule); None: every one within the distance is
     suppression_spares: dict | None = None
+    # True: the classifier's probabilities are the mean over the patch and its left-right,
+    # front-back and both-ways flips, flips its training augmented with (candidates.classify);
+    # False: the patch alone
+    average_flips: bool = False
 
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
@@ -81,6 +85,8 @@ class SecondStageSpec:
                 del data[name]
         if self.decides is not None:
             data["decides"] = list(self.decides)
+        if not self.average_flips:
+            del data["average_flips"]
         return data
 
     @classmethod
@@ -145,10 +151,13 @@ class SecondStageSpec:
         spares = data.get("suppression_spares")
         if spares is not None:
             spares = check_suppression_spares(spares, f"{source}: second_stage suppression_spares")
+        average_flips = data.get("average_flips", False)
+        if not isinstance(average_flips, bool):
+            raise InputError(source, f"model card second_stage: average_flips {average_flips!r} is not true or false")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema, keep_unet, spares)
+                   proposal, decides, extrema, keep_unet, spares, average_flips)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import json
 
 import numpy as np
@@ -408,6 +409,74 @@ def test_the_suppression_spares_field():
     card.second_stage = SecondStageSpec.from_dict(spec)
     settings = detection_settings(card, "auto", 0.5, 1, None, "auto", False, stages=2)
     assert settings["second_stage_suppression_spares"] == {"iron": 8}  # a result without the rule is not reused
+
+
+def test_the_average_flips_field():
+    from DeepMIRLib.cli import second_stage_line
+    from DeepMIRLib.pipeline import detection_settings
+
+    spec = _spec(average_flips=True).to_dict()
+    assert spec["average_flips"] is True and SecondStageSpec.from_dict(spec).average_flips is True
+    assert "average_flips" not in _spec().to_dict() and SecondStageSpec.from_dict(_spec().to_dict()).average_flips is False
+    assert "flips" in second_stage_line(SecondStageSpec.from_dict(spec)) and "flips" not in second_stage_line(_spec())
+    for bad in (1, 0, "true", None, [True]):
+        with pytest.raises(InputError, match="average_flips"):
+            SecondStageSpec.from_dict({**spec, "average_flips": bad})
+    card = ModelCard.for_network(UNet2D(3, 2, base_width=2), "test", "0.1", "multiclass", ["swi", "qsm", "t2"])
+    card.second_stage = SecondStageSpec.from_dict(spec)
+    settings = detection_settings(card, "auto", 0.5, 1, None, "auto", False, stages=2)
+    assert settings["second_stage_average_flips"] is True  # a result scored without the flips is not reused
+
+
+def test_flip_averaged_scores_are_the_mean_over_the_flips_and_do_not_change_under_them(slab_cohort, scoring_two_stage_model):
+    """`classify(average_flips=True)` on a simulated participant's candidates is the mean of the
+    classifier's scores on the patches and their left-right, front-back and both-ways flips, on
+    PyTorch and on ONNX Runtime alike; so flipping every patch first leaves it as it is, which
+    the classifier's own scores do not."""
+    loaded = load_model(scoring_two_stage_model)
+    candidates = secondstage.collect_candidates([slab_cohort / "sim-41-0000"], loaded, loaded.card.second_stage.patch,
+                                                device="cpu", runtime="torch")
+    patches, features = candidates.patches, candidates.features
+    network = loaded.second_stage_network(0)
+    plain = secondstage.classify(network, patches, features)
+    averaged = secondstage.classify(network, patches, features, average_flips=True)
+    by_hand = np.mean([secondstage.classify(network, np.ascontiguousarray(view), features)
+                       for view in (patches, patches[..., ::-1], patches[..., ::-1, :], patches[..., ::-1, ::-1])], axis=0)
+    assert np.allclose(averaged, by_hand, atol=1e-6) and np.allclose(averaged.sum(axis=1), 1, atol=1e-5)
+    mirrored = np.ascontiguousarray(patches[..., ::-1])
+    assert np.allclose(secondstage.classify(network, mirrored, features, average_flips=True), averaged, atol=1e-5)
+    assert np.abs(secondstage.classify(network, mirrored, features) - plain).max() > 1e-3
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
+        on_onnx = secondstage.classify(_second_stage_classifier(loaded, 0, "cpu", "onnxruntime"), patches, features, average_flips=True)
+        assert np.abs(on_onnx - averaged).max() < 1e-4
+
+
+def test_a_card_with_average_flips_detects_with_the_averaged_scores(slab_cohort, scoring_two_stage_model, tmp_path):
+    """A detection with a card whose second stage averages over flips records it in its settings
+    and carries the averaged score of each kept lesion, not the classifier's score of the patch."""
+    from DeepMIRLib import candidates as candidate_module
+
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    loaded = load_model(scoring_two_stage_model)
+    card = copy.deepcopy(loaded.card)
+    card.second_stage = dataclasses.replace(card.second_stage, average_flips=True)
+    flipping = load_model(save_model(loaded.network, card, tmp_path / "flips", second_stage=loaded.second_stage_network(0)))
+    detection = detect(participant, flipping, device="cpu", runtime="torch")
+    assert detection.settings["second_stage_average_flips"] is True
+    assert "second_stage_average_flips" not in detect(participant, loaded, device="cpu", runtime="torch").settings
+
+    spec = flipping.card.second_stage
+    stack, labels, probabilities = secondstage.unet_arrays(detect(participant, loaded, device="cpu", runtime="torch",
+                                                                  min_probability=0, stages=1), loaded)
+    proposed = candidate_module.second_stage_proposals(spec, labels, probabilities, [1, 2], stack, loaded.card.inputs)
+    found = candidate_module.extract_candidates(proposed, probabilities, [1, 2])
+    patches = candidate_module.patches_for(stack, found, spec.patch)
+    averaged = secondstage.classify(loaded.second_stage_network(0), patches, found.features, average_flips=True)
+    plain = secondstage.classify(loaded.second_stage_network(0), patches, found.features)
+    assert detection.lesions
+    for lesion in detection.lesions:
+        assert np.isclose(averaged[:, lesion.label], lesion.second_stage_prob, atol=1e-4).any()
+    assert not all(np.isclose(plain[:, lesion.label], lesion.second_stage_prob, atol=1e-4).any() for lesion in detection.lesions)
 
 
 def test_a_footprint_counts_lesions_as_the_relabelled_map_does(slab_cohort):
