@@ -258,9 +258,11 @@ def classify(classifier: Classifier | CandidateNet, patches: np.ndarray, feature
     if not len(patches):
         return np.zeros((0, len(SECOND_STAGE_CLASSES)), dtype=np.float32)
     run = as_classifier(classifier)
-    views = [np.ascontiguousarray(np.flip(patches, axes)) if axes else patches for axes in (PATCH_FLIPS if average_flips else ((),))]
-    scores = [np.concatenate([run(view[start:start + batch_size], features[start:start + batch_size])
-                              for start in range(0, len(view), batch_size)]) for view in views]
+    scores = []
+    for axes in PATCH_FLIPS if average_flips else ((),):
+        view = np.ascontiguousarray(np.flip(patches, axes))  # one flipped copy at a time; no copy for ()
+        scores.append(np.concatenate([run(view[start:start + batch_size], features[start:start + batch_size])
+                                      for start in range(0, len(view), batch_size)]))
     return np.mean(scores, axis=0).astype(np.float32)
 
 

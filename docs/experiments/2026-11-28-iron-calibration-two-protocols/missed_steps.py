@@ -37,7 +37,7 @@ for folder in args.participants:
     deposits, n_deposits = label_components(_canonical_map(case.labels) == 2)
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
-    scores = classify(loaded.second_stage, patches_for(stack, candidates, spec.patch), candidates.features)
+    scores = classify(loaded.second_stage, patches_for(stack, candidates, spec.patch), candidates.features, average_flips=spec.average_flips)
     decided = decide(scores, spec.min_probability)
     kept = keep_unet_lesions(candidates, scores, decided, spec.keep_unet, spec.decided_keys())
     final = suppress(candidates, kept, spec.suppression, spec.suppression_spares)
