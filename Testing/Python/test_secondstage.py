@@ -451,6 +451,39 @@ def test_flip_averaged_scores_are_the_mean_over_the_flips_and_do_not_change_unde
         assert np.abs(on_onnx - averaged).max() < 1e-4
 
 
+def test_contrast_augmentation_scales_each_image_channel_and_leaves_the_candidate_mask(slab_cohort):
+    """augment_patches with a contrast range, on a simulated participant's candidate patches:
+    undoing the same flips and turn, every image channel of every patch is the original times
+    one factor in the range (each patch and channel its own), and the candidate's voxels are
+    untouched; without a range the patches are only flipped and turned."""
+    loaded = load_model("default")
+    candidates = secondstage.collect_candidates([slab_cohort / "sim-41-0000"], loaded, (9, 20, 20), device="cpu", runtime="torch")
+    patches = candidates.patches
+    assert len(patches) >= 4 and patches.shape[1] == 4
+
+    def undo(augmented, seed):  # the same draws as augment_patches: flips first, then the turn
+        rng = np.random.default_rng(seed)
+        flip_x, flip_y, turns = rng.random() < 0.5, rng.random() < 0.5, rng.integers(4)
+        out = np.rot90(augmented, -turns, axes=(3, 4))
+        out = out[..., ::-1, :] if flip_y else out
+        return out[..., ::-1] if flip_x else out
+
+    plain = undo(secondstage.augment_patches(patches, np.random.default_rng(3)), 3)
+    assert np.array_equal(plain, patches)
+    scaled = undo(secondstage.augment_patches(patches, np.random.default_rng(3), (0.6, 1.4)), 3)
+    assert np.array_equal(scaled[:, 3], patches[:, 3])
+    energy = np.sum(patches[:, :3] ** 2, axis=(2, 3, 4))
+    assert (energy > 0).all()
+    factors = np.sum(scaled[:, :3] * patches[:, :3], axis=(2, 3, 4)) / energy  # least squares: scaled = factor * original
+    assert np.allclose(scaled[:, :3], patches[:, :3] * factors[..., None, None, None], rtol=1e-5, atol=1e-5)
+    assert 0.6 <= factors.min() < 0.7 and 1.3 < factors.max() <= 1.4  # the range, and drawn across it
+    assert (np.ptp(factors, axis=1) > 1e-3).mean() > 0.9  # each channel its own factor
+    with pytest.raises(InputError, match="above the high one"):
+        secondstage.check_contrast((1.2, 0.8))
+    with pytest.raises(InputError, match="not a finite number"):
+        secondstage.check_contrast(("0", "1"))
+
+
 def test_a_card_with_average_flips_detects_with_the_averaged_scores(slab_cohort, scoring_two_stage_model, tmp_path):
     """A detection with a card whose second stage averages over flips records it in its settings
     and carries the averaged score of each kept lesion, not the classifier's score of the patch."""
@@ -544,8 +577,10 @@ def test_fine_tuning_a_classifier_keeps_its_suppression_rules(slab_cohort, tmp_p
     save_model(default.network, card, tmp_path / "iron-only.json", second_stage=[default.second_stage_network(index)])
     cases = find_training_cases(slab_cohort)
     section = secondstage.build_two_stage_model(tmp_path / "iron-only.json", cases[:2], cases[2:], tmp_path / "tuned", epochs=1,
-                                                fine_tune=True, learning_rate=1e-4, truth="touching", log=lambda line: None)
+                                                fine_tune=True, learning_rate=1e-4, truth="touching", contrast=(0.6, 1.4),
+                                                log=lambda line: None)
     assert section["training"]["truth"] == secondstage.TOUCHING_TRUTH
+    assert "contrast multiplied by a factor drawn from [0.6, 1.4]" in section["training"]["augmentation"]
     assert section["suppression_spares"] == start_spec.suppression_spares
     assert section["suppression"] == start_spec.suppression
     assert (section["width"], tuple(section["patch"])) == (start_spec.width, tuple(start_spec.patch))
