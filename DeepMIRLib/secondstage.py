@@ -717,9 +717,13 @@ def main(argv=None) -> int:
         return 0
     if not args.train or not args.calibrate:
         parser.error("give --train and --calibrate (or --per-class)")
-    proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
-    extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None
-    contrast = check_contrast(args.contrast, "--contrast") if args.contrast else None
+    try:  # every option checked before the long work starts, and a wrong one said in a line, as argparse does
+        proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
+        extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None
+        contrast = check_contrast(args.contrast, "--contrast") if args.contrast else None
+        learning_rate = options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True)
+    except InputError as error:
+        parser.error(str(error))
     if args.threads:
         torch.set_num_threads(args.threads)
     from .training import find_training_cases
@@ -727,7 +731,7 @@ def main(argv=None) -> int:
     record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
                                    width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed,
                                    extrema=extrema, fine_tune=args.fine_tune, truth=args.truth, contrast=contrast,
-                                   learning_rate=options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True))
+                                   learning_rate=learning_rate)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 

@@ -484,6 +484,19 @@ def test_contrast_augmentation_scales_each_image_channel_and_leaves_the_candidat
         secondstage.check_contrast(("0", "1"))
 
 
+@pytest.mark.parametrize("option, message", [(["--contrast", "1.4", "0.6"], "--contrast: the low factor 1.4 is above the high one"),
+                                             (["--learning-rate", "0"], "--learning-rate: 0.0 is not a finite number"),
+                                             (["--extrema", "-3.5", "nan"], "--extrema")])
+def test_the_training_command_refuses_a_wrong_option_before_reading_any_case(option, message, tmp_path, capsys):
+    """A wrong option ends `python -m DeepMIRLib.secondstage` with argparse's usage error (exit
+    2) and the option's own message, before the (missing) training folders are looked at."""
+    with pytest.raises(SystemExit) as stopped:
+        secondstage.main(["--train", str(tmp_path / "absent"), "--calibrate", str(tmp_path / "absent"), "--out",
+                          str(tmp_path / "model.json"), *option])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_a_card_with_average_flips_detects_with_the_averaged_scores(slab_cohort, scoring_two_stage_model, tmp_path):
     """A detection with a card whose second stage averages over flips records it in its settings
     and carries the averaged score of each kept lesion, not the classifier's score of the patch."""
