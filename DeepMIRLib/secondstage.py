@@ -320,6 +320,8 @@ def augment_patches(patches: np.ndarray, rng: np.random.Generator, contrast: tup
 
 def check_contrast(value, name: str = "contrast") -> tuple[float, float]:
     """(low, high) factors for augment_patches: 0 < low <= high."""
+    if isinstance(value, str) or len(value) != 2:
+        raise InputError(name, f"{value!r} is not a pair of factors (low, high)")
     low, high = (options.real_number(v, name, 0.0, None, low_open=True) for v in value)
     if low > high:
         raise InputError(name, f"the low factor {low:g} is above the high one {high:g}")

@@ -482,6 +482,8 @@ def test_contrast_augmentation_scales_each_image_channel_and_leaves_the_candidat
         secondstage.check_contrast((1.2, 0.8))
     with pytest.raises(InputError, match="not a finite number"):
         secondstage.check_contrast(("0", "1"))
+    with pytest.raises(InputError, match="not a pair of factors"):
+        secondstage.check_contrast((0.6,))
 
 
 @pytest.mark.parametrize("option, message", [(["--contrast", "1.4", "0.6"], "--contrast: the low factor 1.4 is above the high one"),
