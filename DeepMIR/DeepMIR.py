@@ -18,7 +18,7 @@ import qt
 import slicer
 import vtk
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
-from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, Decimals, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -72,6 +72,7 @@ class DeepMIRParameterNode:
     t2Volume: vtkMRMLScalarVolumeNode
     model: str = "default"  # registry id[@version] or a model file path
     device: Annotated[str, Choice(["auto", "cpu", "cuda"])] = "auto"
+    swiEchoTimeMs: Annotated[float, WithinRange(0.0, 100.0), Decimals(1)] = 0.0  # 0: not given (echotime)
     outputSegmentation: vtkMRMLSegmentationNode
     lesionTable: vtkMRMLTableNode
     caseId: str = ""
@@ -571,6 +572,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
             command = worker.worker_command(
                 paths["swi"], folder / "result", parameterNode.model, parameterNode.device,
                 qsm=paths.get("qsm"), t2=paths.get("t2"), participant_id=parameterNode.caseId or None, python=python,
+                swi_echo_time_ms=parameterNode.swiEchoTimeMs or None,
             )
             process = worker.WorkerProcess(command)
             process.start()

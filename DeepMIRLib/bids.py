@@ -123,13 +123,24 @@ def bids_tasks(root, out, derivatives: bool = False) -> list[ParticipantTask]:
             out_dir = out / f"sub-{subject}" / (f"ses-{session}" if session else "") / "anat" if derivatives else out / name
             try:
                 images = _images(layout, root, subject, session)
-                inputs = ParticipantInputs(name, images["swi"], images.get("qsm"), images.get("t2"), images.get("mask"))
+                inputs = ParticipantInputs(name, images["swi"], images.get("qsm"), images.get("t2"), images.get("mask"),
+                                           _echo_time_ms(layout, images["swi"]))
                 tasks.append(ParticipantTask(name, out_dir, inputs, file_prefix=name))
             except InputError as problem:
                 tasks.append(ParticipantTask(name, out_dir, problem=problem, file_prefix=name))
     if not tasks:
         raise InputError(root, "BIDS dataset holds no subject")
     return tasks
+
+
+def _echo_time_ms(layout, swi: Path) -> float | None:
+    """The SWI's EchoTime (seconds in BIDS, here ms) from its metadata, sidecars inherited from
+    higher folders included; None when absent or not one number (then only a second stage that
+    takes the echo time fails, with the sidecar named: pipeline.ParticipantInputs.echo_time)."""
+    seconds = layout.get_metadata(str(swi)).get("EchoTime")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return None
+    return round(seconds * 1000.0, 6)
 
 
 def _images(layout, root: Path, subject: str, session: str | None) -> dict[str, Path]:

@@ -23,9 +23,11 @@ import numpy as np
 from scipy import ndimage
 
 from .classes import CMB
+from .echotime import MISSING_ECHO_TIME
+from .errors import InputError
 from .inference import class_argmax
 from .lesions import label_components
-from .secondstagespec import DEFAULT_PATCH, FEATURE_NAMES, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
+from .secondstagespec import DEFAULT_PATCH, ECHO_TIME_SCALE_MS, FEATURE_NAMES, N_FEATURES, SECOND_STAGE_CLASSES, SecondStageSpec
 
 if TYPE_CHECKING:
     from .secondstage import CandidateNet
@@ -216,6 +218,17 @@ def extract_candidates(canonical_labels: np.ndarray, canonical_probabilities: np
     return Candidates(components, labels, centroid, features)
 
 
+def classifier_features(features: np.ndarray, echo_time: bool, swi_echo_time_ms: float | None, source: object = "second stage") -> np.ndarray:
+    """The features a classifier takes: the candidates' (FEATURE_NAMES), and with `echo_time`
+    (its card's `uses_echo_time`) a last column of the SWI's echo time over ECHO_TIME_SCALE_MS;
+    InputError naming `source` when that is needed and unknown."""
+    if not echo_time:
+        return features
+    if swi_echo_time_ms is None:
+        raise InputError(source, MISSING_ECHO_TIME)
+    return np.concatenate([features, np.full((len(features), 1), swi_echo_time_ms / ECHO_TIME_SCALE_MS, np.float32)], axis=1)
+
+
 def patches_for(stack: np.ndarray, candidates: Candidates, patch: tuple[int, int, int] = DEFAULT_PATCH,
                 centres: np.ndarray | None = None) -> np.ndarray:
     """(n, C + 1, *patch) float32: the normalised modalities (`stack`, (C, Z, Y, X)) and the
@@ -353,10 +366,13 @@ def probability_map(candidates: Candidates, probabilities: np.ndarray) -> np.nda
 
 def apply_second_stage(classifier: Classifier | CandidateNet, spec: SecondStageSpec, stack: np.ndarray, canonical_labels: np.ndarray,
                        canonical_probabilities: np.ndarray, class_labels: list[int] | tuple[int, ...] = (1, 2),
-                       min_probability: dict[str, float] | None = None) -> tuple[np.ndarray, tuple[Candidates, np.ndarray, np.ndarray]]:
+                       min_probability: dict[str, float] | None = None,
+                       swi_echo_time_ms: float | None = None) -> tuple[np.ndarray, tuple[Candidates, np.ndarray, np.ndarray]]:
     """The canonical label map after the second stage, and (candidates, scores, decisions);
-    `classifier` as for `classify`."""
+    `classifier` as for `classify`; `swi_echo_time_ms` for a classifier that takes it
+    (`classifier_features`)."""
     candidates = extract_candidates(canonical_labels, canonical_probabilities, class_labels)
-    scores = classify(classifier, patches_for(stack, candidates, spec.patch), candidates.features, average_flips=spec.average_flips)
+    features = classifier_features(candidates.features, spec.uses_echo_time, swi_echo_time_ms)
+    scores = classify(classifier, patches_for(stack, candidates, spec.patch), features, average_flips=spec.average_flips)
     decisions = decide_candidates(candidates, scores, spec, min_probability)
     return relabel(candidates, decisions), (candidates, scores, decisions)

@@ -13,6 +13,7 @@ unexpected error (one line; DEEPMIR_DEBUG=1 shows the traceback); 130 interrupte
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .atomic import check_output_folder
+from .echotime import ECHO_TIME_RANGE_MS
 from .errors import Cancelled, DeepMIRError, InputError
 from .onnxrt import RUNTIMES
 from .options import MAX_BASE_WIDTH, argument, canvas, device, positive_number, probability, real_number, whole_number
@@ -73,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--t2", type=Path, help="T2-weighted image (rigidly registered to SWI if on another grid)")
     source.add_argument("--mask", type=Path, help="brain mask (computed from SWI when not given)")
     source.add_argument("--id", dest="participant_id", help="participant id for --swi input (default: the --out folder name)")
+    source.add_argument("--swi-echo-time", type=argument(real_number, low=ECHO_TIME_RANGE_MS[0], high=ECHO_TIME_RANGE_MS[1]), metavar="MS",
+                        help="the SWI's echo time in ms, for a model whose second stage takes it (default: from the JSON sidecar "
+                             "beside each SWI, EchoTime in seconds, as BIDS and dcm2niix write it; where both are there they must agree)")
     predict.add_argument("--out", type=Path, required=True, help="output folder (for --input: one sub-folder per participant)")
     processing = predict.add_argument_group("processing")
     processing.add_argument("--device", type=argument(device), default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N (default: auto)")
@@ -166,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             "misaligned T2 with a bias field. Simulated data: not for clinical conclusions."
         ),
         epilog=(
-            "outputs: OUT/sim-<seed>-<i>/{swi,qsm,t2,labels,mimics,brainmask,chi}.nii.gz and manifest.json "
+            "outputs: OUT/sim-<seed>-<i>/{swi,qsm,t2,labels,mimics,brainmask,chi}.nii.gz, swi.json (EchoTime) and manifest.json "
             "(every lesion and mimic: kind, centre in LPS mm, size, susceptibility; the protocol), and OUT/participants.tsv. "
             "The same --seed gives the same bytes. "
             "--vary-protocol draws each participant's protocol from its own stream of (seed, i), uniformly: in-plane voxel "
@@ -409,7 +414,7 @@ def _single_participant(args):
     for path in (args.swi, args.qsm, args.t2, args.mask):
         if path is not None and not path.exists():
             raise InputError(path, "file not found")
-    return ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask)
+    return ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask, args.swi_echo_time)
 
 
 def run_predict(args) -> int:
@@ -430,6 +435,9 @@ def run_predict(args) -> int:
             raise InputError("--dicom-seg", f"SWI {participant.swi} is not a DICOM series folder")
         return _predict_one(participant, _model_for_runtime(args), options, args)
     tasks, layout = _cohort_tasks(args)
+    if args.swi_echo_time is not None:
+        tasks = [dataclasses.replace(task, inputs=dataclasses.replace(task.inputs, swi_echo_time_ms=args.swi_echo_time))
+                 if task.inputs is not None else task for task in tasks]
     return _predict_cohort(tasks, _model_for_runtime(args), options, args, layout)
 
 
@@ -832,7 +840,8 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     if spec.suppression_spares:
         suppression += " (sparing " + ", ".join(f"{key} of >= {value}" for key, value in spec.suppression_spares.items()) + " voxels)"
     flips = " (mean over the patch and its left-right, front-back and both-ways flips)" if spec.average_flips else ""
-    return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels{flips}; candidates: {proposal}; "
+    echo = "; takes the SWI's echo time (a sidecar beside the SWI, or --swi-echo-time)" if spec.uses_echo_time else ""
+    return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels{flips}{echo}; candidates: {proposal}; "
             f"minimum probability {minimum}; decides {decides}; pieces suppressed: {suppression}; weights sha256 {spec.weights_sha256}")
 
 

@@ -206,7 +206,7 @@ def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOpti
     it when its result is there. Raises whatever fails (the caller decides whether that stops
     the run). `run_id` goes into the report, so that a result this run wrote (a task run again
     after its worker died between writing and reporting) counts as 'done', not 'skipped'."""
-    from .pipeline import detect, detection_settings, resolve_stages
+    from .pipeline import detect, detection_settings, needed_echo_time, resolve_stages
 
     layout = layout or FolderLayout()
     if task.problem is not None:
@@ -214,9 +214,9 @@ def run_participant(task: ParticipantTask, ref: ModelRef, options: DetectionOpti
     model = model_for(ref)
     if not overwrite:
         report = layout.report(task, ref.summary)
-        settings = detection_settings(model.card, options.canvas, options.threshold, options.min_size,
-                                      options.min_probability, options.register, options.n4, resolve_stages(model, options.stages),
-                                      options.runtime)
+        stages = resolve_stages(model, options.stages)
+        settings = detection_settings(model.card, options.canvas, options.threshold, options.min_size, options.min_probability,
+                                      options.register, options.n4, stages, options.runtime, needed_echo_time(model, stages, task.inputs))
         if report is not None and report.get("settings") == json.loads(json.dumps(settings)):
             status = "done" if run_id is not None and report.get("run") == run_id else "skipped"
             return Outcome(task.participant_id, status, layout.row(task), report.get("notes", []))

@@ -174,12 +174,10 @@ def export(model, path: Path) -> Path:
 
 def export_second_stage(model, path: Path, index: int = 0) -> Path:
     """Export `model`'s (`index`-th) second-stage classifier with its softmax to ONNX at `path`
-    (atomically): patches (N, C + 1, *patch) and features (N, N_FEATURES) -> probabilities (N, 3)."""
-    from .secondstagespec import N_FEATURES
-
+    (atomically): patches (N, C + 1, *patch) and features (N, the card's features) -> probabilities (N, 3)."""
     spec = model.card.second_stages[index]
     batch = {0: "batch"}
-    return _export(model.second_stage_network(index), {"patches": (2, spec.in_channels, *spec.patch), "features": (2, N_FEATURES)},
+    return _export(model.second_stage_network(index), {"patches": (2, spec.in_channels, *spec.patch), "features": (2, len(spec.features))},
                    {"patches": batch, "features": batch, "probabilities": batch}, path)
 
 

@@ -21,6 +21,7 @@ from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .candidates import Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
 from .classes import BRAIN_MASK, MODALITIES
+from .echotime import ECHO_TIME_AGREEMENT_MS, MISSING_ECHO_TIME, check_echo_time_ms, read_swi_echo_time, sidecar_path
 from .errors import Cancelled, InputError
 from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, network_runtime, predict_probabilities
 from .lesions import find_lesions, remove_lesions
@@ -45,13 +46,16 @@ StageCallback = Callable[[str], None]  # called with the name of each stage as i
 
 @dataclass
 class ParticipantInputs:
-    """Input files of one participant; qsm, t2 and mask are optional."""
+    """Input files of one participant; qsm, t2 and mask are optional. `swi_echo_time_ms`: the
+    SWI's echo time as given (--swi-echo-time, BIDS metadata); `echo_time()` also reads it from
+    the SWI's sidecar. Only a second stage that takes it (echotime) needs it."""
 
     participant_id: str
     swi: Path
     qsm: Path | None = None
     t2: Path | None = None
     mask: Path | None = None
+    swi_echo_time_ms: float | None = None
 
     def __post_init__(self):
         for name in ("swi", *MODALITIES[1:], "mask"):
@@ -62,27 +66,45 @@ class ParticipantInputs:
     def modality_paths(self) -> dict[str, Path]:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
 
+    def echo_time(self) -> float | None:
+        """The SWI's echo time in ms: as given, else from its JSON sidecar, else None;
+        InputError when both give one and they differ."""
+        from_sidecar = read_swi_echo_time(self.swi)
+        if self.swi_echo_time_ms is None:
+            return from_sidecar
+        given = check_echo_time_ms(self.swi_echo_time_ms, f"participant {self.participant_id}: SWI echo time")
+        if from_sidecar is not None and abs(from_sidecar - given) > ECHO_TIME_AGREEMENT_MS:
+            raise InputError(sidecar_path(self.swi), f"participant {self.participant_id}: the sidecar's echo time {from_sidecar:g} ms "
+                                                     f"is not the {given:g} ms given")
+        return given
+
     def read(self, needed: list[str]) -> ParticipantVolumes:
         """The modalities in `needed` and the brain mask, read from their files."""
         check_modalities(self.modality_paths(), needed, self.participant_id, self.swi.parent)
         volumes = {m: read_volume(path) for m, path in self.modality_paths().items() if m in needed}
         mask = read_volume(self.mask) if self.mask is not None else None
-        return ParticipantVolumes(self.participant_id, volumes["swi"], volumes.get("qsm"), volumes.get("t2"), mask)
+        return ParticipantVolumes(self.participant_id, volumes["swi"], volumes.get("qsm"), volumes.get("t2"), mask, self.swi_echo_time_ms)
 
 
 @dataclass
 class ParticipantVolumes:
     """One participant's images in memory (the scene layer's nodes, or files already read);
-    qsm, t2 and mask are optional. Each Volume's `source` names it in error messages."""
+    qsm, t2 and mask are optional. Each Volume's `source` names it in error messages.
+    `swi_echo_time_ms` as for ParticipantInputs."""
 
     participant_id: str
     swi: Volume
     qsm: Volume | None = None
     t2: Volume | None = None
     mask: Volume | None = None
+    swi_echo_time_ms: float | None = None
 
     def modalities(self) -> dict[str, Volume]:
         return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
+
+    def echo_time(self) -> float | None:
+        """The SWI's echo time in ms as given, checked; None when not given."""
+        return None if self.swi_echo_time_ms is None else check_echo_time_ms(self.swi_echo_time_ms, f"{self.swi.source}: SWI echo time")
 
 
 def check_modalities(available: Iterable[str], needed: list[str], participant_id: str, source: object) -> None:
@@ -273,6 +295,7 @@ def detect(
     stages = resolve_stages(loaded, stages)
     available = participant.modality_paths() if isinstance(participant, ParticipantInputs) else participant.modalities()
     loaded.card.check_inputs(available, source=participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source)
+    swi_echo_time_ms = needed_echo_time(loaded, stages, participant)
     report("reading and aligning images")
     prepared = prepare_participant(participant, loaded.card.inputs, register, n4)
     if is_cancelled(cancel):
@@ -284,8 +307,8 @@ def detect(
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     second_stage_probability = None
     if stages == 2:
-        outcomes = [_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime)
-                    for index in range(len(card.second_stages))]
+        outcomes = [_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime,
+                                  swi_echo_time_ms) for index in range(len(card.second_stages))]
         decisions = [(labels, decided_labels(card, spec)) for (labels, _), spec in zip(outcomes, card.second_stages)]
         source = stage_sources(canonical_labels.shape, decisions)
         second_stage_probability = prepared.reorientation.restore(
@@ -299,7 +322,7 @@ def detect(
                                            min_probability_by_label(card, min_probability, stages)))
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes,
                            second_stage_probability)
-    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages, runtime)
+    settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages, runtime, swi_echo_time_ms)
     return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
 
 
@@ -313,8 +336,21 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
     return stages or (2 if loaded.has_second_stage else 1)
 
 
+def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantInputs | ParticipantVolumes) -> float | None:
+    """The participant's SWI echo time (ms) when a second stage that runs takes it, else None;
+    InputError, before any work, when it is needed and not known."""
+    if stages != 2 or not any(spec.uses_echo_time for spec in loaded.card.second_stages):
+        return None
+    echo_time = participant.echo_time()
+    if echo_time is None:
+        raise InputError(participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source,
+                         f"participant {participant.participant_id}: {MISSING_ECHO_TIME}")
+    return echo_time
+
+
 def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_labels: np.ndarray,
-                  canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str) -> tuple[np.ndarray, np.ndarray]:
+                  canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str,
+                  swi_echo_time_ms: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The canonical label map after the card's `index`-th second-stage classifier
     (candidates.apply_second_stage), and the map of the classifier's probability of each kept
     candidate's class (candidates.probability_map; NaN elsewhere). Candidates are the
@@ -327,7 +363,8 @@ def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_
     proposals = second_stage_proposals(spec, canonical_labels, canonical_probabilities, labels, stack, loaded.card.inputs)
     candidates = remove_lesions(proposals, min_size)
     classifier = _second_stage_classifier(loaded, index, device, runtime)
-    second_stage_labels, (found, scores, decisions) = apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels)
+    second_stage_labels, (found, scores, decisions) = apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels,
+                                                                         swi_echo_time_ms=swi_echo_time_ms)
     return second_stage_labels, probability_map(found, decided_probabilities(scores, decisions))
 
 
@@ -396,12 +433,13 @@ def _second_stage_classifier(loaded: LoadedModel, index: int, device: str, runti
 
 def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold: float, min_size: int,
                        min_probability: float | dict[str, float] | None, register: str, n4: bool,
-                       stages: int = 1, runtime: str = "auto") -> dict:
+                       stages: int = 1, runtime: str = "auto", swi_echo_time_ms: float | None = None) -> dict:
     """The options that decide a detection's output, as plain JSON values (the minimum lesion
     probability resolved per class key, so a calibrated copy of the same weights differs;
     with the second stage, `stages` 2 and its minimum probabilities; on OpenVINO or ONNX
     Runtime in int8, `runtime` and the precision it runs in: openvinort.settings,
-    onnxrt.settings; float32 runtimes give the same labels and record nothing)."""
+    onnxrt.settings; float32 runtimes give the same labels and record nothing; the SWI's echo
+    time where a classifier took it: `needed_echo_time`)."""
     from . import onnxrt, openvinort
 
     by_label = min_probability_by_label(card, min_probability, stages)
@@ -420,6 +458,7 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
         **second,
         **openvinort.settings(runtime),
         **onnxrt.settings(runtime),
+        **({"swi_echo_time_ms": swi_echo_time_ms} if swi_echo_time_ms is not None else {}),
     }
 
 

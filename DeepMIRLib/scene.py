@@ -509,14 +509,16 @@ class DetectionResult:
 
 
 def run_detection(scene: MRMLScene, input_nodes: dict[str, VolumeNode | None], model: LoadedModel | Path | str = "default", device: str = "auto",
-                  progress: Callable[[int, int], None] | None = None, cancel: Event | Callable[[], bool] | None = None) -> DetectionResult:
+                  progress: Callable[[int, int], None] | None = None, cancel: Event | Callable[[], bool] | None = None,
+                  swi_echo_time_ms: float | None = None) -> DetectionResult:
     """The blocking path (tests, scripting): the nodes' volumes, in memory, through
-    pipeline.detect into segmentation and table nodes. The Slicer module runs the same entry
-    point in a background process instead."""
+    pipeline.detect into segmentation and table nodes (`swi_echo_time_ms` for a second stage
+    that takes it). The Slicer module runs the same entry point in a background process instead."""
     from .pipeline import ParticipantVolumes, detect
 
     volumes = {name: volume_from_node(node) for name, node in input_nodes.items() if node is not None}
-    participant = ParticipantVolumes(input_nodes["swi"].GetName(), volumes["swi"], volumes.get("qsm"), volumes.get("t2"))
+    participant = ParticipantVolumes(input_nodes["swi"].GetName(), volumes["swi"], volumes.get("qsm"), volumes.get("t2"),
+                                     swi_echo_time_ms=swi_echo_time_ms)
     detection = detect(participant, model, device=device, progress=progress, cancel=cancel)
     segmentation_node, table_node = show_result(scene, detection.labels, detection.lesions, input_nodes["swi"])
     return DetectionResult(segmentation_node, table_node, detection)

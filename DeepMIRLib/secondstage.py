@@ -49,6 +49,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     Classifier,
     apply_second_stage,
     as_classifier,
+    classifier_features,
     classify,
     decide,
     decide_candidates,
@@ -65,6 +66,8 @@ from .errors import InputError
 from .lesions import components_touching, label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
     DEFAULT_PATCH,
+    ECHO_TIME_FEATURE,
+    ECHO_TIME_SCALE_MS,
     FEATURE_NAMES,
     MAX_PATCH,
     MAX_WIDTH,
@@ -83,21 +86,22 @@ if TYPE_CHECKING:
 class CandidateNet(nn.Module):
     """A small 3-D CNN: three 3x3x3 convolution blocks (batch norm, ReLU), in-plane pooling
     first, then 3-D pooling, global average and max pooling, joined by the candidate's
-    features, and a linear head over `SECOND_STAGE_CLASSES`."""
+    features (`n_features`: FEATURE_NAMES, and with the echo time one more), and a linear
+    head over `SECOND_STAGE_CLASSES`."""
 
-    def __init__(self, in_channels: int, width: int = 16):
+    def __init__(self, in_channels: int, width: int = 16, n_features: int = N_FEATURES):
         super().__init__()
 
         def block(i, o):
             return nn.Sequential(nn.Conv3d(i, o, 3, padding=1, bias=False), nn.BatchNorm3d(o), nn.ReLU(inplace=True))
 
-        self.in_channels, self.width = in_channels, width
+        self.in_channels, self.width, self.n_features = in_channels, width, n_features
         self.features = nn.Sequential(
             block(in_channels, width), nn.MaxPool3d((1, 2, 2)),
             block(width, 2 * width), nn.MaxPool3d(2, ceil_mode=True),
             block(2 * width, 4 * width),
         )
-        self.head = nn.Sequential(nn.Linear(8 * width + N_FEATURES, 2 * width), nn.ReLU(inplace=True),
+        self.head = nn.Sequential(nn.Linear(8 * width + n_features, 2 * width), nn.ReLU(inplace=True),
                                   nn.Linear(2 * width, len(SECOND_STAGE_CLASSES)))
 
     def forward(self, patches: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -108,6 +112,20 @@ class CandidateNet(nn.Module):
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax probabilities (N, 3) over SECOND_STAGE_CLASSES from logits."""
         return torch.softmax(logits, dim=1)
+
+
+def with_echo_time_input(network: CandidateNet) -> CandidateNet:
+    """A copy of a classifier without the echo-time feature that takes it as one more feature,
+    with zero weights on it: it decides as `network` does until training teaches it the echo
+    time's use (fine-tuning a classifier trained without it)."""
+    if network.n_features != N_FEATURES:
+        raise InputError("second stage", f"the classifier takes {network.n_features} features, not {N_FEATURES}: it has the echo time already")
+    widened = CandidateNet(network.in_channels, network.width, N_FEATURES + 1)
+    state = network.state_dict()
+    weight = state["head.0.weight"]
+    state["head.0.weight"] = torch.cat([weight, torch.zeros(weight.shape[0], 1, dtype=weight.dtype)], dim=1)
+    widened.load_state_dict(state)
+    return widened
 
 
 def torch_classifier(network: CandidateNet) -> Classifier:
@@ -234,6 +252,16 @@ def _training_case(case) -> TrainingCase:
     return found
 
 
+def check_case_echo_time(case: TrainingCase) -> float:
+    """A training or calibration case's SWI echo time (its sidecar: echotime); InputError when it has none."""
+    from .echotime import MISSING_ECHO_TIME
+
+    echo_time = case.inputs.echo_time()
+    if echo_time is None:
+        raise InputError(case.inputs.swi, f"training case {case.case_id}: {MISSING_ECHO_TIME}")
+    return echo_time
+
+
 def _permissive_unet(case: TrainingCase, loaded, detect_options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The U-Net alone on a case, arg-max without a minimum probability, in canonical
     orientation: the model's input stack, the labels and the per-class probabilities
@@ -263,7 +291,7 @@ def _canonical_map(path) -> np.ndarray | None:
 
 
 def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposals=(None,), extrema: dict | None = None,
-                       truth: str = "centroid", **detect_options) -> CandidateSet:
+                       truth: str = "centroid", echo_time: bool = False, **detect_options) -> CandidateSet:
     """The U-Net's candidates (`pipeline.detect`, one stage, no minimum probability) in
     training cases (TrainingCase, or participant folders), each with its truth from the
     case's labels and, for simulated ones, mimics (`candidate_truth`). The U-Net runs once per
@@ -271,15 +299,18 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
     None the arg-max's components, a number the components where the lesion probabilities sum
     to at least it; for training, several give more and harder negatives), each with the
     small microbleeds it does not propose when `extrema` is given (`extremum_proposals`);
-    `truth` says what makes a candidate a lesion (`candidate_truth`)."""
+    `truth` says what makes a candidate a lesion (`candidate_truth`); with `echo_time`, each
+    candidate's features end with its SWI's echo time (`classifier_features`; every case must
+    give one)."""
     from .modelfile import LoadedModel, load_model
 
     check_truth(truth)  # before any U-Net runs
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     class_labels = [c.label for c in loaded.card.lesion_classes]
+    cases = [_training_case(case) for case in cases]
+    echo_times = [check_case_echo_time(case) if echo_time else None for case in cases]  # every case's, before any U-Net runs
     parts = {k: [] for k in ("patches", "features", "targets", "causes", "participants", "unet_label")}
     for n, case in enumerate(cases):
-        case = _training_case(case)
         stack, labels, probabilities = _permissive_unet(case, loaded, detect_options)
         reference, mimics = _canonical_map(case.labels), _canonical_map(case.mimics)
         for proposal in proposals:
@@ -287,7 +318,7 @@ def collect_candidates(cases, model, patch=DEFAULT_PATCH, progress=None, proposa
             candidates = extract_candidates(proposed, probabilities, class_labels)
             targets, causes = candidate_truth(candidates, reference, mimics, truth)
             parts["patches"].append(patches_for(stack, candidates, patch))
-            parts["features"].append(candidates.features)
+            parts["features"].append(classifier_features(candidates.features, echo_time, echo_times[n], case.inputs.swi))
             parts["targets"].append(targets)
             parts["causes"] += causes
             parts["participants"] += [case.case_id] * len(candidates)
@@ -335,7 +366,7 @@ def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, bat
     frequency, Adam, augment_patches (flips, turns and with `contrast` its random contrast);
     with `patch` smaller than the set's patches, a random crop of that size (the candidate off
     centre by up to half the difference). From fresh weights, or from a copy of `initial`'s
-    (fine-tuning; `width` is then its width)."""
+    (fine-tuning; `width` is then its width; it must take as many features as the set gives)."""
     patch = tuple(patch or train.patches.shape[2:])
     margin = np.array(train.patches.shape[2:]) - np.array(patch)
     torch.manual_seed(seed)
@@ -343,9 +374,12 @@ def train_classifier(train: CandidateSet, width: int = 16, epochs: int = 30, bat
     if initial is not None:
         import copy
 
+        if initial.n_features != train.features.shape[1]:
+            raise InputError("second stage", f"the classifier to fine-tune takes {initial.n_features} features; the candidates "
+                                             f"have {train.features.shape[1]}")
         network = copy.deepcopy(initial)
     else:
-        network = CandidateNet(train.patches.shape[1], width)
+        network = CandidateNet(train.patches.shape[1], width, train.features.shape[1])
     counts = np.bincount(train.targets, minlength=len(SECOND_STAGE_CLASSES)).astype(float)
     weights = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(counts), dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
@@ -440,7 +474,9 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     class_labels = [c.label for c in loaded.card.lesion_classes]
     proposed = second_stage_proposals(spec, labels, probabilities, class_labels, stack, loaded.card.inputs)
     candidates = extract_candidates(proposed, probabilities, class_labels)
-    scores = classify(network, patches_for(stack, candidates, spec.patch), candidates.features, average_flips=spec.average_flips)
+    features = classifier_features(candidates.features, spec.uses_echo_time, case.inputs.echo_time() if spec.uses_echo_time else None,
+                                   case.inputs.swi)
+    scores = classify(network, patches_for(stack, candidates, spec.patch), features, average_flips=spec.average_flips)
     return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
@@ -541,7 +577,7 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, truth: str = "centroid",
-                          contrast: tuple[float, float] | None = None, log=print) -> dict:
+                          contrast: tuple[float, float] | None = None, echo_time: bool = False, log=print) -> dict:
     """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
     participant folders; simulated ones give each false candidate's cause): those of each of
     `proposals` (`proposal_labels`; by default the arg-max's components and, for harder
@@ -554,7 +590,10 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     include the microbleeds the U-Net does not propose (candidates.extremum_proposals); with
     `fine_tune`, training starts from `model`'s own second stage (its width and patch);
     `truth` says which training candidates are lesions (`candidate_truth`); `contrast` (low, high)
-    adds augment_patches' random contrast. Returns the card's second_stage section."""
+    adds augment_patches' random contrast; with `echo_time` (always when fine-tuning a classifier
+    that has it) the classifier also takes the SWI's echo time (ECHO_TIME_FEATURE, from each
+    case's sidecar), and a fine-tuned one without it starts with zero weights on it
+    (`with_echo_time_input`). Returns the card's second_stage section."""
     import copy
     import dataclasses
 
@@ -567,10 +606,14 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
             raise InputError("second stage", f"model '{loaded.card.name}' has {len(loaded.card.second_stages)} second-stage "
                                              f"classifiers; fine-tuning starts from a model with one")
         width, patch = loaded.card.second_stage.width, loaded.card.second_stage.patch
+        echo_time = echo_time or loaded.card.second_stage.uses_echo_time
     train_cases, calibration_cases = [_training_case(c) for c in train_cases], [_training_case(c) for c in calibration_cases]
     if proposal not in proposals:
         proposals = (*proposals, proposal)
-    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals, extrema=extrema, truth=truth,
+    if echo_time:  # the calibration cases' echo times too, before any U-Net runs
+        for case in calibration_cases:
+            check_case_echo_time(case)
+    train = collect_candidates(train_cases, loaded, TRAINING_PATCH, proposals=proposals, extrema=extrema, truth=truth, echo_time=echo_time,
                                progress=lambda done, total: log(f"candidates: {done}/{total} training participants"))
     missing = [name for k, name in enumerate(SECOND_STAGE_CLASSES) if not (train.targets == k).any()]
     if {"cmb", "iron"} <= set(missing):
@@ -583,10 +626,16 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         + (f" (of {collected}: at most {MAX_NEGATIVES_PER_LESION} 'neither' per lesion candidate)" if collected > len(train.targets) else ""))
     if missing:  # in a small cross-validation fold this happens; the card says so
         log(f"warning: no training candidate is a {' or a '.join(missing)}: the classifier will not learn to call one that")
-    network = train_classifier(train, width, epochs, learning_rate=learning_rate, seed=seed, log=log, patch=patch,
-                               initial=loaded.second_stage if fine_tune else None, contrast=contrast)
-    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), suppression=dict(SUPPRESSION), proposal=proposal,
-                           extrema=extrema)
+    initial = None
+    if fine_tune:
+        initial = loaded.second_stage
+        if echo_time and not loaded.card.second_stage.uses_echo_time:
+            initial = with_echo_time_input(initial)
+    network = train_classifier(train, width, epochs, learning_rate=learning_rate, seed=seed, log=log, patch=patch, initial=initial,
+                               contrast=contrast)
+    features = (*FEATURE_NAMES, ECHO_TIME_FEATURE) if echo_time else FEATURE_NAMES
+    spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), features=features, suppression=dict(SUPPRESSION),
+                           proposal=proposal, extrema=extrema)
     if fine_tune:  # the rules that merge the classifier's decisions were chosen for it: they stay with it
         start = loaded.card.second_stage
         spec = dataclasses.replace(spec, suppression=dict(start.suppression), suppression_spares=start.suppression_spares,
@@ -600,6 +649,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
         training={"data": f"candidates of the U-Net ({_describe(proposals, extrema)}; patches of {TRAINING_PATCH} cropped at random to "
                           f"{tuple(patch)}) in {len(train_cases)} participants: {names}",
                   "candidates": counts, **({"classes_without_candidates": missing} if missing else {}),
+                  **({"echo_times_ms": sorted({round(case.inputs.echo_time(), 1) for case in train_cases})} if echo_time else {}),
                   **({"truth": TOUCHING_TRUTH} if truth == "touching" else {}),
                   **({"candidates_collected": collected, "negatives_kept_per_lesion": MAX_NEGATIVES_PER_LESION}
                      if collected > len(train.targets) else {}),
@@ -705,6 +755,9 @@ def main(argv=None) -> int:
     parser.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
                         help="candidates where the U-Net's lesion probabilities sum to at least this (0-0.5], or 'argmax' for the "
                              f"components of its arg-max (default: {DEFAULT_PROPOSAL})")
+    parser.add_argument("--echo-time", action="store_true",
+                        help="the classifier also takes the SWI's echo time, from each participant's swi.json sidecar (EchoTime in "
+                             "seconds: deepmir simulate writes one); detection then needs it too (a sidecar, or --swi-echo-time)")
     parser.add_argument("--contrast", nargs=2, metavar=("LOW", "HIGH"),
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
@@ -732,7 +785,7 @@ def main(argv=None) -> int:
 
     record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
                                    width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed,
-                                   extrema=extrema, fine_tune=args.fine_tune, truth=args.truth, contrast=contrast,
+                                   extrema=extrema, fine_tune=args.fine_tune, truth=args.truth, contrast=contrast, echo_time=args.echo_time,
                                    learning_rate=learning_rate)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0

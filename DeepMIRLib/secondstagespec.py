@@ -24,6 +24,10 @@ SECOND_STAGE_CLASSES = ("neither", "cmb", "iron")  # classifier outputs, in this
 DEFAULT_PATCH = (9, 20, 20)  # canonical (z, y, x) voxels: 13.5 x 20 x 20 mm at 1 x 1 x 1.5 mm
 N_FEATURES = 6
 FEATURE_NAMES = ("log_voxels", "z_extent", "max_p_cmb", "max_p_iron", "unet_cmb", "unet_iron")
+# an optional last feature: the SWI's echo time over ECHO_TIME_SCALE_MS, the same for every
+# candidate of a participant (echotime; a card lists it when its classifier was trained with it)
+ECHO_TIME_FEATURE = "swi_echo_time"
+ECHO_TIME_SCALE_MS = 20.0
 MAX_PATCH = 64
 MAX_WIDTH = 64
 
@@ -71,6 +75,11 @@ class SecondStageSpec:
     # False: the patch alone
     average_flips: bool = False
 
+    @property
+    def uses_echo_time(self) -> bool:
+        """Whether the classifier is told the SWI's echo time (its last feature)."""
+        return ECHO_TIME_FEATURE in self.features
+
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
         return self.decides if self.decides is not None else SECOND_STAGE_CLASSES[1:]
@@ -116,8 +125,9 @@ class SecondStageSpec:
         if classes != SECOND_STAGE_CLASSES:
             raise InputError(source, f"model card second_stage: classes {list(classes)} are not {list(SECOND_STAGE_CLASSES)}")
         features = tuple(data.get("features", FEATURE_NAMES))
-        if features != FEATURE_NAMES:
-            raise InputError(source, f"model card second_stage: features {list(features)} are not {list(FEATURE_NAMES)}")
+        if features not in (FEATURE_NAMES, (*FEATURE_NAMES, ECHO_TIME_FEATURE)):
+            raise InputError(source, f"model card second_stage: features {list(features)} are not {list(FEATURE_NAMES)}, "
+                                     f"optionally followed by {ECHO_TIME_FEATURE!r}")
         minimum = data.get("min_probability", {"cmb": 0.5, "iron": 0.5})
         if not isinstance(minimum, dict) or set(minimum) != {"cmb", "iron"}:
             raise InputError(source, f"model card second_stage: min_probability {minimum!r} must give 'cmb' and 'iron'")
@@ -163,7 +173,7 @@ class SecondStageSpec:
         """The classifier this section describes (needs torch), with fresh weights."""
         from .secondstage import CandidateNet
 
-        return CandidateNet(self.in_channels, self.width)
+        return CandidateNet(self.in_channels, self.width, len(self.features))
 
     def tensor_shapes(self) -> dict[str, tuple[tuple[int, ...], bool]]:
         """Name -> (shape, floating point) of each tensor of `build_network()`'s state_dict,
@@ -173,7 +183,7 @@ class SecondStageSpec:
         for index, (i, o) in zip((0, 2, 4), ((channels, width), (width, 2 * width), (2 * width, 4 * width))):
             shapes[f"features.{index}.0.weight"] = ((o, i, 3, 3, 3), True)
             shapes.update(_batch_norm(f"features.{index}.1", o))
-        shapes["head.0.weight"] = ((2 * width, 8 * width + N_FEATURES), True)
+        shapes["head.0.weight"] = ((2 * width, 8 * width + len(self.features)), True)
         shapes["head.0.bias"] = ((2 * width,), True)
         shapes["head.2.weight"] = ((len(SECOND_STAGE_CLASSES), 2 * width), True)
         shapes["head.2.bias"] = ((len(SECOND_STAGE_CLASSES),), True)

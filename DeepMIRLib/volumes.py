@@ -198,6 +198,26 @@ def _read_dicom_series(folder: Path) -> Volume:
         return _read_gdcm_series(folder)
 
 
+def dicom_series_values(folder: Path | str, tag: str) -> list[str]:
+    """The distinct values of the DICOM tag `tag` ("group|element") over the files of the
+    series in `folder`, sorted (none when no file has it); InputError when the folder holds
+    no series or several, as read_volume."""
+    folder = Path(folder)
+    with _keeping_locale():
+        series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+        if len(series_ids) != 1:
+            raise InputError(folder, "folder holds no DICOM series" if not series_ids else
+                             f"folder holds {len(series_ids)} DICOM series; put each series in its own folder")
+        values = set()
+        for name in sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0]):
+            reader = sitk.ImageFileReader()
+            reader.SetFileName(name)
+            reader.ReadImageInformation()
+            if reader.HasMetaDataKey(tag):
+                values.add(reader.GetMetaData(tag).strip())
+    return sorted(values)
+
+
 def _read_gdcm_series(folder: Path) -> Volume:
     series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series_ids:

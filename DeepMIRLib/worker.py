@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default="default", help="registry id or model file (default: the registry's default model)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--id", dest="participant_id", help="participant id (default: the --out folder name)")
+    parser.add_argument("--swi-echo-time", type=float, metavar="MS", help="the SWI's echo time in ms (for a second stage that takes it)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
     return parser
 
@@ -87,7 +88,7 @@ def run_detection_job(args: argparse.Namespace, report: Callable[..., None] = em
         start, end = STAGE_START["inference"], STAGE_START["writing results"]
         report("progress", fraction=round(start + (end - start) * done / max(total, 1), 4), stage="inference", slices_done=done, slices=total)
 
-    inputs = ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask)
+    inputs = ParticipantInputs(args.participant_id or args.out.name, args.swi, args.qsm, args.t2, args.mask, args.swi_echo_time)
     detection = detect(inputs, args.model, device=args.device, progress=progress, stage=stage)
     stage("writing results")
     write_detection(detection, args.out)
@@ -131,11 +132,12 @@ def slicer_python() -> str:
 
 
 def worker_command(swi: Path | str, out: Path | str, model: Path | str = "default", device: str = "auto", qsm: Path | str | None = None,
-                   t2: Path | str | None = None, participant_id: str | None = None, python: Path | str | None = None) -> list[str]:
+                   t2: Path | str | None = None, participant_id: str | None = None, python: Path | str | None = None,
+                   swi_echo_time_ms: float | None = None) -> list[str]:
     """The worker's command line; `python` defaults to this interpreter (the Slicer module
     passes slicer_python())."""
     command = [python or sys.executable, "-m", "DeepMIRLib.worker", "--swi", str(swi), "--model", str(model), "--device", str(device), "--out", str(out)]
-    for option, value in (("--qsm", qsm), ("--t2", t2), ("--id", participant_id)):
+    for option, value in (("--qsm", qsm), ("--t2", t2), ("--id", participant_id), ("--swi-echo-time", swi_echo_time_ms)):
         if value is not None:
             command += [option, str(value)]
     return command

@@ -422,7 +422,8 @@ OUTPUT_FILES = ("swi", "qsm", "t2", "labels", "mimics", "brainmask", "chi")
 
 
 def write_participant(participant: SimulatedParticipant, folder: Path | str) -> Path:
-    """One NIfTI per image plus manifest.json in `folder`."""
+    """One NIfTI per image, manifest.json, and swi.json: the SWI's sidecar as BIDS and dcm2niix
+    write it (EchoTime in seconds: the SWI is made from the first echo; echotime)."""
     from ..atomic import write_text_atomic
 
     folder = Path(folder)
@@ -430,6 +431,8 @@ def write_participant(participant: SimulatedParticipant, folder: Path | str) -> 
         volume = participant.images[name]
         dtype = np.uint8 if name in ("labels", "mimics", "brainmask") else np.float32
         write_volume(volume.with_array(volume.array.astype(dtype)), folder / f"{name}.nii.gz")
+    echo_time_s = round(participant.info["protocol"]["echo_times_ms"][0] / 1000.0, 6)
+    write_text_atomic(folder / "swi.json", json.dumps({"EchoTime": echo_time_s}, indent=2) + "\n")
     write_text_atomic(folder / "manifest.json", json.dumps(participant.manifest(), indent=2) + "\n")
     return folder
 

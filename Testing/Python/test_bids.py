@@ -16,6 +16,7 @@ import pytest
 
 from DeepMIRLib import bids
 from DeepMIRLib.cli import main
+from DeepMIRLib.errors import InputError
 from DeepMIRLib.modelfile import load_model
 from DeepMIRLib.volumes import read_volume
 
@@ -93,3 +94,24 @@ def test_derivatives_dataset(bids_dataset, slab_cohort, tmp_path, capsys):
         pytest.skip("bids-validator-deno (PyPI; in the test extra) is not installed: the dataset was not validated")
     result = subprocess.run([validator, str(out)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_swi_echo_time_comes_from_bids_metadata_inherited_or_its_own(slab_cohort, tmp_path):
+    """EchoTime (seconds) of the SWI's metadata, a dataset-level swi.json inherited by every SWI
+    and a subject's own sidecar overriding it, becomes the participant's echo time in ms."""
+    root = tmp_path / "raw"
+    root.mkdir()
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "test", "BIDSVersion": "1.10.0"}))
+    (root / "swi.json").write_text(json.dumps({"EchoTime": 0.02}))
+    for subject in ("01", "02", "03"):
+        anat = root / f"sub-{subject}" / "anat"
+        anat.mkdir(parents=True)
+        shutil.copy(slab_cohort / "sim-41-0000" / "swi.nii.gz", anat / f"sub-{subject}_swi.nii.gz")
+    (root / "sub-02" / "anat" / "sub-02_swi.json").write_text(json.dumps({"EchoTime": 0.025}))
+    (root / "sub-03" / "anat" / "sub-03_swi.json").write_text(json.dumps({"EchoTime": [0.01, 0.02]}))
+    tasks = {task.participant_id: task.inputs for task in bids.bids_tasks(root, tmp_path / "out")}
+    assert tasks["sub-01"].swi_echo_time_ms == 20.0 and tasks["sub-01"].echo_time() == 20.0
+    assert tasks["sub-02"].echo_time() == 25.0
+    assert tasks["sub-03"].swi_echo_time_ms is None  # not one number: refused where a classifier needs it
+    with pytest.raises(InputError, match="is not one number of seconds"):
+        tasks["sub-03"].echo_time()

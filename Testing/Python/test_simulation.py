@@ -13,6 +13,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from DeepMIRLib.cli import main
+from DeepMIRLib.echotime import read_swi_echo_time
 from DeepMIRLib.lesions import label_components
 from DeepMIRLib.simulation import phantom
 from DeepMIRLib.simulation.dipole import forward_field, invert_field
@@ -187,10 +188,13 @@ def test_simulate_command_is_reproducible(tmp_path):
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
     folder = "sim-3-0000"
     names = sorted(p.name for p in (tmp_path / "a" / folder).iterdir())
-    assert names == ["brainmask.nii.gz", "chi.nii.gz", "labels.nii.gz", "manifest.json", "mimics.nii.gz", "qsm.nii.gz", "swi.nii.gz", "t2.nii.gz"]
+    assert names == ["brainmask.nii.gz", "chi.nii.gz", "labels.nii.gz", "manifest.json", "mimics.nii.gz", "qsm.nii.gz", "swi.json",
+                     "swi.nii.gz", "t2.nii.gz"]
     _match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / folder, tmp_path / "b" / folder, names, shallow=False)
     assert not mismatch and not errors
     assert filecmp.cmp(tmp_path / "a" / "participants.tsv", tmp_path / "b" / "participants.tsv", shallow=False)
     manifest = json.loads((tmp_path / "a" / folder / "manifest.json").read_text())
+    assert json.loads((tmp_path / "a" / folder / "swi.json").read_text()) == {"EchoTime": manifest["protocol"]["echo_times_ms"][0] / 1000}
+    assert read_swi_echo_time(tmp_path / "a" / folder / "swi.nii.gz") == 7.5  # the nominal protocol's first echo, from the sidecar
     for obj in manifest["objects"]:
         assert {"kind", "centre_lps_mm", "extent_mm", "susceptibility_ppm"} <= set(obj)

@@ -58,6 +58,8 @@ QT = {
     "checked", "toggled",
     # QComboBox
     "clear", "addItem", "findData", "insertItem", "count", "setCurrentIndex", "itemData", "activated",
+    # QDoubleSpinBox (suffix; specialValueText from QAbstractSpinBox: Qt 4 on)
+    "suffix", "specialValueText",
     # QTableWidget
     "setColumnCount", "setHorizontalHeaderLabels", "horizontalHeader", "setStretchLastSection", "setRowCount", "setItem",
     "selectionModel", "selectedRows", "row", "itemSelectionChanged",

@@ -86,6 +86,8 @@ BINDABLE = {
     "QLineEdit": r"^str$",
     "ctkDirectoryButton": r"^Path$",
     "QComboBox": r"^Annotated\[\w+, Choice\(.*\)\]$",  # a plain QComboBox binds only with Choice
+    # a float without a range would set the spin box to -inf..inf (Slicer 5.6's QDoubleSpinBox connector)
+    "QDoubleSpinBox": r"^Annotated\[float, .*WithinRange\(.*\)\]$",
 }
 
 
@@ -97,7 +99,7 @@ def test_parameter_node_bindings_name_real_fields_with_fitting_widgets(module_tr
         for prop in widget.findall("property"):
             if prop.get("name") == "SlicerParameterName":
                 bound[prop.find("string").text] = (name, widget.get("class"))
-    assert {"swiVolume", "qsmVolume", "t2Volume", "device", "outputSegmentation", "caseId", "annotator", "exportFolder"} <= set(bound)
+    assert {"swiVolume", "qsmVolume", "t2Volume", "device", "swiEchoTimeMs", "outputSegmentation", "caseId", "annotator", "exportFolder"} <= set(bound)
     for parameter, (name, widget_class) in bound.items():
         assert parameter in fields, f"widget {name} binds {parameter!r}, which the parameter node does not have"
         assert re.match(BINDABLE[widget_class], fields[parameter]), f"widget {name} ({widget_class}) cannot represent {parameter}: {fields[parameter]}"

@@ -123,7 +123,8 @@ def deepmir(monkeypatch, tmp_path):
         "slicer.ScriptedLoadableModule": types.SimpleNamespace(
             ScriptedLoadableModule=object, ScriptedLoadableModuleWidget=ScriptedLoadableModuleWidget,
             ScriptedLoadableModuleLogic=ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest=ScriptedLoadableModuleTest),
-        "slicer.parameterNodeWrapper": types.SimpleNamespace(parameterNodeWrapper=fake_parameter_node_wrapper, Choice=lambda values: values),
+        "slicer.parameterNodeWrapper": types.SimpleNamespace(parameterNodeWrapper=fake_parameter_node_wrapper, Choice=lambda values: values,
+                                                             WithinRange=lambda low, high: (low, high), Decimals=lambda places: places),
     }
     for name, stub in stubs.items():
         monkeypatch.setitem(sys.modules, name, stub)
@@ -354,8 +355,13 @@ def test_the_worker_runs_with_pythonslicer_and_never_with_the_slicer_application
     monkeypatch.setenv("PATH", str(bin_folder))
     process, folder = logic.startDetection(parameterNode)
     assert process.command[0] == str(python_slicer) and Path(folder).parent == deepmir.temporary
+    assert "--swi-echo-time" not in process.command  # the field's 0: not given
     assert process.wait(timeout=30) == 3
     assert (Path(folder) / "swi.nii.gz").is_file()
+    parameterNode.swiEchoTimeMs = 20.0
+    process, _ = logic.startDetection(parameterNode)
+    assert process.command[process.command.index("--swi-echo-time") + 1] == "20.0"
+    process.wait(timeout=30)
 
 
 def test_the_self_test_skips_without_installing_when_packages_are_missing(deepmir, monkeypatch):
