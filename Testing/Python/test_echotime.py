@@ -222,3 +222,13 @@ def test_a_dicom_series_gives_its_echo_time_unless_a_sidecar_does(tmp_path):
         read_swi_echo_time(_dicom_series(tmp_path / "mixed", ["7.5", "15"]))
     with pytest.raises(InputError, match="is not a number from 1 to 100 ms"):
         read_swi_echo_time(_dicom_series(tmp_path / "seconds", ["0.02", "0.02"]))
+
+
+def test_calibrating_an_echo_time_model_reads_each_participants_echo_time(echo_time_model, slab_cohort, tmp_path, capsys):
+    """deepmir calibrate scores the classifier with each participant's sidecar echo time; the
+    calibrated copy still takes it."""
+    path, _ = echo_time_model
+    assert main(["calibrate", "--model", str(path), "--data", str(slab_cohort), "--out", str(tmp_path / "calibrated"), "--device", "cpu"]) == 0
+    calibrated = load_model(tmp_path / "calibrated.json")
+    assert calibrated.card.second_stage.uses_echo_time
+    assert "3 participants" in calibrated.card.second_stage.calibration["data"]
