@@ -204,12 +204,8 @@ def dicom_series_values(folder: Path | str, tag: str) -> list[str]:
     no series or several, as read_volume."""
     folder = Path(folder)
     with _keeping_locale():
-        series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
-        if len(series_ids) != 1:
-            raise InputError(folder, "folder holds no DICOM series" if not series_ids else
-                             f"folder holds {len(series_ids)} DICOM series; put each series in its own folder")
         values = set()
-        for name in sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0]):
+        for name in _series_file_names(folder):
             reader = sitk.ImageFileReader()
             reader.SetFileName(name)
             reader.ReadImageInformation()
@@ -218,14 +214,19 @@ def dicom_series_values(folder: Path | str, tag: str) -> list[str]:
     return sorted(values)
 
 
-def _read_gdcm_series(folder: Path) -> Volume:
+def _series_file_names(folder: Path) -> tuple[str, ...]:
+    """The files of the one DICOM series in `folder`, in GDCM's order; InputError when it holds none or several."""
     series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     if not series_ids:
         raise InputError(folder, "folder holds no DICOM series")
     if len(series_ids) > 1:
         raise InputError(folder, f"folder holds {len(series_ids)} DICOM series; put each series in its own folder")
+    return sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0])
+
+
+def _read_gdcm_series(folder: Path) -> Volume:
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0]))
+    reader.SetFileNames(_series_file_names(folder))
     reader.MetaDataDictionaryArrayUpdateOn()
     image = reader.Execute()
     _check_pixel_type(image.GetDimension(), image.GetNumberOfComponentsPerPixel(), image.GetPixelID(), folder)
