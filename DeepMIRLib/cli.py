@@ -832,6 +832,9 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     if spec.extrema:
         proposal += f", and SWI minima below {spec.extrema['swi_below']:g} SD beside QSM above {spec.extrema['qsm_above']:g} SD"
     minimum = ", ".join(f"{key} {value}" for key, value in spec.min_probability.items())
+    if spec.long_echo:
+        minimum += (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms, from a sidecar beside the SWI or --swi-echo-time: "
+                    + ", ".join(f"{key} {value}" for key, value in spec.long_echo["min_probability"].items()) + ")")
     decides = ", ".join(spec.decided_keys())
     if spec.keep_unet:
         decides += (f" (keeping the U-Net's lesions of these classes at its probability >= {spec.keep_unet['unet_probability']:g} "

@@ -296,6 +296,7 @@ def detect(
     available = participant.modality_paths() if isinstance(participant, ParticipantInputs) else participant.modalities()
     loaded.card.check_inputs(available, source=participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source)
     swi_echo_time_ms = needed_echo_time(loaded, stages, participant)
+    echo_notes = long_echo_notes(loaded.card, stages, swi_echo_time_ms)
     report("reading and aligning images")
     prepared = prepare_participant(participant, loaded.card.inputs, register, n4)
     if is_cancelled(cancel):
@@ -323,7 +324,8 @@ def detect(
     lesions = find_lesions(labels, by_label, min_size, brain_midline_x(prepared.mask_volume), card.lesion_classes,
                            second_stage_probability)
     settings = detection_settings(card, canvas, threshold, min_size, min_probability, register, n4, stages, runtime, swi_echo_time_ms)
-    return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), list(prepared.notes), prepared, settings)
+    return Detection(participant.participant_id, labels, probabilities, lesions, card.summary(), [*prepared.notes, *echo_notes], prepared,
+                     settings)
 
 
 def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
@@ -337,15 +339,35 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 
 
 def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantInputs | ParticipantVolumes) -> float | None:
-    """The participant's SWI echo time (ms) when a second stage that runs takes it, else None;
-    InputError, before any work, when it is needed and not known."""
-    if stages != 2 or not any(spec.uses_echo_time for spec in loaded.card.second_stages):
+    """The participant's SWI echo time (ms) when a second stage that runs takes it or has a
+    long-echo minimum (SecondStageSpec.long_echo), else None; InputError, before any work, when
+    a classifier takes it and it is not known (without it, a long-echo minimum is not applied:
+    `long_echo_notes`)."""
+    specs = loaded.card.second_stages if stages == 2 else ()
+    if not any(spec.uses_echo_time or spec.long_echo for spec in specs):
         return None
     echo_time = participant.echo_time()
-    if echo_time is None:
+    if echo_time is None and any(spec.uses_echo_time for spec in specs):
         raise InputError(participant.swi if isinstance(participant, ParticipantInputs) else participant.swi.source,
                          f"participant {participant.participant_id}: {MISSING_ECHO_TIME}")
     return echo_time
+
+
+def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None) -> list[str]:
+    """What a detection says of the card's long-echo minimum probabilities: that they apply to
+    this SWI, or that they were not applied because its echo time is not known."""
+    notes = []
+    for spec in card.second_stages if stages == 2 else ():
+        if not spec.long_echo:
+            continue
+        minimum = ", ".join(f"{key} {value:g}" for key, value in spec.long_echo["min_probability"].items())
+        if swi_echo_time_ms is None:
+            notes.append(f"SWI echo time not known: the second stage's minimum probability for echo times from {spec.long_echo['from_ms']:g} ms "
+                         f"({minimum}) was not applied; give it (a JSON sidecar beside the SWI, or --swi-echo-time)")
+        elif swi_echo_time_ms >= spec.long_echo["from_ms"]:
+            notes.append(f"SWI echo time {swi_echo_time_ms:g} ms: the second stage's minimum probability for echo times from "
+                         f"{spec.long_echo['from_ms']:g} ms applied ({minimum})")
+    return notes
 
 
 def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_labels: np.ndarray,
@@ -364,7 +386,7 @@ def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_
     candidates = remove_lesions(proposals, min_size)
     classifier = _second_stage_classifier(loaded, index, device, runtime)
     second_stage_labels, (found, scores, decisions) = apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels,
-                                                                         swi_echo_time_ms=swi_echo_time_ms)
+                                                                         spec.min_probability_for(swi_echo_time_ms), swi_echo_time_ms)
     return second_stage_labels, probability_map(found, decided_probabilities(scores, decisions))
 
 
@@ -445,9 +467,9 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     by_label = min_probability_by_label(card, min_probability, stages)
     second = {}
     if stages == 2 and len(card.second_stages) == 1:
-        second = {"stages": 2, **_second_stage_settings(card.second_stage)}
+        second = {"stages": 2, **_second_stage_settings(card.second_stage, swi_echo_time_ms)}
     elif stages == 2:
-        second = {"stages": 2, "second_stages": [_second_stage_settings(spec) for spec in card.second_stages]}
+        second = {"stages": 2, "second_stages": [_second_stage_settings(spec, swi_echo_time_ms) for spec in card.second_stages]}
     return {
         "canvas": canvas if canvas == "auto" else [int(side) for side in canvas],
         "threshold": float(threshold),
@@ -462,11 +484,14 @@ def detection_settings(card: ModelCard, canvas: str | tuple[int, int], threshold
     }
 
 
-def _second_stage_settings(spec: SecondStageSpec) -> dict:
-    """What a detection records of a second-stage classifier's section: its minimum
-    probabilities, and its proposal, extrema, decided classes, kept U-Net lesions, candidates
-    spared from suppression and flip averaging where the card gives them."""
-    return {"second_stage_min_probability": dict(spec.min_probability),
+def _second_stage_settings(spec: SecondStageSpec, swi_echo_time_ms: float | None = None) -> dict:
+    """What a detection records of a second-stage classifier's section: the minimum
+    probabilities it applied (for this echo time: SecondStageSpec.min_probability_for), and its
+    long-echo rule, proposal, extrema, decided classes, kept U-Net lesions, candidates spared
+    from suppression and flip averaging where the card gives them."""
+    long_echo = {key: spec.long_echo[key] for key in ("from_ms", "min_probability")} if spec.long_echo else None
+    return {"second_stage_min_probability": spec.min_probability_for(swi_echo_time_ms),
+            **({"second_stage_long_echo": long_echo} if long_echo else {}),
             **({"second_stage_proposal": spec.proposal} if spec.proposal else {}),
             **({"second_stage_extrema": dict(spec.extrema)} if spec.extrema else {}),
             **({"second_stage_decides": list(spec.decides)} if spec.decides else {}),

@@ -70,7 +70,7 @@ class Detection:
     probabilities: dict[str, Volume]  # class key -> probability map; empty when not loaded
     lesions: list[Lesion]
     model: ModelSummary
-    notes: list[str] = field(default_factory=list)  # what preprocessing did (registration, resampling, mask)
+    notes: list[str] = field(default_factory=list)  # what preprocessing did (registration, resampling, mask); a long-echo minimum
     # the aligned, canonical inputs (pipeline.PreparedParticipant) for figures; None when read from files
     prepared: object | None = None
     # the options that decided the output (pipeline.detection_settings); a cohort run skips a

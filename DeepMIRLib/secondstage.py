@@ -79,7 +79,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
 )
 
 if TYPE_CHECKING:
-    from .modelfile import LoadedModel
+    from .modelfile import LoadedModel, ModelCard
     from .training import TrainingCase
 
 
@@ -512,13 +512,13 @@ def cohort_figures(rows, which: str = "second", min_probability: dict | None = N
 CALIBRATION_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2))
 
 
-def choose_min_probability(rows, spec: SecondStageSpec, grid=CALIBRATION_GRID) -> dict:
-    """Per lesion class the classifier decides, the lowest minimum probability with the highest
-    F1 (pooled over the calibration participants, the paper's centroid matching; the rest of the
-    decision rule `spec`'s), and the table. A class it does not decide keeps `spec`'s minimum:
-    that changes none of its decided lesions (`decide` labels a candidate by its likelier class
-    first), and pipeline.combine_stages takes only those."""
-    keys = spec.decided_keys()
+def choose_min_probability(rows, spec: SecondStageSpec, grid=CALIBRATION_GRID, keys: tuple[str, ...] | None = None) -> dict:
+    """Per lesion class the classifier decides (or of `keys` among them), the lowest minimum
+    probability with the highest F1 (pooled over the calibration participants, the paper's
+    centroid matching; the rest of the decision rule `spec`'s), and the table. A class it does
+    not decide keeps `spec`'s minimum: that changes none of its decided lesions (`decide` labels
+    a candidate by its likelier class first), and pipeline.combine_stages takes only those."""
+    keys = spec.decided_keys() if keys is None else keys
     tables = {key: [] for key in keys}
     for t in grid:
         figures = cohort_figures(rows, "second", {**spec.min_probability, **{key: t for key in keys}}, spec)
@@ -678,10 +678,8 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     names them). Returns the new card's path, loaded once to check it."""
     import copy
     import dataclasses
-    import shutil
 
-    from .atomic import atomic_write
-    from .modelfile import LoadedModel, int8_path, load_model, model_paths, second_stage_path, sha256_of, state_digest, write_card
+    from .modelfile import LoadedModel, load_model, state_digest
 
     keys = {c.key for c in classes_for_task("multiclass")}
     if not deciders or set(deciders) - keys:
@@ -695,15 +693,32 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
         if model.card.inputs != first.card.inputs or state_digest(model.network) != unet:
             raise InputError(model.path, f"has another U-Net or other inputs than {first.path}: the classifiers of one model share its U-Net")
 
-    card_path, weights_path = model_paths(out)
     card = copy.deepcopy(first.card)
     card.second_stages = tuple(
-        dataclasses.replace(model.card.second_stage, decides=(key,), weights_file=second_stage_path(card_path, index).name, training={
+        dataclasses.replace(model.card.second_stage, decides=(key,), training={
             **model.card.second_stage.training, "taken_from": f"{model.card.name} {model.card.version} ({model.path.name}), deciding {key} here"})
-        for index, (key, model) in enumerate(loaded.items()))
+        for key, model in loaded.items())
+    card.version = version or card.version
+    classifier_files = [model.path.parent / model.card.second_stage.weights_file for model in loaded.values()]
+    return write_model_copy(first, card, classifier_files, out)
+
+
+def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[Path], out: Path | str) -> Path:
+    """Write `card` at `out` as a model whose U-Net and int8 files are byte copies of `base`'s
+    and whose second-stage classifiers are byte copies of `classifier_files` (in the card's
+    order; each checked against its section's sha256 after copying). Nothing is trained: the
+    card, written last, names the copies. Returns its path, loaded once to check it."""
+    import dataclasses
+    import shutil
+
+    from .atomic import atomic_write
+    from .modelfile import int8_path, load_model, model_paths, second_stage_path, sha256_of, write_card
+
+    card_path, weights_path = model_paths(out)
+    card.second_stages = tuple(dataclasses.replace(spec, weights_file=second_stage_path(card_path, index).name)
+                               for index, spec in enumerate(card.second_stages))
     if card.int8 is not None:
         card.int8 = dataclasses.replace(card.int8, file=int8_path(card_path).name)
-    card.version = version or card.version
     card.created = ""
     card.validate(card_path)
 
@@ -712,15 +727,74 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
         if sha256_of(target) != sha256:
             raise InputError(source, "changed on disk while it was copied (its sha256 is no longer the card's)")
 
-    copy_checked(model_paths(first.path)[1], weights_path, card.weights_sha256)
+    copy_checked(model_paths(base.path)[1], weights_path, card.weights_sha256)
     if card.int8 is not None:
-        copy_checked(first.int8_file, int8_path(card_path), card.int8.sha256)
-    for index, model in enumerate(loaded.values()):
-        spec = model.card.second_stage
-        copy_checked(model.path.parent / spec.weights_file, second_stage_path(card_path, index), spec.weights_sha256)
+        copy_checked(base.int8_file, int8_path(card_path), card.int8.sha256)
+    for index, (source, spec) in enumerate(zip(classifier_files, card.second_stages)):
+        copy_checked(source, second_stage_path(card_path, index), spec.weights_sha256)
     write_card(card, card_path)
     load_model(card_path)
     return card_path
+
+
+def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Path | str, version: str | None = None, log=print) -> Path:
+    """A copy of `model` in which each second-stage classifier deciding any of `keys` (class
+    keys) gets, for those classes, a minimum probability for SWIs whose echo time is `from_ms`
+    ms or longer (SecondStageSpec.long_echo), chosen on `cases` (participant folders or
+    TrainingCase, none trained on, every one with a known echo time of at least `from_ms`, all
+    checked before any U-Net runs) by the calibration's rule (`choose_min_probability`: the
+    lowest with the highest pooled F1). Why: a classifier trained on short echoes scores the
+    lesions of longer ones lower (docs/experiments/2026-11-28-long-echo-minimum). Nothing is
+    trained; every other minimum and every file but the card are `model`'s."""
+    import copy
+    import dataclasses
+
+    from .echotime import check_echo_time_ms
+    from .modelfile import LoadedModel, load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    from_ms = check_echo_time_ms(from_ms, "--long-echo")
+    chosen_indices = [index for index, spec in enumerate(loaded.card.second_stages) if set(keys) & set(spec.decided_keys())]
+    if not keys or set(keys) - set(SECOND_STAGE_CLASSES[1:]) or not chosen_indices:
+        raise InputError("--long-echo-classes", f"{list(keys)}: give class keys among {list(SECOND_STAGE_CLASSES[1:])} that a second-stage "
+                                                f"classifier of model '{loaded.card.name}' decides")
+    cases = [_training_case(c) for c in cases]
+    if not cases:
+        raise InputError("--calibrate", "no calibration participants")
+    for case in cases:
+        echo_time = check_case_echo_time(case)
+        if echo_time < from_ms:
+            raise InputError(case.inputs.swi, f"calibration case {case.case_id}: echo time {echo_time:g} ms is shorter than {from_ms:g} ms; "
+                                              f"a long-echo calibration takes only SWIs of echo times from {from_ms:g} ms")
+    rows = {index: [] for index in chosen_indices}
+    for n, case in enumerate(cases):
+        unet = _permissive_unet(case, loaded, {})
+        unet_row = score_unet(case, unet, loaded)
+        for index in chosen_indices:
+            rows[index].append(score_case(case, unet, loaded, loaded.second_stage_network(index), loaded.card.second_stages[index], unet_row))
+        log(f"long-echo calibration: {n + 1}/{len(cases)} participants")
+    card = copy.deepcopy(loaded.card)
+    specs = list(card.second_stages)
+    for index in chosen_indices:
+        spec = specs[index]
+        decided = tuple(key for key in spec.decided_keys() if key in keys)
+        choice = choose_min_probability(rows[index], spec, keys=decided)
+        minimum = {key: choice["min_probability"][key] for key in decided}
+        standard = cohort_figures(rows[index], "second", spec.min_probability, spec)
+        at_chosen = cohort_figures(rows[index], "second", {**spec.min_probability, **minimum}, spec)
+        log(f"classifier {index}: for echo times from {from_ms:g} ms, minimum {minimum}: "
+            + "; ".join(f"{key} {standard[key]} at {spec.min_probability[key]:g}, {at_chosen[key]} at {minimum[key]:g}" for key in decided))
+        specs[index] = dataclasses.replace(spec, long_echo={"from_ms": from_ms, "min_probability": minimum, "calibration": {
+            "data": f"{len(cases)} participants, SWI echo times {min(c.inputs.echo_time() for c in cases):g}-"
+                    f"{max(c.inputs.echo_time() for c in cases):g} ms: " + ", ".join(c.case_id for c in cases),
+            "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 voxels), "
+                    "the rest of the classifier's decision rule unchanged",
+            "figures": {"standard_minimum": {key: standard[key] for key in decided}, "long_echo_minimum": {key: at_chosen[key] for key in decided}},
+            "tables": choice["tables"]}})
+    card.second_stages = tuple(specs)
+    card.version = version or card.version + "+long-echo"
+    classifier_files = [loaded.path.parent / spec.weights_file for spec in loaded.card.second_stages]
+    return write_model_copy(loaded, card, classifier_files, out)
 
 
 def main(argv=None) -> int:
@@ -758,6 +832,12 @@ def main(argv=None) -> int:
     parser.add_argument("--echo-time", action="store_true",
                         help="the classifier also takes the SWI's echo time, from each participant's swi.json sidecar (EchoTime in "
                              "seconds: deepmir simulate writes one); detection then needs it too (a sidecar, or --swi-echo-time)")
+    parser.add_argument("--long-echo", type=float, metavar="MS",
+                        help="instead of training: choose, on the --calibrate participants (SWI echo times from MS ms, from their "
+                             "sidecars), the minimum probabilities that --model's classifiers apply to SWIs of echo times from MS ms "
+                             "(long_echo_model); the model is otherwise copied unchanged")
+    parser.add_argument("--long-echo-classes", nargs="+", choices=SECOND_STAGE_CLASSES[1:], default=list(SECOND_STAGE_CLASSES[1:]),
+                        metavar="KEY", help="with --long-echo: the classes (cmb, iron) to choose a long-echo minimum for (default: both)")
     parser.add_argument("--contrast", nargs=2, metavar=("LOW", "HIGH"),
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
@@ -770,8 +850,20 @@ def main(argv=None) -> int:
             parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
         print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version, args.base)}")
         return 0
+    if args.long_echo is not None:
+        if args.train or not args.calibrate:
+            parser.error("--long-echo trains nothing: give it with --calibrate and without --train")
+        from .training import find_training_cases
+
+        try:
+            path = long_echo_model(args.model, find_training_cases(args.calibrate), args.long_echo, tuple(args.long_echo_classes), args.out,
+                                   args.version)
+        except InputError as error:
+            parser.error(str(error))
+        print(f"model: {path}")
+        return 0
     if not args.train or not args.calibrate:
-        parser.error("give --train and --calibrate (or --per-class)")
+        parser.error("give --train and --calibrate (or --per-class, or --long-echo with --calibrate)")
     try:  # every option checked before the long work starts, and a wrong one said in a line, as argparse does
         proposal = None if args.proposal == "argmax" else check_proposal(args.proposal, "--proposal")
         extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None

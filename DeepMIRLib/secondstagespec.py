@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from . import options
+from .echotime import ECHO_TIME_RANGE_MS
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -74,11 +75,23 @@ class SecondStageSpec:
     # front-back and both-ways flips, flips its training augmented with (candidates.classify);
     # False: the patch alone
     average_flips: bool = False
+    # {"from_ms": T, "min_probability": {class key: p}, "calibration": record}: for an SWI whose
+    # echo time is T ms or longer, these minimum probabilities replace `min_probability`'s for
+    # those classes (longer echoes than the classifier trained on shift its scores:
+    # docs/experiments/2026-11-28-long-echo-minimum); None: one minimum for every echo time
+    long_echo: dict | None = None
 
     @property
     def uses_echo_time(self) -> bool:
         """Whether the classifier is told the SWI's echo time (its last feature)."""
         return ECHO_TIME_FEATURE in self.features
+
+    def min_probability_for(self, swi_echo_time_ms: float | None) -> dict:
+        """The minimum probability per class key for an SWI of this echo time (ms; None: not
+        known, and so the standard one): `long_echo`'s where it applies."""
+        if self.long_echo is None or swi_echo_time_ms is None or swi_echo_time_ms < self.long_echo["from_ms"]:
+            return dict(self.min_probability)
+        return {**self.min_probability, **self.long_echo["min_probability"]}
 
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
@@ -89,7 +102,7 @@ class SecondStageSpec:
         data["patch"] = list(self.patch)
         data["classes"] = list(self.classes)
         data["features"] = list(self.features)
-        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares"):
+        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares", "long_echo"):
             if data[name] is None:  # cards written before the field read and write as before
                 del data[name]
         if self.decides is not None:
@@ -164,10 +177,16 @@ class SecondStageSpec:
         average_flips = data.get("average_flips", False)
         if not isinstance(average_flips, bool):
             raise InputError(source, f"model card second_stage: average_flips {average_flips!r} is not true or false")
+        long_echo = data.get("long_echo")
+        if long_echo is not None:
+            long_echo = check_long_echo(long_echo, f"{source}: second_stage long_echo")
+            if decides is not None and set(long_echo["min_probability"]) - set(decides):
+                raise InputError(source, f"model card second_stage: long_echo gives a minimum for {sorted(long_echo['min_probability'])}, "
+                                         f"but this classifier decides only {list(decides)}")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema, keep_unet, spares, average_flips)
+                   proposal, decides, extrema, keep_unet, spares, average_flips, long_echo)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -223,6 +242,23 @@ def check_suppression_spares(value: object, name: str) -> dict:
     if not isinstance(value, dict) or not value or set(value) - set(SECOND_STAGE_CLASSES[1:]):
         raise InputError(name, f"{value!r} must be an object giving 'cmb', 'iron' or both")
     return {key: options.whole_number(value[key], f"{name} {key}", 1, 100_000) for key in SECOND_STAGE_CLASSES[1:] if key in value}
+
+
+def check_long_echo(value: object, name: str) -> dict:
+    """A second stage's `long_echo`: {"from_ms": an echo time in ms (ECHO_TIME_RANGE_MS),
+    "min_probability": {lesion class key: probability} for one or both classes, optionally
+    "calibration": the record of how they were chosen}."""
+    if not isinstance(value, dict) or not {"from_ms", "min_probability"} <= set(value) <= {"from_ms", "min_probability", "calibration"}:
+        raise InputError(name, f"{value!r} must be an object with 'from_ms' and 'min_probability' (and optionally 'calibration')")
+    minimum = value["min_probability"]
+    if not isinstance(minimum, dict) or not minimum or set(minimum) - set(SECOND_STAGE_CLASSES[1:]):
+        raise InputError(name, f"min_probability {minimum!r} must give 'cmb', 'iron' or both")
+    if not isinstance(value.get("calibration", {}), dict):
+        raise InputError(name, "calibration must be an object")
+    return {"from_ms": options.real_number(value["from_ms"], f"{name} from_ms", *ECHO_TIME_RANGE_MS),
+            "min_probability": {key: options.probability(minimum[key], f"{name} min_probability {key}")
+                                for key in SECOND_STAGE_CLASSES[1:] if key in minimum},
+            **({"calibration": dict(value["calibration"])} if "calibration" in value else {})}
 
 
 def check_proposal(value: object, name: str) -> float:
