@@ -349,7 +349,13 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self.logic.loadResult(done[-1], parameterNode)
                 self.refreshLesionTable()
                 model = self.logic.model
-                self.ui.statusLabel.text = f"{len(self.logic.originalLesions)} lesions found by {model.name} {model.version}."
+                notes = done[-1].get("notes", [])
+                for note in notes:
+                    logger.info("DeepMIR: %s", note)
+                # whether the model's minimum for long echo times was applied: the reader may need to give the echo time
+                echoNotes = [note for note in notes if note.startswith("SWI echo time")]
+                self.ui.statusLabel.text = " ".join([f"{len(self.logic.originalLesions)} lesions found by {model.name} {model.version}.",
+                                                     *echoNotes])
         else:
             message = errors[-1]["message"] if errors else f"The background process stopped (exit status {process.returncode})."
             log = "\n".join(e["message"] for e in events if e["event"] in ("log", "error"))

@@ -296,6 +296,18 @@ def test_a_finished_run_is_shown_with_the_models_probabilities_and_its_folder_re
     assert widget._parameterNode.lesionTable.GetTable().GetNumberOfRows() == 2
 
 
+def test_the_status_says_when_the_echo_time_decided_the_minimum(deepmir, widget):
+    """A note of the detection on the long-echo minimum (pipeline.long_echo_notes) is shown beside
+    the count; the registration and mask notes only go to the log."""
+    swi, labels = small_case(slicer.mrmlScene, None)
+    widget._parameterNode.swiVolume = swi
+    folder = start_fake_run(deepmir, widget, FinishedProcess(), [])
+    echo_note = "SWI echo time not known: the second stage's minimum probability for echo times from 15 ms (cmb 0.6) was not applied"
+    widget._runEvents.append({**done_event(folder, labels), "notes": ["brain mask computed from SWI (no brain mask given)", echo_note]})
+    widget.onPollWorker()
+    assert widget.ui.statusLabel.text == "2 lesions found by deepmir-test 1.0. " + echo_note
+
+
 def test_closing_the_scene_during_a_run_while_another_module_is_shown(deepmir, widget):
     """The parameter node is gone when the run ends; the patient's images still go, and the
     closed case's model output is forgotten."""
