@@ -8,4 +8,4 @@ for f in SIM1480_DONE SIM1490_DONE; do while [ ! -f $f ]; do sleep 20; done; don
 $HERE/build_f.sh
 WORK=/tmp/s35 MODELS="m053 f" nice $RUN select 1520
 WORK=/tmp/s35 MODELS="m053 f" nice $RUN nominal 630
-python3 $HERE/same_nominal.py > same_nominal.txt 2>&1
+/work/main/.venv/bin/python $HERE/same_nominal.py > same_nominal.txt 2>&1
