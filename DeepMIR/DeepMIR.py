@@ -643,7 +643,7 @@ class DeepMIRLogic(ScriptedLoadableModuleLogic):
         originalLabels, _, model = self.originalsFor(parameterNode)
         return scene.export_to_datastore(
             exportFolderOf(parameterNode), parameterNode.caseId, parameterNode.annotator, self.inputNodes(parameterNode),
-            parameterNode.outputSegmentation, originalLabels, model,
+            parameterNode.outputSegmentation, originalLabels, model, swi_echo_time_ms=parameterNode.swiEchoTimeMs or None,
         )
 
 

@@ -51,6 +51,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_directory, atomic_write, json_ready, sweep_leftovers, write_json_atomic
 from .classes import BACKGROUND, BRAIN_MASK, CMB_CLASS, IRON_CLASS, LABEL_VALUES, MODALITIES
+from .echotime import check_echo_time_ms
 from .errors import InputError
 from .lesions import label_changes, label_components
 from .volumes import Volume, cast_voxels, check_label_values, check_volume, read_labels, same_grid, write_volume
@@ -176,9 +177,16 @@ class DatastoreEntry:
     label_info: dict  # lesions.label_info of the final label
     changes: dict | None  # what the reader changed (lesions.label_changes, kept lesions counted only)
     deepmir_version: str
+    # the SWI's echo time in ms where the reader's side knew it (echotime), so that training and
+    # calibration that need it (secondstage --echo-time, --long-echo) can use the case; absent
+    # from indexes written before the field
+    swi_echo_time_ms: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["swi_echo_time_ms"] is None:  # an entry without it reads as before the field
+            del data["swi_echo_time_ms"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, case_id: str) -> DatastoreEntry:
@@ -188,8 +196,8 @@ class DatastoreEntry:
         if not isinstance(data, dict):
             raise TypeError(f"is a {type(data).__name__}, not an object")
         fields = set(cls.__dataclass_fields__)
-        if set(data) != fields:
-            raise ValueError(f"fields missing {sorted(fields - set(data))}, unknown {sorted(set(data) - fields)}")
+        if not fields - OPTIONAL_ENTRY_FIELDS <= set(data) <= fields:
+            raise ValueError(f"fields missing {sorted(fields - OPTIONAL_ENTRY_FIELDS - set(data))}, unknown {sorted(set(data) - fields)}")
         for name, kinds in _ENTRY_TYPES.items():
             value = data[name]
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
@@ -203,11 +211,18 @@ class DatastoreEntry:
         images = data["images"]
         if "swi" not in images or set(images) - set(IMAGE_NAMES) or not all(isinstance(v, str) for v in images.values()):
             raise ValueError(f"images {images!r} must map swi (and optionally {', '.join(IMAGE_NAMES[1:])}) to checksums")
+        echo_time = data.get("swi_echo_time_ms")
+        if echo_time is not None:
+            try:
+                echo_time = check_echo_time_ms(echo_time, "swi_echo_time_ms")
+            except InputError as error:
+                raise ValueError(str(error)) from None
         original = data["original"]
-        return cls(**{**data, "final": LabelRecord.from_dict(data["final"], "final", case_id),
+        return cls(**{**data, "swi_echo_time_ms": echo_time, "final": LabelRecord.from_dict(data["final"], "final", case_id),
                       "original": LabelRecord.from_dict(original, "original", case_id) if original is not None else None})
 
 
+OPTIONAL_ENTRY_FIELDS = {"swi_echo_time_ms"}
 _ENTRY_TYPES = {
     "case": (str,), "version": (int,), "status": (str,), "annotator": (str,), "time": (str,), "model": (dict, type(None)),
     "images_version": (int,), "images": (dict,), "final": (dict,), "original": (dict, type(None)), "label_info": (dict,),
@@ -336,6 +351,7 @@ class Datastore:
         model: dict | None = None,
         changes: dict | None = None,
         status: str = "approved",
+        swi_echo_time_ms: float | None = None,
     ) -> DatastoreEntry:
         """Save a new version of a case and return its index entry.
 
@@ -345,8 +361,11 @@ class Datastore:
         saved earlier with the same images (if any) is the entry's original, and its model the
         entry's model unless `model` is given. changes: what the reader changed; None
         computes it with lesions.label_changes(original, final), kept lesions counted but not
-        listed (null when there is no original). status: 'approved' (trained on) or 'draft'."""
+        listed (null when there is no original). status: 'approved' (trained on) or 'draft'.
+        swi_echo_time_ms: the SWI's echo time in ms, where known (echotime.check_echo_time_ms)."""
         validate_case_id(case_id)
+        if swi_echo_time_ms is not None:
+            swi_echo_time_ms = check_echo_time_ms(swi_echo_time_ms, f"{case_id}: SWI echo time")
         swi = self._check_images(case_id, images)
         final = self._check_labels(final_labels, swi, f"{case_id}: final labels")
         original = None if original_labels is None else self._check_labels(original_labels, swi, f"{case_id}: original labels")
@@ -388,6 +407,7 @@ class Datastore:
                 label_info=label_info(final.array),
                 changes=changes,
                 deepmir_version=__version__,
+                swi_echo_time_ms=swi_echo_time_ms,
             )
             index[case_id] = earlier + [entry]
             self._write_index(index)  # the commit point: every file the entry names is written

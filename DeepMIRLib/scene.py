@@ -525,10 +525,12 @@ def run_detection(scene: MRMLScene, input_nodes: dict[str, VolumeNode | None], m
 
 
 def export_to_datastore(datastore_root: Path | str, case_id: str, annotator: str, input_nodes: dict[str, VolumeNode | None], segmentation_node: SegmentationNode,
-                        original_labels: Volume | None, model: ModelSummary | None = None) -> DatastoreEntry:
+                        original_labels: Volume | None, model: ModelSummary | None = None,
+                        swi_echo_time_ms: float | None = None) -> DatastoreEntry:
     """Save the images, the model's original label and the reader's edited label as a new
     version of `case_id` in the training set at `datastore_root` (created if needed).
-    `model`: the summary of the model that made `original_labels` (Detection.model)."""
+    `model`: the summary of the model that made `original_labels` (Detection.model);
+    `swi_echo_time_ms`: the SWI's echo time where the reader knows it (kept with the case)."""
     from .datastore import Datastore
 
     final = labels_from_segmentation(segmentation_node, input_nodes["swi"])
@@ -536,4 +538,5 @@ def export_to_datastore(datastore_root: Path | str, case_id: str, annotator: str
     if model is not None:
         model = {"name": model.name, "version": model.version, "sha256": model.sha256}
     store = Datastore(datastore_root, create=True)
-    return store.save_case(case_id, images, final, original_labels=original_labels, annotator=annotator, model=model)
+    return store.save_case(case_id, images, final, original_labels=original_labels, annotator=annotator, model=model,
+                           swi_echo_time_ms=swi_echo_time_ms)

@@ -67,7 +67,8 @@ def find_training_cases(folder: Path | str) -> list[TrainingCase]:
         store = Datastore(folder)
         for entry in store.approved():
             images = store.image_paths(entry.case, entry.version)
-            inputs = ParticipantInputs(entry.case, images["swi"], images.get("qsm"), images.get("t2"), images.get(BRAIN_MASK))
+            inputs = ParticipantInputs(entry.case, images["swi"], images.get("qsm"), images.get("t2"), images.get(BRAIN_MASK),
+                                       entry.swi_echo_time_ms)
             cases.append(TrainingCase(entry.case, inputs, store.final_labels_path(entry.case, entry.version)))
     elif (folder / "labels" / "final").is_dir():
         if not (folder / "images").is_dir():

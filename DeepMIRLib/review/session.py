@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import scene
 from ..classes import MODALITIES
+from ..echotime import read_swi_echo_time
 from ..errors import InputError
 from ..lesions import Lesion, keep_model_probabilities
 from ..worker import WorkerProcess, read_result, worker_command
@@ -103,7 +104,8 @@ class ReadingSession:
         self._run_folder = Path(tempfile.mkdtemp(prefix="deepmir-review-"))
         images = self.case.images
         command = worker_command(images["swi"], self._run_folder / "result", self.model, self.device,
-                                 qsm=images.get("qsm"), t2=images.get("t2"), participant_id=self.case.case_id)
+                                 qsm=images.get("qsm"), t2=images.get("t2"), participant_id=self.case.case_id,
+                                 swi_echo_time_ms=self.case.swi_echo_time_ms)
         if "brainmask" in images:
             command += ["--mask", str(images["brainmask"])]
         self._worker = WorkerProcess(command)
@@ -254,5 +256,8 @@ class ReadingSession:
             raise InputError(self.case.case_id, "the detection is still running: wait for it or cancel it")
         original = self.detection.labels if self.detection is not None else None
         model = self.detection.model if self.detection is not None else None
+        echo_time = self.case.swi_echo_time_ms
+        if echo_time is None:
+            echo_time = read_swi_echo_time(self.case.images["swi"])
         return scene.export_to_datastore(self.datastore_root, self.case.case_id, annotator.strip(), self.volume_nodes,
-                                         self.segmentation_node, original, model)
+                                         self.segmentation_node, original, model, swi_echo_time_ms=echo_time)

@@ -32,6 +32,9 @@ class Case:
 
     case_id: str
     images: dict  # name ('swi', 'qsm', 't2', 'brainmask') -> Path
+    # the SWI's echo time (ms) a datastore kept with the case; None for a cohort's case, whose
+    # SWI sidecar (if any) gives it (echotime.read_swi_echo_time)
+    swi_echo_time_ms: float | None = None
 
 
 def load_worklist(source) -> list[Case]:
@@ -48,7 +51,7 @@ def load_worklist(source) -> list[Case]:
     for case in cases:
         check_under_root(case, source)
     # absolute paths: the background worker runs in another folder
-    cases = [Case(case.case_id, {name: Path(path).resolve() for name, path in case.images.items()}) for case in cases]
+    cases = [Case(case.case_id, {name: Path(path).resolve() for name, path in case.images.items()}, case.swi_echo_time_ms) for case in cases]
     return sorted(cases, key=lambda case: case.case_id)
 
 
@@ -63,7 +66,7 @@ def _cohort_cases(folder: Path) -> list[Case]:
 
 def _datastore_cases(root: Path) -> list[Case]:
     store = Datastore(root)
-    return [Case(entry.case, store.image_paths(entry.case)) for entry in store.cases()]
+    return [Case(entry.case, store.image_paths(entry.case), entry.swi_echo_time_ms) for entry in store.cases()]
 
 
 def check_under_root(case: Case, root) -> None:

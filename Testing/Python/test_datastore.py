@@ -110,6 +110,29 @@ def test_save_and_read_back_with_simpleitk(tmp_path, participants):
     assert store.cases() == [entry] and store.entries("sub-01") == [entry]
 
 
+def test_the_swi_echo_time_is_kept_with_the_case_and_given_to_training(tmp_path, participants):
+    """A case saved with its SWI's echo time gives it to training and calibration (a second
+    stage that takes it, or a long-echo minimum); one saved without it, and an index written
+    before the field, read as before; a value in seconds is refused before anything is written."""
+    images, labels = participants[0]["images"], participants[0]["labels"]
+    store = Datastore(tmp_path / "store", create=True)
+    with pytest.raises(InputError, match="SWI echo time"):
+        store.save_case("sub-01", images, labels, swi_echo_time_ms=0.025)
+    assert not (tmp_path / "store" / "images").exists()
+    entry = store.save_case("sub-01", images, labels, swi_echo_time_ms=25)
+    store.save_case("sub-02", participants[1]["images"], participants[1]["labels"])
+    index = json.loads((tmp_path / "store" / INDEX_NAME).read_text())
+    assert entry.swi_echo_time_ms == 25.0 and index["cases"]["sub-01"][0]["swi_echo_time_ms"] == 25.0
+    assert "swi_echo_time_ms" not in index["cases"]["sub-02"][0]  # as an index written before the field
+    cases = {case.case_id: case for case in find_training_cases(tmp_path / "store")}
+    assert cases["sub-01"].inputs.echo_time() == 25.0 and cases["sub-02"].inputs.echo_time() is None
+
+    index["cases"]["sub-01"][0]["swi_echo_time_ms"] = 0.025
+    (tmp_path / "store" / INDEX_NAME).write_text(json.dumps(index))
+    with pytest.raises(InputError, match="swi_echo_time_ms"):
+        Datastore(tmp_path / "store").cases()
+
+
 def test_a_second_save_keeps_the_first(tmp_path, participants):
     images, original = participants[0]["images"], participants[0]["labels"]
     first, second = original.array.copy(), reader_edits(original.array)[0]

@@ -161,6 +161,8 @@ def test_session_edits_and_approves_into_the_training_set(session, cohort):
     original = read_volume(session.datastore_root / entry.original.file, np.uint8)
     assert np.array_equal(original.array, detection.labels.array)
     assert (final.array == IRON).sum() < (original.array == IRON).sum()
+    assert entry.swi_echo_time_ms == 7.5  # from the SWI's sidecar, kept with the case
+    assert load_worklist(session.datastore_root)[0].swi_echo_time_ms == 7.5  # and read back from the training set
 
 
 def test_cancelled_detection_leaves_the_segments_empty(session):
