@@ -18,8 +18,8 @@ for model in ("m053", "f"):
     mimics = participants = 0
     for seed in SEEDS:
         summary = json.loads(Path(f"eval-{seed}-{model}", "summary.json").read_text())
-        for key in totals:
-            totals[key] = [a + summary[key]["summary"][k] for a, k in zip(totals[key], ("tp", "fp", "fn"))]
+        for key, counts in totals.items():
+            totals[key] = [a + summary[key]["summary"][k] for a, k in zip(counts, ("tp", "fp", "fn"))]
         mimics += sum(summary["false_positives_on_mimics"]["total_by_kind"].values())
         participants += summary["false_positives_on_mimics"]["participants"]
     line = []
