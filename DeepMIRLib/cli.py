@@ -583,7 +583,10 @@ def run_calibrate(args) -> int:
     rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
-        from .secondstage import calibrate_second_stage, score_case, score_unet, unet_arrays
+        from .secondstage import calibrate_second_stage, check_standard_echo_times, score_case, score_unet, unet_arrays
+
+        for spec in specs:
+            check_standard_echo_times(spec, cases)
 
         def on_detection(case, detection):
             unet = unet_arrays(detection, model)

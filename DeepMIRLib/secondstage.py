@@ -545,6 +545,21 @@ def _describe(proposals, extrema: dict | None = None) -> str:
     return described
 
 
+def check_standard_echo_times(spec: SecondStageSpec, cases) -> None:
+    """InputError, before any work, when a calibration of `spec`'s standard minimum would count a
+    case whose SWI echo time is known and reaches its long-echo rule (`long_echo`): detection
+    would decide that case at the long-echo minimum, not at the one being chosen for it."""
+    if not spec.long_echo:
+        return
+    for case in (_training_case(c) for c in cases):
+        echo_time = case.inputs.echo_time()
+        if echo_time is not None and echo_time >= spec.long_echo["from_ms"]:
+            raise InputError(case.inputs.swi, f"calibration case {case.case_id}: SWI echo time {echo_time:g} ms; the model's "
+                                              f"{'/'.join(spec.decided_keys())} classifier has a minimum of its own from "
+                                              f"{spec.long_echo['from_ms']:g} ms: calibrate its standard minimum on shorter echoes, and "
+                                              f"the long-echo one with python -m DeepMIRLib.secondstage --long-echo")
+
+
 def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, cases, log=print, rows: list | None = None) -> SecondStageSpec:
     """`spec` with the minimum probabilities per class chosen on `cases` (TrainingCase, or
     participant folders, none trained on) for `network` behind `model`'s U-Net
@@ -554,6 +569,7 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
     detection)."""
     import dataclasses
 
+    check_standard_echo_times(spec, cases)
     if rows is None:
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, spec)

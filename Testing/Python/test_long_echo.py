@@ -140,3 +140,13 @@ def test_the_long_echo_commands(long_echo_default, slab_cohort, tmp_path, capsys
     with pytest.raises(SystemExit):
         secondstage.main(["--long-echo", "20", "--train", str(slab_cohort), "--calibrate", str(slab_cohort), "--out", str(tmp_path / "m.json")])
     assert "trains nothing" in capsys.readouterr().err
+
+
+def test_calibrating_the_standard_minimum_refuses_long_echoes_before_any_work(long_echo_default, tmp_path, capsys):
+    """`deepmir calibrate` chooses the minimum applied below the long-echo rule's echo time: a
+    participant at or above it would be decided at the other minimum, so it is refused."""
+    path, _ = long_echo_default
+    long_echo_cohort = path.parent.parent / "cal"  # the fixture's participants, sidecars of 25 ms
+    assert main(["calibrate", "--model", str(path), "--data", str(long_echo_cohort), "--out", str(tmp_path / "c.json")]) == 2
+    error = capsys.readouterr().err
+    assert "SWI echo time 25 ms" in error and "--long-echo" in error and not (tmp_path / "c.json").exists()
