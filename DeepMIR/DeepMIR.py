@@ -42,7 +42,7 @@ _addLibraryToPath()
 
 # These import neither torch nor the other packages installed on first Run. DeepMIRLib.scene,
 # imported where it is used, needs only what Slicer ships; detection (torch) runs in the worker.
-from DeepMIRLib import dependencies, registry, worker
+from DeepMIRLib import dependencies, echotime, registry, worker
 
 MODALITIES = ("swi", "qsm", "t2")
 logger = logging.getLogger("DeepMIR")
@@ -353,7 +353,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 for note in notes:
                     logger.info("DeepMIR: %s", note)
                 # whether the model's minimum for long echo times was applied: the reader may need to give the echo time
-                echoNotes = [note for note in notes if note.startswith("SWI echo time")]
+                echoNotes = [note for note in notes if note.startswith(echotime.LONG_ECHO_NOTE_START)]
                 self.ui.statusLabel.text = " ".join([f"{len(self.logic.originalLesions)} lesions found by {model.name} {model.version}.",
                                                      *echoNotes])
         else:

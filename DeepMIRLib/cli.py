@@ -583,16 +583,13 @@ def run_calibrate(args) -> int:
     rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
-        from .secondstage import calibrate_second_stage, check_standard_echo_times, score_case, score_unet, unet_arrays
+        from .secondstage import calibrate_second_stage, check_standard_echo_times, score_classifiers, unet_arrays
 
-        for spec in specs:
-            check_standard_echo_times(spec, cases)
+        check_standard_echo_times(specs, cases)
 
         def on_detection(case, detection):
-            unet = unet_arrays(detection, model)
-            unet_row = score_unet(case, unet, model)  # shared by a model's classifiers
-            for index, spec in enumerate(specs):
-                rows[index].append(score_case(case, unet, model, model.second_stage_network(index), spec, unet_row))
+            for index, row in score_classifiers(case, unet_arrays(detection, model), model, range(len(specs))).items():
+                rows[index].append(row)
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
         result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n), on_detection=on_detection)
     if model.has_second_stage:
@@ -837,7 +834,7 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     minimum = ", ".join(f"{key} {value}" for key, value in spec.min_probability.items())
     if spec.long_echo:
         minimum += (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms, from a sidecar beside the SWI or --swi-echo-time: "
-                    + ", ".join(f"{key} {value}" for key, value in spec.long_echo["min_probability"].items()) + ")")
+                    f"{spec.long_echo_minimum_text()})")
     decides = ", ".join(spec.decided_keys())
     if spec.keep_unet:
         decides += (f" (keeping the U-Net's lesions of these classes at its probability >= {spec.keep_unet['unet_probability']:g} "

@@ -742,8 +742,7 @@ def calibration_summary(card: ModelCard) -> str:
     if card.second_stages:
         text += " (the U-Net alone, --stages 1); second stage: " + ", ".join(
             f"{'/'.join(spec.decided_keys())} classifier " + ", ".join(f"{key} {spec.min_probability[key]}" for key in spec.decided_keys())
-            + (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms: "
-               + ", ".join(f"{key} {value}" for key, value in spec.long_echo["min_probability"].items()) + ")" if spec.long_echo else "")
+            + (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms: {spec.long_echo_minimum_text()})" if spec.long_echo else "")
             for spec in card.second_stages)
     return text
 

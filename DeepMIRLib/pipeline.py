@@ -21,7 +21,7 @@ from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
 from .candidates import Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
 from .classes import BRAIN_MASK, MODALITIES
-from .echotime import ECHO_TIME_AGREEMENT_MS, MISSING_ECHO_TIME, check_echo_time_ms, read_swi_echo_time, sidecar_path
+from .echotime import ECHO_TIME_AGREEMENT_MS, LONG_ECHO_NOTE_START, MISSING_ECHO_TIME, check_echo_time_ms, read_swi_echo_time, sidecar_path
 from .errors import Cancelled, InputError
 from .inference import ProgressCallback, is_cancelled, labels_from_probabilities, network_runtime, predict_probabilities
 from .lesions import find_lesions, remove_lesions
@@ -360,12 +360,13 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
     for spec in card.second_stages if stages == 2 else ():
         if not spec.long_echo:
             continue
-        minimum = ", ".join(f"{key} {value:g}" for key, value in spec.long_echo["min_probability"].items())
+        minimum = spec.long_echo_minimum_text()
         if swi_echo_time_ms is None:
-            notes.append(f"SWI echo time not known: the second stage's minimum probability for echo times from {spec.long_echo['from_ms']:g} ms "
-                         f"({minimum}) was not applied; give it (a JSON sidecar beside the SWI, or --swi-echo-time)")
+            notes.append(f"{LONG_ECHO_NOTE_START} not known: the second stage's minimum probability for echo times from "
+                         f"{spec.long_echo['from_ms']:g} ms ({minimum}) was not applied; give it (a JSON sidecar beside the SWI, or "
+                         "--swi-echo-time)")
         elif swi_echo_time_ms >= spec.long_echo["from_ms"]:
-            notes.append(f"SWI echo time {swi_echo_time_ms:g} ms: the second stage's minimum probability for echo times from "
+            notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: the second stage's minimum probability for echo times from "
                          f"{spec.long_echo['from_ms']:g} ms applied ({minimum})")
     return notes
 

@@ -480,6 +480,14 @@ def score_case(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarra
     return {**(unet_row or score_unet(case, unet, loaded)), "candidates": CandidateFootprint.of(candidates), "scores": scores}
 
 
+def score_classifiers(case: TrainingCase, unet: tuple[np.ndarray, np.ndarray, np.ndarray], loaded, indices) -> dict[int, dict]:
+    """`score_case` rows of one case for the card's classifiers at `indices`, from one U-Net
+    run (`unet`) and one `score_unet` row shared by them."""
+    unet_row = score_unet(case, unet, loaded)
+    return {index: score_case(case, unet, loaded, loaded.second_stage_network(index), loaded.card.second_stages[index], unet_row)
+            for index in indices}
+
+
 def cohort_figures(rows, which: str = "second", min_probability: dict | None = None, spec: SecondStageSpec | None = None) -> dict:
     """Pooled TP/FP/FN, sensitivity and precision per class over `rows` (`score_cohort`) for
     the U-Net's 'argmax' or 'calibrated' labels, or the 'second' stage at `min_probability`
@@ -545,15 +553,18 @@ def _describe(proposals, extrema: dict | None = None) -> str:
     return described
 
 
-def check_standard_echo_times(spec: SecondStageSpec, cases) -> None:
-    """InputError, before any work, when a calibration of `spec`'s standard minimum would count a
-    case whose SWI echo time is known and reaches its long-echo rule (`long_echo`): detection
-    would decide that case at the long-echo minimum, not at the one being chosen for it."""
-    if not spec.long_echo:
+def check_standard_echo_times(specs: tuple[SecondStageSpec, ...], cases) -> None:
+    """InputError, before any work, when a calibration of the standard minimum of `specs` would
+    count a case whose SWI echo time is known and reaches a classifier's long-echo rule
+    (`long_echo`): detection would decide that case at the long-echo minimum, not at the one
+    being chosen for it."""
+    specs = [spec for spec in specs if spec.long_echo]
+    if not specs:
         return
     for case in (_training_case(c) for c in cases):
         echo_time = case.inputs.echo_time()
-        if echo_time is not None and echo_time >= spec.long_echo["from_ms"]:
+        spec = next((spec for spec in specs if echo_time is not None and echo_time >= spec.long_echo["from_ms"]), None)
+        if spec is not None:
             raise InputError(case.inputs.swi, f"calibration case {case.case_id}: SWI echo time {echo_time:g} ms; the model's "
                                               f"{'/'.join(spec.decided_keys())} classifier has a minimum of its own from "
                                               f"{spec.long_echo['from_ms']:g} ms: calibrate its standard minimum on shorter echoes, and "
@@ -566,11 +577,11 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
     (`choose_min_probability` with the spec's proposal and suppression), and the record of
     that choice as its `calibration`. `rows`: the cases' `score_cohort` rows when they are
     scored already (`deepmir calibrate` scores each while calibrating the U-Net, from the same
-    detection)."""
+    detection, after its own `check_standard_echo_times`)."""
     import dataclasses
 
-    check_standard_echo_times(spec, cases)
     if rows is None:
+        check_standard_echo_times((spec,), cases)
         rows = score_cohort(cases, model, network, spec, progress=lambda done, total: log(f"calibration: {done}/{total} participants"))
     choice = choose_min_probability(rows, spec)
     baseline = {which: cohort_figures(rows, which) for which in ("argmax", "calibrated")}
@@ -777,17 +788,15 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
     cases = [_training_case(c) for c in cases]
     if not cases:
         raise InputError("--calibrate", "no calibration participants")
-    for case in cases:
-        echo_time = check_case_echo_time(case)
+    echo_times = [check_case_echo_time(case) for case in cases]
+    for case, echo_time in zip(cases, echo_times):
         if echo_time < from_ms:
             raise InputError(case.inputs.swi, f"calibration case {case.case_id}: echo time {echo_time:g} ms is shorter than {from_ms:g} ms; "
                                               f"a long-echo calibration takes only SWIs of echo times from {from_ms:g} ms")
     rows = {index: [] for index in chosen_indices}
     for n, case in enumerate(cases):
-        unet = _permissive_unet(case, loaded, {})
-        unet_row = score_unet(case, unet, loaded)
-        for index in chosen_indices:
-            rows[index].append(score_case(case, unet, loaded, loaded.second_stage_network(index), loaded.card.second_stages[index], unet_row))
+        for index, row in score_classifiers(case, _permissive_unet(case, loaded, {}), loaded, chosen_indices).items():
+            rows[index].append(row)
         log(f"long-echo calibration: {n + 1}/{len(cases)} participants")
     card = copy.deepcopy(loaded.card)
     specs = list(card.second_stages)
@@ -801,8 +810,8 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
         log(f"classifier {index}: for echo times from {from_ms:g} ms, minimum {minimum}: "
             + "; ".join(f"{key} {standard[key]} at {spec.min_probability[key]:g}, {at_chosen[key]} at {minimum[key]:g}" for key in decided))
         specs[index] = dataclasses.replace(spec, long_echo={"from_ms": from_ms, "min_probability": minimum, "calibration": {
-            "data": f"{len(cases)} participants, SWI echo times {min(c.inputs.echo_time() for c in cases):g}-"
-                    f"{max(c.inputs.echo_time() for c in cases):g} ms: " + ", ".join(c.case_id for c in cases),
+            "data": f"{len(cases)} participants, SWI echo times {min(echo_times):g}-{max(echo_times):g} ms: "
+                    + ", ".join(c.case_id for c in cases),
             "rule": "per class, the lowest minimum probability with the highest F1 (pooled, centroid tolerances 3 and 5 voxels), "
                     "the rest of the classifier's decision rule unchanged",
             "figures": {"standard_minimum": {key: standard[key] for key in decided}, "long_echo_minimum": {key: at_chosen[key] for key in decided}},

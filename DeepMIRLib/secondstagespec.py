@@ -93,6 +93,10 @@ class SecondStageSpec:
             return dict(self.min_probability)
         return {**self.min_probability, **self.long_echo["min_probability"]}
 
+    def long_echo_minimum_text(self) -> str:
+        """The long-echo minimums as a reader sees them ('cmb 0.75'); '' without `long_echo`."""
+        return ", ".join(f"{key} {value:g}" for key, value in self.long_echo["min_probability"].items()) if self.long_echo else ""
+
     def decided_keys(self) -> tuple[str, ...]:
         """The lesion class keys this stage decides (all of them when the card does not say)."""
         return self.decides if self.decides is not None else SECOND_STAGE_CLASSES[1:]

@@ -24,9 +24,9 @@ import numpy as np
 
 from .. import scene
 from ..classes import MODALITIES
-from ..echotime import read_swi_echo_time
 from ..errors import InputError
 from ..lesions import Lesion, keep_model_probabilities
+from ..pipeline import ParticipantInputs
 from ..worker import WorkerProcess, read_result, worker_command
 from .worklist import Case
 
@@ -256,8 +256,7 @@ class ReadingSession:
             raise InputError(self.case.case_id, "the detection is still running: wait for it or cancel it")
         original = self.detection.labels if self.detection is not None else None
         model = self.detection.model if self.detection is not None else None
-        echo_time = self.case.swi_echo_time_ms
-        if echo_time is None:
-            echo_time = read_swi_echo_time(self.case.images["swi"])
+        # the training set's value for the case, else its SWI's sidecar (checked against each other as detection does)
+        echo_time = ParticipantInputs(self.case.case_id, self.case.images["swi"], swi_echo_time_ms=self.case.swi_echo_time_ms).echo_time()
         return scene.export_to_datastore(self.datastore_root, self.case.case_id, annotator.strip(), self.volume_nodes,
                                          self.segmentation_node, original, model, swi_echo_time_ms=echo_time)
