@@ -580,6 +580,9 @@ def run_calibrate(args) -> int:
     if len(set(decided)) != len(decided):  # each classifier's minimums are chosen on its own, not for lesions two of them add up
         raise InputError(args.model, f"its second-stage classifiers decide {list(decided)}: calibrate does not choose minimums for a class "
                                      "two classifiers decide; set them in the card")
+    if any(spec.second_opinion for spec in specs):  # the minimums would be chosen without the lesions the opinion adds
+        raise InputError(args.model, "a second-stage classifier takes a second opinion (second_opinion): calibrate does not choose "
+                                     "minimums for it; set them in the card")
     rows = [[] for _ in specs]  # per second-stage classifier, the cases' scores
     on_detection = None
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
@@ -844,6 +847,9 @@ def second_stage_line(spec: SecondStageSpec) -> str:
         suppression += " (sparing " + ", ".join(f"{key} of >= {value}" for key, value in spec.suppression_spares.items()) + " voxels)"
     flips = " (mean over the patch and its left-right, front-back and both-ways flips)" if spec.average_flips else ""
     echo = "; takes the SWI's echo time (a sidecar beside the SWI, or --swi-echo-time)" if spec.uses_echo_time else ""
+    if spec.second_opinion:
+        minimum += (" (and " + ", ".join(f"{key} from {value:g}" for key, value in spec.second_opinion["min_probability"].items())
+                    + f" where classifier {spec.second_opinion['from']} keeps the same class)")
     return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels{flips}{echo}; candidates: {proposal}; "
             f"minimum probability {minimum}; decides {decides}; pieces suppressed: {suppression}; weights sha256 {spec.weights_sha256}")
 

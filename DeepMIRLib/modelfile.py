@@ -305,6 +305,11 @@ class ModelCard:
             raise InputError(source, f"second_stage extrema needs SWI and QSM among the inputs; the card lists {self.inputs}")
         if len(self.second_stages) > 1 and any(spec.decides is None for spec in self.second_stages):
             raise InputError(source, f"model card second_stage lists {len(self.second_stages)} classifiers; each must give `decides`")
+        for index, spec in enumerate(self.second_stages):
+            other = spec.second_opinion["from"] if spec.second_opinion else index
+            if other == index and spec.second_opinion or not 0 <= other < len(self.second_stages):
+                raise InputError(source, f"model card second_stage {index}: second_opinion from {spec.second_opinion['from']} is not "
+                                         f"another of the card's {len(self.second_stages)} classifiers (numbered from 0)")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""

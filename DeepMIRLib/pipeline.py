@@ -13,13 +13,15 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import SimpleITK as sitk
+from scipy import ndimage
 
 from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .candidates import Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
+from .candidates import Candidates, Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
 from .classes import BRAIN_MASK, MODALITIES
 from .echotime import ECHO_TIME_AGREEMENT_MS, LONG_ECHO_NOTE_START, MISSING_ECHO_TIME, check_echo_time_ms, read_swi_echo_time, sidecar_path
 from .errors import Cancelled, InputError
@@ -28,7 +30,7 @@ from .lesions import find_lesions, remove_lesions
 from .modelfile import LoadedModel, ModelCard, load_model
 from .preprocessing import stack_modalities
 from .results import Detection
-from .secondstagespec import SecondStageSpec
+from .secondstagespec import SECOND_STAGE_CLASSES, SecondStageSpec
 from .volumes import (
     Reorientation,
     Volume,
@@ -308,12 +310,13 @@ def detect(
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     second_stage_probability = None
     if stages == 2:
-        outcomes = [_second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime,
-                                  swi_echo_time_ms) for index in range(len(card.second_stages))]
-        decisions = [(labels, decided_labels(card, spec)) for (labels, _), spec in zip(outcomes, card.second_stages)]
+        outcomes = apply_second_opinions(card, [
+            _second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime, swi_echo_time_ms)
+            for index in range(len(card.second_stages))])
+        decisions = [(outcome.labels, decided_labels(card, spec)) for outcome, spec in zip(outcomes, card.second_stages)]
         source = stage_sources(canonical_labels.shape, decisions)
         second_stage_probability = prepared.reorientation.restore(
-            combine_stage_probabilities(source, [probability for _, probability in outcomes]))
+            combine_stage_probabilities(source, [outcome.probability for outcome in outcomes]))
         canonical_labels = combine_stages(canonical_labels, decisions, source)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
@@ -388,7 +391,45 @@ def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_
     classifier = _second_stage_classifier(loaded, index, device, runtime)
     second_stage_labels, (found, scores, decisions) = apply_second_stage(classifier, spec, stack, candidates, canonical_probabilities, labels,
                                                                          spec.min_probability_for(swi_echo_time_ms), swi_echo_time_ms)
-    return second_stage_labels, probability_map(found, decided_probabilities(scores, decisions))
+    return StageOutcome(second_stage_labels, probability_map(found, decided_probabilities(scores, decisions)), found, np.asarray(scores))
+
+
+class StageOutcome(NamedTuple):
+    """One second-stage classifier's result on a participant: its canonical label map, the map
+    of its probability of each kept candidate's class (NaN elsewhere), its candidates and their
+    scores (neither, cmb, iron)."""
+
+    labels: np.ndarray
+    probability: np.ndarray
+    candidates: Candidates
+    scores: np.ndarray
+
+
+def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome]) -> list[StageOutcome]:
+    """`outcomes` (one per classifier of the card, in its order) with each classifier's
+    `second_opinion` applied (SecondStageSpec.second_opinion): a candidate it did not keep as a
+    class it decides, whose likelier lesion class (as candidates.decide) that is, at a
+    probability reaching the opinion's minimum, becomes that class where the other classifier's
+    label map (before any opinion) has that class on any of its voxels."""
+    opinions = []
+    for spec, outcome in zip(card.second_stages, outcomes):
+        if not spec.second_opinion:
+            opinions.append(outcome)
+            continue
+        other = outcomes[spec.second_opinion["from"]].labels
+        labels, probability = outcome.labels.copy(), outcome.probability.copy()
+        boxes = ndimage.find_objects(outcome.candidates.components)
+        for key, minimum in spec.second_opinion["min_probability"].items():
+            value = SECOND_STAGE_CLASSES.index(key)
+            likelier = outcome.scores[:, value] >= outcome.scores[:, 3 - value]  # of the two lesion classes, as candidates.decide
+            for k in np.flatnonzero(likelier & (outcome.scores[:, value] >= minimum)):
+                box = boxes[k]
+                where = outcome.candidates.components[box] == k + 1
+                if not np.any(labels[box][where] == value) and np.any(other[box][where] == value):
+                    labels[box][where] = value
+                    probability[box][where] = outcome.scores[k, value]
+        opinions.append(outcome._replace(labels=labels, probability=probability))
+    return opinions
 
 
 def decided_labels(card: ModelCard, spec: SecondStageSpec) -> list[int]:

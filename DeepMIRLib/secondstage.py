@@ -76,6 +76,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
     SecondStageSpec,
     check_extrema,
     check_proposal,
+    check_second_opinion,
 )
 
 if TYPE_CHECKING:
@@ -764,6 +765,33 @@ def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[
     return card_path
 
 
+def second_opinion_model(model, minimums: dict[str, float], out: Path | str, version: str | None = None) -> Path:
+    """A copy of `model` (two second-stage classifiers, each deciding its own classes) in which
+    the classifier deciding each class of `minimums` also keeps, as that class, candidates it
+    scores from that minimum up to its own where the other classifier keeps the same class
+    (SecondStageSpec.second_opinion, pipeline.apply_second_opinions). Nothing is trained or
+    calibrated; every file but the card is `model`'s."""
+    import copy
+    import dataclasses
+
+    from .modelfile import LoadedModel, ModelCard, load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    specs = list(loaded.card.second_stages)
+    deciding = {key: [i for i, spec in enumerate(specs) if key in spec.decided_keys()] for key in minimums}
+    if len(specs) != 2 or any(len(indices) != 1 for indices in deciding.values()):
+        raise InputError(loaded.path, f"--second-opinion needs two second-stage classifiers, one deciding each of {sorted(minimums)}")
+    for key, (index,) in deciding.items():
+        opinion = {"from": 1 - index, "min_probability": {**(specs[index].second_opinion or {}).get("min_probability", {}), key: minimums[key]}}
+        specs[index] = dataclasses.replace(specs[index], second_opinion=check_second_opinion(opinion, "--second-opinion"))
+    card = copy.deepcopy(loaded.card)
+    card.second_stages = tuple(specs)
+    card.version = version or f"{card.version}+second-opinion"
+    card = ModelCard.from_dict(card.to_dict(), "--second-opinion")  # checked as a card read from disk is
+    classifier_files = [loaded.path.parent / spec.weights_file for spec in loaded.card.second_stages]
+    return write_model_copy(loaded, card, classifier_files, out)
+
+
 def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Path | str, version: str | None = None, log=print) -> Path:
     """A copy of `model` in which each second-stage classifier deciding any of `keys` (class
     keys) gets, for those classes, a minimum probability for SWIs whose echo time is `from_ms`
@@ -863,6 +891,10 @@ def main(argv=None) -> int:
                              "(long_echo_model); the model is otherwise copied unchanged")
     parser.add_argument("--long-echo-classes", nargs="+", choices=SECOND_STAGE_CLASSES[1:], default=list(SECOND_STAGE_CLASSES[1:]),
                         metavar="KEY", help="with --long-echo: the classes (cmb, iron) to choose a long-echo minimum for (default: both)")
+    parser.add_argument("--second-opinion", nargs="+", metavar="KEY=P",
+                        help="instead of training: a copy of --model (two classifiers) whose classifier deciding class KEY also keeps "
+                             "candidates it scores from P up to its minimum where the other classifier keeps them as KEY "
+                             "(second_opinion_model)")
     parser.add_argument("--contrast", nargs=2, metavar=("LOW", "HIGH"),
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
@@ -874,6 +906,18 @@ def main(argv=None) -> int:
         if any(not key or not model for key, _, model in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
             parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
         print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version, args.base)}")
+        return 0
+    if args.second_opinion:
+        if args.train or args.calibrate or args.per_class or args.long_echo is not None:
+            parser.error("--second-opinion trains and calibrates nothing: give it with --model and --out only")
+        pairs = [entry.partition("=") for entry in args.second_opinion]
+        if any(key not in SECOND_STAGE_CLASSES[1:] or not value for key, _, value in pairs) or len({k for k, _, _ in pairs}) != len(pairs):
+            parser.error(f"--second-opinion takes KEY=P once per class key ({', '.join(SECOND_STAGE_CLASSES[1:])}), not {args.second_opinion}")
+        try:
+            minimums = {key: options.probability(value, f"--second-opinion {key}") for key, _, value in pairs}
+            print(f"model: {second_opinion_model(args.model, minimums, args.out, args.version)}")
+        except InputError as error:
+            parser.error(str(error))
         return 0
     if args.long_echo is not None:
         if args.train or not args.calibrate:

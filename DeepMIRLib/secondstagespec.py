@@ -80,6 +80,13 @@ class SecondStageSpec:
     # those classes (longer echoes than the classifier trained on shift its scores:
     # docs/experiments/2026-11-28-long-echo-minimum); None: one minimum for every echo time
     long_echo: dict | None = None
+    # {"from": i, "min_probability": {class key: p}}: a candidate whose likelier lesion class is
+    # one this stage decides, at a probability below `min_probability`'s but at least p, is kept
+    # as that class where the card's classifier i (another, 0-based) labels any of its voxels
+    # that class at its own minimum (pipeline.apply_second_opinions). Why: 0.5.4's iron
+    # classifier gave 0.7-0.9 to deposits that its microbleed classifier calls iron at 0.97 or
+    # more (docs/experiments/2026-11-28-classifier-conflicts); None: this classifier alone decides
+    second_opinion: dict | None = None
 
     @property
     def uses_echo_time(self) -> bool:
@@ -106,7 +113,7 @@ class SecondStageSpec:
         data["patch"] = list(self.patch)
         data["classes"] = list(self.classes)
         data["features"] = list(self.features)
-        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares", "long_echo"):
+        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares", "long_echo", "second_opinion"):
             if data[name] is None:  # cards written before the field read and write as before
                 del data[name]
         if self.decides is not None:
@@ -187,10 +194,18 @@ class SecondStageSpec:
             if decides is not None and set(long_echo["min_probability"]) - set(decides):
                 raise InputError(source, f"model card second_stage: long_echo gives a minimum for {sorted(long_echo['min_probability'])}, "
                                          f"but this classifier decides only {list(decides)}")
+        second_opinion = data.get("second_opinion")
+        if second_opinion is not None:
+            second_opinion = check_second_opinion(second_opinion, f"{source}: second_stage second_opinion")
+            keys = decides if decides is not None else SECOND_STAGE_CLASSES[1:]
+            for key, value in second_opinion["min_probability"].items():
+                if key not in keys or value >= minimum[key]:
+                    raise InputError(source, f"model card second_stage: second_opinion's minimum {key} {value:g} must be for a class "
+                                             f"this classifier decides ({list(keys)}) and below its own minimum ({minimum.get(key)})")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema, keep_unet, spares, average_flips, long_echo)
+                   proposal, decides, extrema, keep_unet, spares, average_flips, long_echo, second_opinion)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -246,6 +261,20 @@ def check_suppression_spares(value: object, name: str) -> dict:
     if not isinstance(value, dict) or not value or set(value) - set(SECOND_STAGE_CLASSES[1:]):
         raise InputError(name, f"{value!r} must be an object giving 'cmb', 'iron' or both")
     return {key: options.whole_number(value[key], f"{name} {key}", 1, 100_000) for key in SECOND_STAGE_CLASSES[1:] if key in value}
+
+
+def check_second_opinion(value: object, name: str) -> dict:
+    """A second stage's `second_opinion`: {"from": the index of another classifier of the card
+    (a whole number; ModelCard.validate checks it names another one), "min_probability":
+    {lesion class key: probability above 0} for one or both classes}."""
+    if not isinstance(value, dict) or set(value) != {"from", "min_probability"}:
+        raise InputError(name, f"{value!r} must be an object with 'from' and 'min_probability'")
+    minimum = value["min_probability"]
+    if not isinstance(minimum, dict) or not minimum or set(minimum) - set(SECOND_STAGE_CLASSES[1:]):
+        raise InputError(name, f"min_probability {minimum!r} must give 'cmb', 'iron' or both")
+    return {"from": options.whole_number(value["from"], f"{name} from", 0, 7),
+            "min_probability": {key: options.real_number(minimum[key], f"{name} min_probability {key}", 0.0, 1.0, low_open=True)
+                                for key in SECOND_STAGE_CLASSES[1:] if key in minimum}}
 
 
 def check_long_echo(value: object, name: str) -> dict:

@@ -236,3 +236,73 @@ def test_a_classifier_s_minimum_for_the_class_it_does_not_decide_changes_nothing
         labels.append(detect(participant, card_path, device="cpu", runtime="torch").labels.array)
     assert (labels[0] == CMB).any() and (labels[0] == IRON).any()
     np.testing.assert_array_equal(labels[0], labels[1])
+
+
+def _components(mask: np.ndarray) -> list[np.ndarray]:
+    from DeepMIRLib.lesions import label_components
+
+    labelled, count = label_components(mask)
+    return [labelled == k for k in range(1, count + 1)]
+
+
+def _default_card_changed(folder: Path, change) -> Path:
+    """A copy of the default model's files in `folder` whose card `change` (a function of the
+    card's JSON) has changed."""
+    source = load_model("default").path
+    folder.mkdir()
+    for path in source.parent.glob(source.stem + ".*"):
+        shutil.copyfile(path, folder / path.name)
+    data = json.loads((folder / source.name).read_text())
+    change(data)
+    (folder / source.name).write_text(json.dumps(data))
+    return folder / source.name
+
+
+def test_a_second_opinion_adds_the_deposits_both_classifiers_call_iron(slab_cohort, tmp_path, capsys):
+    """The default model (microbleed classifier first, iron classifier second) with the iron
+    classifier's second_opinion {"from": 0, "min_probability": {"iron": 0.5}}: its labels are the
+    default's, plus, as iron, each candidate that the iron classifier takes for iron at 0.5 to
+    below its minimum 0.9 and on which the microbleed classifier keeps iron."""
+    path = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "opinion.json", version="9.9.2")
+    card = load_model(path).card
+    assert card.second_stages[1].second_opinion == {"from": 0, "min_probability": {"iron": 0.5}} and card.version == "9.9.2"
+    assert card.second_stages[0].second_opinion is None and ModelCard.from_dict(card.to_dict()).second_stages == card.second_stages
+    iron_from_half = _default_card_changed(tmp_path / "half", lambda data: data["second_stage"][1]["min_probability"].update(iron=0.5))
+    both_decide_iron = _default_card_changed(tmp_path / "both", lambda data: data["second_stage"][0].update(decides=["cmb", "iron"]))
+    participant = participant_from_folder(slab_cohort / "sim-41-0000")
+    default, opinion, half, both = (detect(participant, model, device="cpu", runtime="torch")
+                                    for model in ("default", path, iron_from_half, both_decide_iron))
+    before, after = default.labels.array, opinion.labels.array
+    assert np.array_equal(after[before > 0], before[before > 0])  # nothing the default keeps changes
+    added = (after == IRON) & (before == 0)
+    assert added.any()
+    for mask in _components(added):
+        centroid = np.argwhere(mask).mean(axis=0)[::-1]
+        lesion, = [lesion for lesion in half.lesions if lesion.label == IRON and np.allclose(lesion.centroid_index, centroid, atol=1e-3)]
+        assert 0.5 <= lesion.second_stage_prob < 0.9
+        kept, = [lesion for lesion in opinion.lesions if np.allclose(lesion.centroid_index, centroid, atol=1e-3)]
+        assert kept.second_stage_prob == pytest.approx(lesion.second_stage_prob)
+        assert (both.labels.array[mask] == IRON).any()  # the microbleed classifier keeps iron on it
+    assert main(["info", str(path)]) == 0
+    assert "iron from 0.5 where classifier 0 keeps the same class" in capsys.readouterr().out
+
+
+def test_second_opinions_are_checked(models, slab_cohort, tmp_path, capsys):
+    data = json.loads(models["combined"].read_text())
+    for opinion, match in (({"from": 1, "min_probability": {"iron": 0.1}}, "is not another"),
+                           ({"from": 2, "min_probability": {"iron": 0.1}}, "is not another"),
+                           ({"from": 0, "min_probability": {"iron": 0.5}}, "below its own minimum"),
+                           ({"from": 0, "min_probability": {"cmb": 0.1}}, "a class this classifier decides"),
+                           ({"from": 0}, "with 'from' and 'min_probability'")):
+        sections = copy.deepcopy(data["second_stage"])
+        sections[1]["second_opinion"] = opinion
+        with pytest.raises(InputError, match=match):
+            ModelCard.from_dict({**data, "second_stage": sections})
+    with pytest.raises(InputError, match="needs two second-stage classifiers"):
+        secondstage.second_opinion_model(models["cmb"], {"iron": 0.1}, tmp_path / "x.json")
+    assert secondstage.main(["--model", str(models["combined"]), "--second-opinion", "iron=0.1", "--out", str(tmp_path / "cli.json")]) == 0
+    assert json.loads((tmp_path / "cli.json").read_text())["second_stage"][1]["second_opinion"]["min_probability"] == {"iron": 0.1}
+    with pytest.raises(SystemExit):
+        secondstage.main(["--model", str(models["combined"]), "--second-opinion", "bleed=0.1", "--out", str(tmp_path / "y.json")])
+    assert main(["calibrate", "--model", str(tmp_path / "cli.json"), "--data", str(slab_cohort), "--out", str(tmp_path / "z")]) == 2
+    assert "second opinion" in capsys.readouterr().err
