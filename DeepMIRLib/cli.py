@@ -849,7 +849,9 @@ def second_stage_line(spec: SecondStageSpec) -> str:
     echo = "; takes the SWI's echo time (a sidecar beside the SWI, or --swi-echo-time)" if spec.uses_echo_time else ""
     if spec.second_opinion:
         minimum += (" (and " + ", ".join(f"{key} from {value:g}" for key, value in spec.second_opinion["min_probability"].items())
-                    + f" where classifier {spec.second_opinion['from']} keeps the same class)")
+                    + f" where classifier {spec.second_opinion['from']} keeps the same class"
+                    + (f", for SWI echo times below {spec.second_opinion['below_ms']:g} ms or not known" if "below_ms" in spec.second_opinion else "")
+                    + ")")
     return (f"{spec.architecture}, base width {spec.width}, patch {' x '.join(map(str, spec.patch))} voxels{flips}{echo}; candidates: {proposal}; "
             f"minimum probability {minimum}; decides {decides}; pieces suppressed: {suppression}; weights sha256 {spec.weights_sha256}")
 

@@ -312,7 +312,7 @@ def detect(
     if stages == 2:
         outcomes = apply_second_opinions(card, [
             _second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime, swi_echo_time_ms)
-            for index in range(len(card.second_stages))])
+            for index in range(len(card.second_stages))], swi_echo_time_ms)
         decisions = [(outcome.labels, decided_labels(card, spec)) for outcome, spec in zip(outcomes, card.second_stages)]
         source = stage_sources(canonical_labels.shape, decisions)
         second_stage_probability = prepared.reorientation.restore(
@@ -343,11 +343,11 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 
 def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantInputs | ParticipantVolumes) -> float | None:
     """The participant's SWI echo time (ms) when a second stage that runs takes it or has a
-    long-echo minimum (SecondStageSpec.long_echo), else None; InputError, before any work, when
+    long-echo minimum (SecondStageSpec.long_echo) or a second opinion for short echo times, else None; InputError, before any work, when
     a classifier takes it and it is not known (without it, a long-echo minimum is not applied:
     `long_echo_notes`)."""
     specs = loaded.card.second_stages if stages == 2 else ()
-    if not any(spec.uses_echo_time or spec.long_echo for spec in specs):
+    if not any(spec.uses_echo_time or spec.long_echo or (spec.second_opinion or {}).get("below_ms") for spec in specs):
         return None
     echo_time = participant.echo_time()
     if echo_time is None and any(spec.uses_echo_time for spec in specs):
@@ -371,6 +371,16 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
         elif swi_echo_time_ms >= spec.long_echo["from_ms"]:
             notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: the second stage's minimum probability for echo times from "
                          f"{spec.long_echo['from_ms']:g} ms applied ({minimum})")
+    for spec in card.second_stages if stages == 2 else ():
+        below = (spec.second_opinion or {}).get("below_ms")
+        if below is None:
+            continue
+        opinion = f"the second opinion on {', '.join(spec.second_opinion['min_probability'])} for echo times below {below:g} ms"
+        if swi_echo_time_ms is None:
+            notes.append(f"{LONG_ECHO_NOTE_START} not known: {opinion} was applied; give it (a JSON sidecar beside the SWI, or "
+                         "--swi-echo-time)")
+        elif not spec.takes_second_opinion(swi_echo_time_ms):
+            notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: {opinion} was not applied")
     return notes
 
 
@@ -405,15 +415,16 @@ class StageOutcome(NamedTuple):
     scores: np.ndarray
 
 
-def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome]) -> list[StageOutcome]:
+def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_echo_time_ms: float | None = None) -> list[StageOutcome]:
     """`outcomes` (one per classifier of the card, in its order) with each classifier's
     `second_opinion` applied (SecondStageSpec.second_opinion): a candidate it did not keep as a
     class it decides, whose likelier lesion class (as candidates.decide) that is, at a
     probability reaching the opinion's minimum, becomes that class where the other classifier's
-    label map (before any opinion) has that class on any of its voxels."""
+    label map (before any opinion) has that class on any of its voxels; an opinion with
+    `below_ms` only for an SWI whose echo time (`swi_echo_time_ms`) is not known to reach it."""
     opinions = []
     for spec, outcome in zip(card.second_stages, outcomes):
-        if not spec.second_opinion:
+        if not spec.takes_second_opinion(swi_echo_time_ms):
             opinions.append(outcome)
             continue
         other = outcomes[spec.second_opinion["from"]].labels
@@ -530,7 +541,8 @@ def _second_stage_settings(spec: SecondStageSpec, swi_echo_time_ms: float | None
     """What a detection records of a second-stage classifier's section: the minimum
     probabilities it applied (for this echo time: SecondStageSpec.min_probability_for), and its
     long-echo rule, proposal, extrema, decided classes, kept U-Net lesions, candidates spared
-    from suppression and flip averaging where the card gives them."""
+    from suppression, flip averaging and second opinion (and whether it applied to this echo
+    time) where the card gives them."""
     long_echo = {key: spec.long_echo[key] for key in ("from_ms", "min_probability")} if spec.long_echo else None
     return {"second_stage_min_probability": spec.min_probability_for(swi_echo_time_ms),
             **({"second_stage_long_echo": long_echo} if long_echo else {}),
@@ -539,7 +551,9 @@ def _second_stage_settings(spec: SecondStageSpec, swi_echo_time_ms: float | None
             **({"second_stage_decides": list(spec.decides)} if spec.decides else {}),
             **({"second_stage_keep_unet": dict(spec.keep_unet)} if spec.keep_unet else {}),
             **({"second_stage_suppression_spares": dict(spec.suppression_spares)} if spec.suppression_spares else {}),
-            **({"second_stage_average_flips": True} if spec.average_flips else {})}
+            **({"second_stage_average_flips": True} if spec.average_flips else {}),
+            **({"second_stage_second_opinion": {**spec.second_opinion, "applied": spec.takes_second_opinion(swi_echo_time_ms)}}
+               if spec.second_opinion else {})}
 
 
 def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:

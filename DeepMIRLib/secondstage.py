@@ -765,11 +765,13 @@ def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[
     return card_path
 
 
-def second_opinion_model(model, minimums: dict[str, float], out: Path | str, version: str | None = None) -> Path:
+def second_opinion_model(model, minimums: dict[str, float], out: Path | str, version: str | None = None,
+                         below_ms: float | None = None) -> Path:
     """A copy of `model` (two second-stage classifiers, each deciding its own classes) in which
     the classifier deciding each class of `minimums` also keeps, as that class, candidates it
     scores from that minimum up to its own where the other classifier keeps the same class
-    (SecondStageSpec.second_opinion, pipeline.apply_second_opinions). Nothing is trained or
+    (SecondStageSpec.second_opinion, pipeline.apply_second_opinions); with `below_ms`, only for
+    SWIs whose echo time is not known to reach it. Nothing is trained or
     calibrated; every file but the card is `model`'s."""
     import copy
     import dataclasses
@@ -782,7 +784,8 @@ def second_opinion_model(model, minimums: dict[str, float], out: Path | str, ver
     if len(specs) != 2 or any(len(indices) != 1 for indices in deciding.values()):
         raise InputError(loaded.path, f"--second-opinion needs two second-stage classifiers, one deciding each of {sorted(minimums)}")
     for key, (index,) in deciding.items():
-        opinion = {"from": 1 - index, "min_probability": {**(specs[index].second_opinion or {}).get("min_probability", {}), key: minimums[key]}}
+        opinion = {"from": 1 - index, "min_probability": {**(specs[index].second_opinion or {}).get("min_probability", {}), key: minimums[key]},
+                   **({"below_ms": below_ms} if below_ms is not None else {})}
         specs[index] = dataclasses.replace(specs[index], second_opinion=check_second_opinion(opinion, "--second-opinion"))
     card = copy.deepcopy(loaded.card)
     card.second_stages = tuple(specs)
@@ -895,6 +898,9 @@ def main(argv=None) -> int:
                         help="instead of training: a copy of --model (two classifiers) whose classifier deciding class KEY also keeps "
                              "candidates it scores from P up to its minimum where the other classifier keeps them as KEY "
                              "(second_opinion_model)")
+    parser.add_argument("--second-opinion-below", type=float, metavar="MS",
+                        help="with --second-opinion: take the opinion only for SWIs whose echo time (a sidecar beside the SWI, or "
+                             "--swi-echo-time) is not known to be MS ms or longer")
     parser.add_argument("--contrast", nargs=2, metavar=("LOW", "HIGH"),
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
@@ -907,6 +913,8 @@ def main(argv=None) -> int:
             parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
         print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version, args.base)}")
         return 0
+    if args.second_opinion_below is not None and not args.second_opinion:
+        parser.error("--second-opinion-below goes with --second-opinion")
     if args.second_opinion:
         if args.train or args.calibrate or args.per_class or args.long_echo is not None:
             parser.error("--second-opinion trains and calibrates nothing: give it with --model and --out only")
@@ -915,7 +923,7 @@ def main(argv=None) -> int:
             parser.error(f"--second-opinion takes KEY=P once per class key ({', '.join(SECOND_STAGE_CLASSES[1:])}), not {args.second_opinion}")
         try:
             minimums = {key: options.probability(value, f"--second-opinion {key}") for key, _, value in pairs}
-            print(f"model: {second_opinion_model(args.model, minimums, args.out, args.version)}")
+            print(f"model: {second_opinion_model(args.model, minimums, args.out, args.version, args.second_opinion_below)}")
         except InputError as error:
             parser.error(str(error))
         return 0

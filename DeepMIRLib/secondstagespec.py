@@ -83,7 +83,8 @@ class SecondStageSpec:
     # {"from": i, "min_probability": {class key: p}}: a candidate whose likelier lesion class is
     # one this stage decides, at a probability below `min_probability`'s but at least p, is kept
     # as that class where the card's classifier i (another, 0-based) labels any of its voxels
-    # that class at its own minimum (pipeline.apply_second_opinions). Why: 0.5.4's iron
+    # that class at its own minimum (pipeline.apply_second_opinions); with "below_ms": T, only
+    # for an SWI whose echo time is not known to be T ms or longer. Why: 0.5.4's iron
     # classifier gave 0.7-0.9 to deposits that its microbleed classifier calls iron at 0.97 or
     # more (docs/experiments/2026-11-28-classifier-conflicts); None: this classifier alone decides
     second_opinion: dict | None = None
@@ -99,6 +100,11 @@ class SecondStageSpec:
         if self.long_echo is None or swi_echo_time_ms is None or swi_echo_time_ms < self.long_echo["from_ms"]:
             return dict(self.min_probability)
         return {**self.min_probability, **self.long_echo["min_probability"]}
+
+    def takes_second_opinion(self, swi_echo_time_ms: float | None) -> bool:
+        """Whether `second_opinion` applies to an SWI of this echo time (ms; None: not known)."""
+        below = (self.second_opinion or {}).get("below_ms")
+        return bool(self.second_opinion) and (below is None or swi_echo_time_ms is None or swi_echo_time_ms < below)
 
     def long_echo_minimum_text(self) -> str:
         """The long-echo minimums as a reader sees them ('cmb 0.75'); '' without `long_echo`."""
@@ -266,15 +272,19 @@ def check_suppression_spares(value: object, name: str) -> dict:
 def check_second_opinion(value: object, name: str) -> dict:
     """A second stage's `second_opinion`: {"from": the index of another classifier of the card
     (a whole number; ModelCard.validate checks it names another one), "min_probability":
-    {lesion class key: probability above 0} for one or both classes}."""
-    if not isinstance(value, dict) or set(value) != {"from", "min_probability"}:
-        raise InputError(name, f"{value!r} must be an object with 'from' and 'min_probability'")
+    {lesion class key: probability above 0} for one or both classes, optionally "below_ms": an
+    SWI echo time (ms, ECHO_TIME_RANGE_MS) from which the opinion is not taken}."""
+    if not isinstance(value, dict) or not {"from", "min_probability"} <= set(value) <= {"from", "min_probability", "below_ms"}:
+        raise InputError(name, f"{value!r} must be an object with 'from' and 'min_probability' (and optionally 'below_ms')")
     minimum = value["min_probability"]
     if not isinstance(minimum, dict) or not minimum or set(minimum) - set(SECOND_STAGE_CLASSES[1:]):
         raise InputError(name, f"min_probability {minimum!r} must give 'cmb', 'iron' or both")
-    return {"from": options.whole_number(value["from"], f"{name} from", 0, 7),
-            "min_probability": {key: options.real_number(minimum[key], f"{name} min_probability {key}", 0.0, 1.0, low_open=True)
-                                for key in SECOND_STAGE_CLASSES[1:] if key in minimum}}
+    checked = {"from": options.whole_number(value["from"], f"{name} from", 0, 7),
+               "min_probability": {key: options.real_number(minimum[key], f"{name} min_probability {key}", 0.0, 1.0, low_open=True)
+                                   for key in SECOND_STAGE_CLASSES[1:] if key in minimum}}
+    if "below_ms" in value:
+        checked["below_ms"] = options.real_number(value["below_ms"], f"{name} below_ms", *ECHO_TIME_RANGE_MS)
+    return checked
 
 
 def check_long_echo(value: object, name: str) -> dict:

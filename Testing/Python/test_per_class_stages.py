@@ -306,3 +306,37 @@ def test_second_opinions_are_checked(models, slab_cohort, tmp_path, capsys):
         secondstage.main(["--model", str(models["combined"]), "--second-opinion", "bleed=0.1", "--out", str(tmp_path / "y.json")])
     assert main(["calibrate", "--model", str(tmp_path / "cli.json"), "--data", str(slab_cohort), "--out", str(tmp_path / "z")]) == 2
     assert "second opinion" in capsys.readouterr().err
+
+
+def test_a_second_opinion_below_an_echo_time_applies_only_to_shorter_or_unknown_ones(slab_cohort, tmp_path):
+    """With `below_ms` 15 the opinion decides the nominal SWI (7.5 ms) and one of unknown echo
+    time as without it, and one of 25 ms as the default does; the settings and notes say which."""
+    from test_long_echo import with_long_echo_sidecar
+
+    everywhere = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "everywhere.json")
+    below = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "below.json", below_ms=15)
+    assert load_model(below).card.second_stages[1].second_opinion == {"from": 0, "min_probability": {"iron": 0.5}, "below_ms": 15.0}
+    nominal = slab_cohort / "sim-41-0000"
+    unknown = tmp_path / "unknown"
+    shutil.copytree(nominal, unknown)
+    (unknown / "swi.json").unlink()
+    long_echo = with_long_echo_sidecar(nominal, tmp_path / "long-echo", 0.025)
+
+    def labels(folder, model):
+        result = detect(participant_from_folder(folder), model, device="cpu", runtime="torch")
+        return result, result.labels.array
+
+    short, short_labels = labels(nominal, below)
+    assert np.array_equal(short_labels, labels(nominal, everywhere)[1])
+    assert not np.array_equal(short_labels, labels(nominal, "default")[1])  # the opinion adds deposits here
+    assert short.settings["second_stages"][1]["second_stage_second_opinion"]["applied"]
+    assert not any(note.startswith("SWI echo time") for note in short.notes)
+    long, long_labels = labels(long_echo, below)
+    assert np.array_equal(long_labels, labels(long_echo, "default")[1])
+    assert not long.settings["second_stages"][1]["second_stage_second_opinion"]["applied"]
+    assert any(note.startswith("SWI echo time 25 ms: the second opinion") and "not applied" in note for note in long.notes)
+    missing, missing_labels = labels(unknown, below)
+    assert np.array_equal(missing_labels, short_labels)
+    assert any(note.startswith("SWI echo time not known: the second opinion") for note in missing.notes)
+    with pytest.raises(InputError, match="below_ms"):
+        secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "x.json", below_ms=0.5)
