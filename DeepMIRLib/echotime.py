@@ -22,7 +22,7 @@ from .errors import InputError
 
 MISSING_ECHO_TIME = ("the model's second stage takes the SWI's echo time, and none was given: put a JSON sidecar beside the SWI "
                      "(swi.json with EchoTime in seconds, as BIDS and dcm2niix write it) or give --swi-echo-time MS")
-# how a detection's notes on a long-echo minimum begin (pipeline.long_echo_notes): the Slicer module shows those notes
+# how a detection's notes on its echo-time rules begin (pipeline.long_echo_notes): the Slicer module shows those notes
 LONG_ECHO_NOTE_START = "SWI echo time"
 ECHO_TIME_RANGE_MS = (1.0, 100.0)  # an SWI's echo time outside this is a unit mistake, not a protocol
 SIDECAR_SUFFIX = ".json"

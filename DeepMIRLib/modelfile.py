@@ -306,8 +306,7 @@ class ModelCard:
         if len(self.second_stages) > 1 and any(spec.decides is None for spec in self.second_stages):
             raise InputError(source, f"model card second_stage lists {len(self.second_stages)} classifiers; each must give `decides`")
         for index, spec in enumerate(self.second_stages):
-            other = spec.second_opinion["from"] if spec.second_opinion else index
-            if other == index and spec.second_opinion or not 0 <= other < len(self.second_stages):
+            if spec.second_opinion and spec.second_opinion["from"] not in set(range(len(self.second_stages))) - {index}:
                 raise InputError(source, f"model card second_stage {index}: second_opinion from {spec.second_opinion['from']} is not "
                                          f"another of the card's {len(self.second_stages)} classifiers (numbered from 0)")
 

@@ -357,8 +357,10 @@ def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantI
 
 
 def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None) -> list[str]:
-    """What a detection says of the card's long-echo minimum probabilities: that they apply to
-    this SWI, or that they were not applied because its echo time is not known."""
+    """What a detection says of the card's rules that depend on the SWI's echo time: long-echo
+    minimum probabilities (applied to this SWI, or not because its echo time is not known) and
+    second opinions for short echo times (not applied to this SWI, or applied though its echo
+    time is not known)."""
     notes = []
     for spec in card.second_stages if stages == 2 else ():
         if not spec.long_echo:
@@ -418,10 +420,11 @@ class StageOutcome(NamedTuple):
 def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_echo_time_ms: float | None = None) -> list[StageOutcome]:
     """`outcomes` (one per classifier of the card, in its order) with each classifier's
     `second_opinion` applied (SecondStageSpec.second_opinion): a candidate it did not keep as a
-    class it decides, whose likelier lesion class (as candidates.decide) that is, at a
-    probability reaching the opinion's minimum, becomes that class where the other classifier's
-    label map (before any opinion) has that class on any of its voxels; an opinion with
-    `below_ms` only for an SWI whose echo time (`swi_echo_time_ms`) is not known to reach it."""
+    class it decides becomes that class where that class is the likelier of its two lesion
+    classes (as in candidates.decide) at a probability of at least the opinion's minimum, and
+    the other classifier's label map (before any opinion) has that class on any of its voxels.
+    An opinion with `below_ms` applies only to an SWI whose echo time (`swi_echo_time_ms`) is
+    not known to reach it."""
     opinions = []
     for spec, outcome in zip(card.second_stages, outcomes):
         if not spec.takes_second_opinion(swi_echo_time_ms):
