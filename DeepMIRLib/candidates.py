@@ -279,12 +279,17 @@ def classify(classifier: Classifier | CandidateNet, patches: np.ndarray, feature
     return np.mean(scores, axis=0).astype(np.float32)
 
 
+def likelier_lesion_class(scores: np.ndarray) -> np.ndarray:
+    """(n,) the label value of each candidate's likelier lesion class: 1 CMB (also on a tie) or 2 iron."""
+    return np.where(scores[:, 1] >= scores[:, 2], 1, 2) if len(scores) else np.zeros(0, dtype=np.int64)
+
+
 def decide(scores: np.ndarray, min_probability: dict[str, float]) -> np.ndarray:
     """The label value each candidate gets: 1 CMB or 2 iron where that (the likelier of the
-    two) reaches its minimum probability, 0 (removed) otherwise."""
+    two: likelier_lesion_class) reaches its minimum probability, 0 (removed) otherwise."""
     if not len(scores):
         return np.zeros(0, dtype=np.uint8)
-    lesion = np.where(scores[:, 1] >= scores[:, 2], 1, 2)
+    lesion = likelier_lesion_class(scores)
     probability = np.where(lesion == 1, scores[:, 1], scores[:, 2])
     threshold = np.where(lesion == 1, min_probability["cmb"], min_probability["iron"])
     return np.where(probability >= threshold, lesion, 0).astype(np.uint8)

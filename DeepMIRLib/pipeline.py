@@ -21,7 +21,15 @@ from scipy import ndimage
 
 from . import options
 from .alignment import compute_brain_mask, n4_bias_correct, register_rigid
-from .candidates import Candidates, Classifier, apply_second_stage, decided_probabilities, probability_map, second_stage_proposals
+from .candidates import (
+    Candidates,
+    Classifier,
+    apply_second_stage,
+    decided_probabilities,
+    likelier_lesion_class,
+    probability_map,
+    second_stage_proposals,
+)
 from .classes import BRAIN_MASK, MODALITIES
 from .echotime import ECHO_TIME_AGREEMENT_MS, LONG_ECHO_NOTE_START, MISSING_ECHO_TIME, check_echo_time_ms, read_swi_echo_time, sidecar_path
 from .errors import Cancelled, InputError
@@ -347,7 +355,7 @@ def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantI
     a classifier takes it and it is not known (without it, a long-echo minimum is not applied:
     `long_echo_notes`)."""
     specs = loaded.card.second_stages if stages == 2 else ()
-    if not any(spec.uses_echo_time or spec.long_echo or (spec.second_opinion or {}).get("below_ms") for spec in specs):
+    if not any(spec.uses_echo_time or spec.long_echo or spec.second_opinion_below_ms for spec in specs):
         return None
     echo_time = participant.echo_time()
     if echo_time is None and any(spec.uses_echo_time for spec in specs):
@@ -374,7 +382,7 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
             notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: the second stage's minimum probability for echo times from "
                          f"{spec.long_echo['from_ms']:g} ms applied ({minimum})")
     for spec in card.second_stages if stages == 2 else ():
-        below = (spec.second_opinion or {}).get("below_ms")
+        below = spec.second_opinion_below_ms
         if below is None:
             continue
         opinion = f"the second opinion on {', '.join(spec.second_opinion['min_probability'])} for echo times below {below:g} ms"
@@ -388,10 +396,11 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
 
 def _second_stage(loaded: LoadedModel, index: int, stack: np.ndarray, canonical_labels: np.ndarray,
                   canonical_probabilities: np.ndarray, min_size: int, device: str, runtime: str,
-                  swi_echo_time_ms: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical label map after the card's `index`-th second-stage classifier
-    (candidates.apply_second_stage), and the map of the classifier's probability of each kept
-    candidate's class (candidates.probability_map; NaN elsewhere). Candidates are the
+                  swi_echo_time_ms: float | None = None) -> StageOutcome:
+    """The card's `index`-th second-stage classifier on a participant (StageOutcome): the
+    canonical label map after it (candidates.apply_second_stage), the map of its probability of
+    each kept candidate's class (candidates.probability_map; NaN elsewhere), its candidates and
+    their scores. Candidates are the
     components of at least `min_size` voxels of its proposals (candidates.second_stage_proposals:
     the U-Net's arg-max, or where its lesion probabilities reach the section's `proposal`, and
     with `extrema` the small microbleeds it does not propose), classified where the U-Net runs
@@ -421,8 +430,9 @@ def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_ech
     """`outcomes` (one per classifier of the card, in its order) with each classifier's
     `second_opinion` applied (SecondStageSpec.second_opinion): a candidate it did not keep as a
     class it decides becomes that class where that class is the likelier of its two lesion
-    classes (as in candidates.decide) at a probability of at least the opinion's minimum, and
-    the other classifier's label map (before any opinion) has that class on any of its voxels.
+    classes (candidates.likelier_lesion_class, as in decide) at a probability of at least the
+    opinion's minimum, and the other classifier's label map (before any opinion) has that class
+    on any of its voxels.
     An opinion with `below_ms` applies only to an SWI whose echo time (`swi_echo_time_ms`) is
     not known to reach it."""
     opinions = []
@@ -433,10 +443,10 @@ def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_ech
         other = outcomes[spec.second_opinion["from"]].labels
         labels, probability = outcome.labels.copy(), outcome.probability.copy()
         boxes = ndimage.find_objects(outcome.candidates.components)
+        likelier = likelier_lesion_class(outcome.scores)
         for key, minimum in spec.second_opinion["min_probability"].items():
             value = SECOND_STAGE_CLASSES.index(key)
-            likelier = outcome.scores[:, value] >= outcome.scores[:, 3 - value]  # of the two lesion classes, as candidates.decide
-            for k in np.flatnonzero(likelier & (outcome.scores[:, value] >= minimum)):
+            for k in np.flatnonzero((likelier == value) & (outcome.scores[:, value] >= minimum)):
                 box = boxes[k]
                 where = outcome.candidates.components[box] == k + 1
                 if not np.any(labels[box][where] == value) and np.any(other[box][where] == value):

@@ -731,17 +731,20 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     return write_model_copy(first, card, classifier_files, out)
 
 
-def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[Path], out: Path | str) -> Path:
+def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[Path] | None, out: Path | str) -> Path:
     """Write `card` at `out` as a model whose U-Net and int8 files are byte copies of `base`'s
     and whose second-stage classifiers are byte copies of `classifier_files` (in the card's
-    order; each checked against its section's sha256 after copying). Nothing is trained: the
-    card, written last, names the copies. Returns its path, loaded once to check it."""
+    order; None: `base`'s own; each checked against its section's sha256 after copying).
+    Nothing is trained: the card, written last, names the copies. Returns its path, loaded
+    once to check it."""
     import dataclasses
     import shutil
 
     from .atomic import atomic_write
     from .modelfile import int8_path, load_model, model_paths, second_stage_path, sha256_of, write_card
 
+    if classifier_files is None:
+        classifier_files = [base.path.parent / spec.weights_file for spec in base.card.second_stages]
     card_path, weights_path = model_paths(out)
     card.second_stages = tuple(dataclasses.replace(spec, weights_file=second_stage_path(card_path, index).name)
                                for index, spec in enumerate(card.second_stages))
@@ -791,8 +794,7 @@ def second_opinion_model(model, minimums: dict[str, float], out: Path | str, ver
     card.second_stages = tuple(specs)
     card.version = version or f"{card.version}+second-opinion"
     card = ModelCard.from_dict(card.to_dict(), "--second-opinion")  # checked as a card read from disk is
-    classifier_files = [loaded.path.parent / spec.weights_file for spec in loaded.card.second_stages]
-    return write_model_copy(loaded, card, classifier_files, out)
+    return write_model_copy(loaded, card, None, out)
 
 
 def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Path | str, version: str | None = None, log=print) -> Path:
@@ -849,8 +851,7 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
             "tables": choice["tables"]}})
     card.second_stages = tuple(specs)
     card.version = version or card.version + "+long-echo"
-    classifier_files = [loaded.path.parent / spec.weights_file for spec in loaded.card.second_stages]
-    return write_model_copy(loaded, card, classifier_files, out)
+    return write_model_copy(loaded, card, None, out)
 
 
 def main(argv=None) -> int:

@@ -101,9 +101,14 @@ class SecondStageSpec:
             return dict(self.min_probability)
         return {**self.min_probability, **self.long_echo["min_probability"]}
 
+    @property
+    def second_opinion_below_ms(self) -> float | None:
+        """The echo time (ms) from which `second_opinion` is not taken; None: taken at every one (or none given)."""
+        return (self.second_opinion or {}).get("below_ms")
+
     def takes_second_opinion(self, swi_echo_time_ms: float | None) -> bool:
         """Whether `second_opinion` applies to an SWI of this echo time (ms; None: not known)."""
-        below = (self.second_opinion or {}).get("below_ms")
+        below = self.second_opinion_below_ms
         return bool(self.second_opinion) and (below is None or swi_echo_time_ms is None or swi_echo_time_ms < below)
 
     def long_echo_minimum_text(self) -> str:
