@@ -17,9 +17,9 @@ from pooled import pooled_f1 as pooled
 SEEDS = {560: "nominal", 1280: "protocol T", 1290: "protocol B"}
 
 
-def rule(seeds: dict[int, str], base_name: str, candidate_name: str, label: str) -> bool:
+def rule(seeds: dict[int, str], base_name: str, candidate_name: str, label: str, base_label: str = "0.5.3") -> bool:
     """Print the figures and checks of the rule for the model `candidate_name` against `base_name`
-    (0.5.3) on the cohorts `seeds` (seed: protocol); True when every check holds."""
+    (printed as `base_label`) on the cohorts `seeds` (seed: protocol); True when every check holds."""
     base = {seed: pooled(f"eval-{seed}-{base_name}") for seed in seeds}
     candidate = {seed: pooled(f"eval-{seed}-{candidate_name}") for seed in seeds}
     together = paired([f"eval-{seed}-{base_name}" for seed in seeds], [f"eval-{seed}-{candidate_name}" for seed in seeds], "iron")
@@ -31,9 +31,9 @@ def rule(seeds: dict[int, str], base_name: str, candidate_name: str, label: str)
         checks[f"{seed} microbleed F1 within 0.005"] = abs(candidate[seed]["cmb"] - base[seed]["cmb"]) <= 0.005 + 1e-9
         checks[f"{seed} mimic FP per participant at most 0.05 higher"] = candidate[seed]["mimic"] - base[seed]["mimic"] <= 0.05 + 1e-9
     for seed, cohort in seeds.items():
-        print(f"{seed} ({cohort}): 0.5.3 " + ", ".join(f"{k} {v:.3f}" for k, v in base[seed].items())
+        print(f"{seed} ({cohort}): {base_label} " + ", ".join(f"{k} {v:.3f}" for k, v in base[seed].items())
               + f"; {label} " + ", ".join(f"{k} {v:.3f}" for k, v in candidate[seed].items()))
-    print(f"all {n}, iron: 0.5.3 {together['base']:.3f}, {label} {together['candidate']:.3f}, difference {together['difference']:+.3f} "
+    print(f"all {n}, iron: {base_label} {together['base']:.3f}, {label} {together['candidate']:.3f}, difference {together['difference']:+.3f} "
           f"{interval(together['interval'])} (paired, {n} participants, {together['reference_lesions']} deposits)")
     for check, ok in checks.items():
         print(f"{'holds' if ok else 'FAILS'}: {check}")
