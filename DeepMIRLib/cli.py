@@ -839,6 +839,8 @@ def second_stage_line(spec: SecondStageSpec) -> str:
         minimum += (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms, from a sidecar beside the SWI or --swi-echo-time: "
                     f"{spec.long_echo_minimum_text()})")
     decides = ", ".join(spec.decided_keys())
+    if spec.echo_times:
+        decides += f" ({spec.echo_times_text()}: from a sidecar beside the SWI or --swi-echo-time)"
     if spec.keep_unet:
         decides += (f" (keeping the U-Net's lesions of these classes at its probability >= {spec.keep_unet['unet_probability']:g} "
                     f"where the classifier's lesion probability is >= {spec.keep_unet['lesion_probability']:g})")

@@ -58,7 +58,7 @@ CARD_FIELD_TYPES = {
     "int8": dict,  # optional: the U-Net quantized to int8 for ONNX Runtime (Int8Spec, `deepmir quantize`)
 }
 REQUIRED_CARD_FIELDS = ("name", "version", "task", "inputs", "architecture", "classes")
-MAX_SECOND_STAGES = 2  # one classifier per lesion class at most
+MAX_SECOND_STAGES = 4  # one classifier per lesion class, or two (echo_times: one for short echo times, one for long ones)
 
 
 @dataclass(frozen=True)
@@ -309,6 +309,23 @@ class ModelCard:
             if spec.second_opinion and spec.second_opinion["from"] not in set(range(len(self.second_stages))) - {index}:
                 raise InputError(source, f"model card second_stage {index}: second_opinion from {spec.second_opinion['from']} is not "
                                          f"another of the card's {len(self.second_stages)} classifiers (numbered from 0)")
+            if spec.second_opinion and self.second_stages[spec.second_opinion["from"]].echo_times is not None:
+                raise InputError(source, f"model card second_stage {index}: second_opinion from classifier {spec.second_opinion['from']}, "
+                                         "which does not run at every echo time (echo_times)")
+        self._check_echo_time_pairs(source)
+
+    def _check_echo_time_pairs(self, source) -> None:
+        """A class decided by a classifier that runs only for some echo times (echo_times) is
+        decided by exactly two: one below T ms (or an unknown echo time) and one from T ms, so
+        that every SWI has one classifier for it."""
+        for key in {key for spec in self.second_stages if spec.echo_times for key in spec.decided_keys()}:
+            ranges = [spec.echo_times for spec in self.second_stages if key in spec.decided_keys()]
+            below = [r["below_ms"] for r in ranges if r and "below_ms" in r]
+            start = [r["from_ms"] for r in ranges if r and "from_ms" in r]
+            if len(ranges) != 2 or len(below) != 1 or below != start:
+                raise InputError(source, f"model card second_stage: class {key!r} is decided by classifiers for echo times {ranges} "
+                                         "(null: every one); give exactly two, one with echo_times {\"below_ms\": T} and one with "
+                                         "{\"from_ms\": T}")
 
     def summary(self) -> ModelSummary:
         """What a result and the datastore record about this model."""
@@ -515,7 +532,7 @@ def _network_from(network: UNet2D | CandidateNet, weights: _WeightsFile) -> UNet
 
 def second_stage_path(card_path: Path | str, index: int = 0) -> Path:
     """Where a model's second-stage weights lie: `<name>.second.safetensors` beside its card
-    (`<name>.second2.safetensors` for the second classifier of a card that lists two)."""
+    (`<name>.second2.safetensors` for the second classifier of a card that lists more, and so on)."""
     card_path, _ = model_paths(card_path)
     return card_path.with_suffix(f".second{index + 1 if index else ''}.safetensors")
 
@@ -747,6 +764,7 @@ def calibration_summary(card: ModelCard) -> str:
         text += " (the U-Net alone, --stages 1); second stage: " + ", ".join(
             f"{'/'.join(spec.decided_keys())} classifier " + ", ".join(f"{key} {spec.min_probability[key]}" for key in spec.decided_keys())
             + (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms: {spec.long_echo_minimum_text()})" if spec.long_echo else "")
+            + (f" ({spec.echo_times_text()})" if spec.echo_times else "")
             for spec in card.second_stages)
     return text
 

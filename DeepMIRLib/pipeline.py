@@ -318,13 +318,14 @@ def detect(
     canonical_labels = labels_from_probabilities(canonical_probabilities, [c.label for c in card.lesion_classes], threshold)
     second_stage_probability = None
     if stages == 2:
-        outcomes = apply_second_opinions(card, [
-            _second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime, swi_echo_time_ms)
-            for index in range(len(card.second_stages))], swi_echo_time_ms)
-        decisions = [(outcome.labels, decided_labels(card, spec)) for outcome, spec in zip(outcomes, card.second_stages)]
+        running = [index for index, spec in enumerate(card.second_stages) if spec.applies_to(swi_echo_time_ms)]
+        outcomes = apply_second_opinions(card, {
+            index: _second_stage(loaded, index, stack, canonical_labels, canonical_probabilities, min_size, device, runtime, swi_echo_time_ms)
+            for index in running}, swi_echo_time_ms)
+        decisions = [(outcomes[index].labels, decided_labels(card, card.second_stages[index])) for index in running]
         source = stage_sources(canonical_labels.shape, decisions)
         second_stage_probability = prepared.reorientation.restore(
-            combine_stage_probabilities(source, [outcome.probability for outcome in outcomes]))
+            combine_stage_probabilities(source, [outcomes[index].probability for index in running]))
         canonical_labels = combine_stages(canonical_labels, decisions, source)
     swi = prepared.swi
     probabilities = {c.key: swi.with_array(prepared.reorientation.restore(canonical_probabilities[k]))
@@ -351,11 +352,12 @@ def resolve_stages(loaded: LoadedModel, stages: int | None) -> int:
 
 def needed_echo_time(loaded: LoadedModel, stages: int, participant: ParticipantInputs | ParticipantVolumes) -> float | None:
     """The participant's SWI echo time (ms) when a second stage that runs takes it or has a
-    long-echo minimum (SecondStageSpec.long_echo) or a second opinion for short echo times, else None; InputError, before any work, when
+    long-echo minimum (SecondStageSpec.long_echo), a second opinion for short echo times or a
+    classifier for some echo times only (SecondStageSpec.echo_times), else None; InputError, before any work, when
     a classifier takes it and it is not known (without it, a long-echo minimum is not applied:
     `long_echo_notes`)."""
     specs = loaded.card.second_stages if stages == 2 else ()
-    if not any(spec.uses_echo_time or spec.long_echo or spec.second_opinion_below_ms for spec in specs):
+    if not any(spec.uses_echo_time or spec.long_echo or spec.second_opinion_below_ms or spec.echo_times for spec in specs):
         return None
     echo_time = participant.echo_time()
     if echo_time is None and any(spec.uses_echo_time for spec in specs):
@@ -368,7 +370,8 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
     """What a detection says of the card's rules that depend on the SWI's echo time: long-echo
     minimum probabilities (applied to this SWI, or not because its echo time is not known) and
     second opinions for short echo times (not applied to this SWI, or applied though its echo
-    time is not known)."""
+    time is not known), and classifiers for some echo times only (the long-echo one ran, or the
+    short-echo one ran because the echo time is not known)."""
     notes = []
     for spec in card.second_stages if stages == 2 else ():
         if not spec.long_echo:
@@ -391,6 +394,14 @@ def long_echo_notes(card: ModelCard, stages: int, swi_echo_time_ms: float | None
                          "--swi-echo-time)")
         elif not spec.takes_second_opinion(swi_echo_time_ms):
             notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: {opinion} was not applied")
+    for spec in card.second_stages if stages == 2 else ():
+        if not spec.echo_times or not spec.applies_to(swi_echo_time_ms):
+            continue
+        classifier = f"the {'/'.join(spec.decided_keys())} classifier {spec.echo_times_text()}"
+        if swi_echo_time_ms is None:
+            notes.append(f"{LONG_ECHO_NOTE_START} not known: {classifier} ran; give it (a JSON sidecar beside the SWI, or --swi-echo-time)")
+        elif "from_ms" in spec.echo_times:
+            notes.append(f"{LONG_ECHO_NOTE_START} {swi_echo_time_ms:g} ms: {classifier} ran")
     return notes
 
 
@@ -426,8 +437,9 @@ class StageOutcome(NamedTuple):
     scores: np.ndarray
 
 
-def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_echo_time_ms: float | None = None) -> list[StageOutcome]:
-    """`outcomes` (one per classifier of the card, in its order) with each classifier's
+def apply_second_opinions(card: ModelCard, outcomes: dict[int, StageOutcome], swi_echo_time_ms: float | None = None) -> dict[int, StageOutcome]:
+    """`outcomes` (by index in the card of each classifier that ran: SecondStageSpec.applies_to;
+    one the opinion comes from runs at every echo time, ModelCard.validate) with each classifier's
     `second_opinion` applied (SecondStageSpec.second_opinion): a candidate it did not keep as a
     class it decides becomes that class where that class is the likelier of its two lesion
     classes (candidates.likelier_lesion_class, as in decide) at a probability of at least the
@@ -435,10 +447,11 @@ def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_ech
     on any of its voxels.
     An opinion with `below_ms` applies only to an SWI whose echo time (`swi_echo_time_ms`) is
     not known to reach it."""
-    opinions = []
-    for spec, outcome in zip(card.second_stages, outcomes):
+    opinions = {}
+    for index, outcome in outcomes.items():
+        spec = card.second_stages[index]
         if not spec.takes_second_opinion(swi_echo_time_ms):
-            opinions.append(outcome)
+            opinions[index] = outcome
             continue
         other = outcomes[spec.second_opinion["from"]].labels
         labels, probability = outcome.labels.copy(), outcome.probability.copy()
@@ -452,7 +465,7 @@ def apply_second_opinions(card: ModelCard, outcomes: list[StageOutcome], swi_ech
                 if not np.any(labels[box][where] == value) and np.any(other[box][where] == value):
                     labels[box][where] = value
                     probability[box][where] = outcome.scores[k, value]
-        opinions.append(outcome._replace(labels=labels, probability=probability))
+        opinions[index] = outcome._replace(labels=labels, probability=probability)
     return opinions
 
 
@@ -554,8 +567,8 @@ def _second_stage_settings(spec: SecondStageSpec, swi_echo_time_ms: float | None
     """What a detection records of a second-stage classifier's section: the minimum
     probabilities it applied (for this echo time: SecondStageSpec.min_probability_for), and its
     long-echo rule, proposal, extrema, decided classes, kept U-Net lesions, candidates spared
-    from suppression, flip averaging and second opinion (and whether it applied to this echo
-    time) where the card gives them."""
+    from suppression, flip averaging, second opinion (and whether it applied to this echo
+    time) and the echo times it runs for (and whether it ran) where the card gives them."""
     long_echo = {key: spec.long_echo[key] for key in ("from_ms", "min_probability")} if spec.long_echo else None
     return {"second_stage_min_probability": spec.min_probability_for(swi_echo_time_ms),
             **({"second_stage_long_echo": long_echo} if long_echo else {}),
@@ -566,7 +579,8 @@ def _second_stage_settings(spec: SecondStageSpec, swi_echo_time_ms: float | None
             **({"second_stage_suppression_spares": dict(spec.suppression_spares)} if spec.suppression_spares else {}),
             **({"second_stage_average_flips": True} if spec.average_flips else {}),
             **({"second_stage_second_opinion": {**spec.second_opinion, "applied": spec.takes_second_opinion(swi_echo_time_ms)}}
-               if spec.second_opinion else {})}
+               if spec.second_opinion else {}),
+            **({"second_stage_echo_times": {**spec.echo_times, "ran": spec.applies_to(swi_echo_time_ms)}} if spec.echo_times else {})}
 
 
 def min_probability_by_label(card: ModelCard, min_probability: float | dict[str, float] | None, stages: int = 1) -> dict[int, float]:

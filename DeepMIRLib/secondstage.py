@@ -707,19 +707,17 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     import copy
     import dataclasses
 
-    from .modelfile import LoadedModel, load_model, state_digest
+    from .modelfile import LoadedModel, load_model
 
     keys = {c.key for c in classes_for_task("multiclass")}
     if not deciders or set(deciders) - keys:
         raise InputError("--per-class", f"give KEY=MODEL for class keys among {sorted(keys)}, not {sorted(deciders)}")
     loaded = {key: model if isinstance(model, LoadedModel) else load_model(model) for key, model in deciders.items()}
     first = next(iter(loaded.values())) if base is None else base if isinstance(base, LoadedModel) else load_model(base)
-    unet = state_digest(first.network)
     for model in loaded.values():
         if len(model.card.second_stages) != 1:
             raise InputError(model.path, f"has {len(model.card.second_stages)} second-stage classifiers; --per-class takes models with one")
-        if model.card.inputs != first.card.inputs or state_digest(model.network) != unet:
-            raise InputError(model.path, f"has another U-Net or other inputs than {first.path}: the classifiers of one model share its U-Net")
+    check_same_unet(first, loaded.values())
 
     card = copy.deepcopy(first.card)
     card.second_stages = tuple(
@@ -729,6 +727,57 @@ def per_class_model(deciders: dict[str, LoadedModel | Path | str], out: Path | s
     card.version = version or card.version
     classifier_files = [model.path.parent / model.card.second_stage.weights_file for model in loaded.values()]
     return write_model_copy(first, card, classifier_files, out)
+
+
+def check_same_unet(base: LoadedModel, models) -> None:
+    """InputError unless every one of `models` (LoadedModel) has `base`'s inputs and U-Net
+    tensors: the classifiers of one model share its U-Net."""
+    from .modelfile import state_digest
+
+    unet = state_digest(base.network)
+    for model in models:
+        if model.card.inputs != base.card.inputs or state_digest(model.network) != unet:
+            raise InputError(model.path, f"has another U-Net or other inputs than {base.path}: the classifiers of one model share its U-Net")
+
+
+def per_echo_time_model(model, key: str, long_echo_classifier, from_ms: float, out: Path | str, version: str | None = None) -> Path:
+    """A copy of `model` whose classifier deciding class `key` (it alone, deciding only that
+    class) runs only for SWIs whose echo time is not known to be `from_ms` ms or longer, and
+    whose card adds, for the SWIs that are, the classifier deciding `key` of
+    `long_echo_classifier` (a model with the same U-Net: LoadedModel, file or registry id), with
+    its own minimum probabilities (SecondStageSpec.echo_times). Why: a classifier fine-tuned on
+    iron-rich slabs found more deposits at nominal echo times and kept false ones at long
+    ones (docs/experiments/2026-11-28-long-echo-iron-minimum). Nothing is trained or
+    calibrated; every file is a byte copy of a checked one."""
+    import copy
+    import dataclasses
+
+    from .echotime import check_echo_time_ms
+    from .modelfile import LoadedModel, ModelCard, load_model
+
+    if key not in SECOND_STAGE_CLASSES[1:]:
+        raise InputError("--long-echo-classifier", f"{key!r} is not a class key among {list(SECOND_STAGE_CLASSES[1:])}")
+    from_ms = check_echo_time_ms(from_ms, "--long-echo")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    other = long_echo_classifier if isinstance(long_echo_classifier, LoadedModel) else load_model(long_echo_classifier)
+    check_same_unet(loaded, [other])
+    specs = list(loaded.card.second_stages)
+    short = [index for index, spec in enumerate(specs) if key in spec.decided_keys()]
+    if len(short) != 1 or specs[short[0]].decided_keys() != (key,) or specs[short[0]].echo_times:
+        raise InputError(loaded.path, f"needs one second-stage classifier deciding {key} (and nothing else) at every echo time")
+    long = [spec for spec in other.card.second_stages if key in spec.decided_keys()]
+    if len(long) != 1 or long[0].echo_times or long[0].second_opinion:
+        raise InputError(other.path, f"needs one second-stage classifier deciding {key}, at every echo time and without a second opinion")
+    specs[short[0]] = dataclasses.replace(specs[short[0]], echo_times={"below_ms": from_ms})
+    specs.append(dataclasses.replace(long[0], decides=(key,), echo_times={"from_ms": from_ms}, training={
+        **long[0].training, "taken_from": f"{other.card.name} {other.card.version} ({other.path.name}), deciding {key} here "
+                                          f"for SWI echo times from {from_ms:g} ms"}))
+    card = copy.deepcopy(loaded.card)
+    card.second_stages = tuple(specs)
+    card.version = version or f"{card.version}+per-echo-time"
+    card = ModelCard.from_dict(card.to_dict(), "--long-echo-classifier")  # checked as a card read from disk is
+    classifier_files = [loaded.path.parent / spec.weights_file for spec in loaded.card.second_stages] + [other.path.parent / long[0].weights_file]
+    return write_model_copy(loaded, card, classifier_files, out)
 
 
 def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[Path] | None, out: Path | str) -> Path:
@@ -818,6 +867,9 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
     if not keys or set(keys) - set(SECOND_STAGE_CLASSES[1:]) or not chosen_indices:
         raise InputError("--long-echo-classes", f"{list(keys)}: give class keys among {list(SECOND_STAGE_CLASSES[1:])} that a second-stage "
                                                 f"classifier of model '{loaded.card.name}' decides")
+    if any(loaded.card.second_stages[index].echo_times for index in chosen_indices):
+        raise InputError(loaded.path, f"a classifier deciding {list(keys)} runs only for some echo times (echo_times): choose long-echo "
+                                      "minimums before adding a classifier for long echo times")
     cases = [_training_case(c) for c in cases]
     if not cases:
         raise InputError("--calibrate", "no calibration participants")
@@ -857,7 +909,9 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
 def main(argv=None) -> int:
     """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json
     (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases);
-    python -m DeepMIRLib.secondstage --per-class cmb=MODEL iron=MODEL --out MODEL.json (per_class_model)"""
+    python -m DeepMIRLib.secondstage --per-class cmb=MODEL iron=MODEL --out MODEL.json (per_class_model);
+    python -m DeepMIRLib.secondstage --model MODEL --long-echo MS --long-echo-classifier iron=MODEL --out MODEL.json
+    (per_echo_time_model)"""
     import argparse
 
     parser = argparse.ArgumentParser(description="Train and calibrate a second stage for a DeepMIR model on simulated cohorts.")
@@ -893,6 +947,10 @@ def main(argv=None) -> int:
                         help="instead of training: choose, on the --calibrate participants (SWI echo times from MS ms, from their "
                              "sidecars), the minimum probabilities that --model's classifiers apply to SWIs of echo times from MS ms "
                              "(long_echo_model); the model is otherwise copied unchanged")
+    parser.add_argument("--long-echo-classifier", metavar="KEY=MODEL",
+                        help="with --long-echo MS, instead of training: a copy of --model whose classifier deciding class KEY runs "
+                             "only for SWI echo times below MS ms (or not known), and MODEL's classifier deciding KEY (same U-Net) "
+                             "from MS ms (per_echo_time_model)")
     parser.add_argument("--long-echo-classes", nargs="+", choices=SECOND_STAGE_CLASSES[1:], default=list(SECOND_STAGE_CLASSES[1:]),
                         metavar="KEY", help="with --long-echo: the classes (cmb, iron) to choose a long-echo minimum for (default: both)")
     parser.add_argument("--second-opinion", nargs="+", metavar="KEY=P",
@@ -925,6 +983,15 @@ def main(argv=None) -> int:
         try:
             minimums = {key: options.probability(value, f"--second-opinion {key}") for key, _, value in pairs}
             print(f"model: {second_opinion_model(args.model, minimums, args.out, args.version, args.second_opinion_below)}")
+        except InputError as error:
+            parser.error(str(error))
+        return 0
+    if args.long_echo_classifier:
+        key, _, model = args.long_echo_classifier.partition("=")
+        if args.long_echo is None or args.train or args.calibrate or not model:
+            parser.error("--long-echo-classifier KEY=MODEL goes with --long-echo MS, --model and --out, without --train and --calibrate")
+        try:
+            print(f"model: {per_echo_time_model(args.model, key, model, args.long_echo, args.out, args.version)}")
         except InputError as error:
             parser.error(str(error))
         return 0

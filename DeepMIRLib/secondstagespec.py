@@ -88,6 +88,13 @@ class SecondStageSpec:
     # classifier gave 0.7-0.9 to deposits that its microbleed classifier calls iron at 0.97 or
     # more (docs/experiments/2026-11-28-classifier-conflicts); None: this classifier alone decides
     second_opinion: dict | None = None
+    # {"below_ms": T}: this classifier runs only for an SWI whose echo time is not known to be
+    # T ms or longer; {"from_ms": T}: only for one known to be T ms or longer. A card lists such
+    # a pair for a class (ModelCard.validate), so that each echo time has one classifier for it.
+    # Why: a classifier fine-tuned on iron-rich slabs found more deposits at nominal echo times
+    # but kept false ones at long ones (docs/experiments/2026-11-29-per-echo-classifier);
+    # None: it runs at every echo time
+    echo_times: dict | None = None
 
     @property
     def uses_echo_time(self) -> bool:
@@ -111,6 +118,23 @@ class SecondStageSpec:
         below = self.second_opinion_below_ms
         return bool(self.second_opinion) and (below is None or swi_echo_time_ms is None or swi_echo_time_ms < below)
 
+    def applies_to(self, swi_echo_time_ms: float | None) -> bool:
+        """Whether this classifier runs for an SWI of this echo time (ms; None: not known, and
+        so the one for short echo times): `echo_times`."""
+        if self.echo_times is None:
+            return True
+        if "below_ms" in self.echo_times:
+            return swi_echo_time_ms is None or swi_echo_time_ms < self.echo_times["below_ms"]
+        return swi_echo_time_ms is not None and swi_echo_time_ms >= self.echo_times["from_ms"]
+
+    def echo_times_text(self) -> str:
+        """`echo_times` as a reader sees it ('for SWI echo times below 15 ms or not known'); '' without it."""
+        if self.echo_times is None:
+            return ""
+        if "below_ms" in self.echo_times:
+            return f"for SWI echo times below {self.echo_times['below_ms']:g} ms or not known"
+        return f"for SWI echo times from {self.echo_times['from_ms']:g} ms"
+
     def long_echo_minimum_text(self) -> str:
         """The long-echo minimums as a reader sees them ('cmb 0.75'); '' without `long_echo`."""
         return ", ".join(f"{key} {value:g}" for key, value in self.long_echo["min_probability"].items()) if self.long_echo else ""
@@ -124,7 +148,7 @@ class SecondStageSpec:
         data["patch"] = list(self.patch)
         data["classes"] = list(self.classes)
         data["features"] = list(self.features)
-        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares", "long_echo", "second_opinion"):
+        for name in ("proposal", "decides", "extrema", "keep_unet", "suppression_spares", "long_echo", "second_opinion", "echo_times"):
             if data[name] is None:  # cards written before the field read and write as before
                 del data[name]
         if self.decides is not None:
@@ -213,10 +237,16 @@ class SecondStageSpec:
                 if key not in keys or value >= minimum[key]:
                     raise InputError(source, f"model card second_stage: second_opinion's minimum {key} {value:g} must be for a class "
                                              f"this classifier decides ({list(keys)}) and below its own minimum ({minimum.get(key)})")
+        echo_times = data.get("echo_times")
+        if echo_times is not None:
+            echo_times = check_echo_times(echo_times, f"{source}: second_stage echo_times")
+            if long_echo is not None and "below_ms" in echo_times and long_echo["from_ms"] >= echo_times["below_ms"]:
+                raise InputError(source, f"model card second_stage: long_echo from {long_echo['from_ms']:g} ms never applies to a "
+                                         f"classifier that runs only below {echo_times['below_ms']:g} ms")
         return cls(data["architecture"], data["width"], data["in_channels"], tuple(patch), classes, features,
                    {k: float(v) for k, v in minimum.items()}, data.get("weights_file", ""), data.get("weights_sha256", ""),
                    dict(data.get("training", {})), dict(data.get("calibration", {})), {k: float(v) for k, v in suppression.items()},
-                   proposal, decides, extrema, keep_unet, spares, average_flips, long_echo, second_opinion)
+                   proposal, decides, extrema, keep_unet, spares, average_flips, long_echo, second_opinion, echo_times)
 
     def build_network(self) -> CandidateNet:
         """The classifier this section describes (needs torch), with fresh weights."""
@@ -290,6 +320,15 @@ def check_second_opinion(value: object, name: str) -> dict:
     if "below_ms" in value:
         checked["below_ms"] = options.real_number(value["below_ms"], f"{name} below_ms", *ECHO_TIME_RANGE_MS)
     return checked
+
+
+def check_echo_times(value: object, name: str) -> dict:
+    """A second stage's `echo_times`: {"below_ms": T} or {"from_ms": T}, T an echo time in ms
+    (ECHO_TIME_RANGE_MS)."""
+    if not isinstance(value, dict) or len(value) != 1 or set(value) - {"below_ms", "from_ms"}:
+        raise InputError(name, f"{value!r} must be an object with one of 'below_ms' and 'from_ms'")
+    (key, ms), = value.items()
+    return {key: options.real_number(ms, f"{name} {key}", *ECHO_TIME_RANGE_MS)}
 
 
 def check_long_echo(value: object, name: str) -> dict:

@@ -125,7 +125,7 @@ def test_a_later_classifier_adds_lesions_of_a_class_an_earlier_one_decides_too(m
 def test_cards_that_list_classifiers_badly_are_refused(models):
     data = json.loads(models["combined"].read_text())
     first, second = data["second_stage"]
-    for sections, match in (([], "lists 0"), ([first, second, second], "lists 3"),
+    for sections, match in (([], "lists 0"), ([first, second, second, second, second], "lists 5"),
                             ([first, {k: v for k, v in second.items() if k != "decides"}], "must give `decides`")):
         with pytest.raises(InputError, match=match):
             ModelCard.from_dict({**data, "second_stage": sections})
