@@ -576,10 +576,12 @@ def run_calibrate(args) -> int:
     if reused:
         raise InputError(args.data, f"holds participants the model was trained or validated on ({', '.join(reused)}); calibrate on others")
     specs = model.card.second_stages
-    decided = model.card.second_stage_decides()
-    if len(set(decided)) != len(decided):  # each classifier's minimums are chosen on its own, not for lesions two of them add up
-        raise InputError(args.model, f"its second-stage classifiers decide {list(decided)}: calibrate does not choose minimums for a class "
-                                     "two classifiers decide; set them in the card")
+    # the classifiers that run together: for short (or unknown) echo times, and from each long-echo classifier's
+    for echo_time in (None, *(spec.echo_times["from_ms"] for spec in specs if spec.echo_times and "from_ms" in spec.echo_times)):
+        decided = [key for spec in specs if spec.applies_to(echo_time) for key in spec.decided_keys()]
+        if len(set(decided)) != len(decided):  # each classifier's minimums are chosen on its own, not for lesions two of them add up
+            raise InputError(args.model, f"its second-stage classifiers decide {decided}: calibrate does not choose minimums for a "
+                                         "class two classifiers decide; set them in the card")
     if any(spec.second_opinion for spec in specs):  # the minimums would be chosen without the lesions the opinion adds
         raise InputError(args.model, "a second-stage classifier takes a second opinion (second_opinion): calibrate does not choose "
                                      "minimums for it; set them in the card")
@@ -590,14 +592,19 @@ def run_calibrate(args) -> int:
 
         check_standard_echo_times(specs, cases)
 
-        def on_detection(case, detection):
-            for index, row in score_classifiers(case, unet_arrays(detection, model), model, range(len(specs))).items():
+        def on_detection(case, detection):  # each classifier scored on the cases whose echo time it runs for (echo_times)
+            running = [index for index, spec in enumerate(specs) if spec.applies_to(case.inputs.echo_time())]
+            for index, row in score_classifiers(case, unet_arrays(detection, model), model, running).items():
                 rows[index].append(row)
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
         result = calibrate(model, cases, args.device, progress=lambda done, total: bar.update(done - bar.n), on_detection=on_detection)
     if model.has_second_stage:
+        for index, spec in enumerate(specs):
+            if not rows[index]:
+                tqdm.write(f"second-stage classifier {index} ({spec.echo_times_text()}): no participant of these echo times; "
+                           "its minimum probabilities are kept")
         specs = tuple(calibrate_second_stage(model, model.second_stage_network(index), spec, cases, log=tqdm.write, rows=rows[index])
-                      for index, spec in enumerate(specs))
+                      if rows[index] else spec for index, spec in enumerate(specs))
     card = dataclasses.replace(
         model.card,
         version=args.version or model.card.version,
@@ -609,8 +616,10 @@ def run_calibrate(args) -> int:
     )
     _print_calibration_tables(result["tables"])
     print(f"chosen minimum lesion probability: {result['min_lesion_probability']}" + (" (the U-Net's, used with --stages 1)" if model.has_second_stage else ""))
-    for spec in specs:
-        which = f"second stage, deciding {', '.join(spec.decided_keys())}"
+    for index, spec in enumerate(specs):
+        if not rows[index]:  # kept as it was (no participant of its echo times)
+            continue
+        which = f"second stage, deciding {', '.join(spec.decided_keys())}" + (f" {spec.echo_times_text()}" if spec.echo_times else "")
         _print_calibration_tables(spec.calibration["tables"], f", {which}")
         print(f"chosen minimum probability of the {which}: {spec.min_probability}")
     # the U-Net is unchanged, so its int8 file (deepmir quantize) still belongs to it

@@ -203,6 +203,27 @@ def scoring_classifier(in_channels: int, seed: int):
 
 
 @pytest.fixture(scope="session")
+def two_classifier_model(tmp_path_factory) -> Path:
+    """The default model's classifiers that run at the nominal protocol's echo time (7.5 ms:
+    its microbleed classifier, then its iron classifier), as a model that runs them at every
+    echo time. Tests of rules between two classifiers (second opinions, one classifier per
+    echo-time range) start from it, whichever classifiers the bundled default lists."""
+    import copy
+    import dataclasses
+
+    from DeepMIRLib.modelfile import load_model
+    from DeepMIRLib.secondstage import write_model_copy
+
+    default = load_model("default")
+    indices = [index for index, spec in enumerate(default.card.second_stages) if spec.applies_to(7.5)]
+    card = copy.deepcopy(default.card)
+    card.second_stages = tuple(dataclasses.replace(default.card.second_stages[index], echo_times=None) for index in indices)
+    assert [spec.decided_keys() for spec in card.second_stages] == [("cmb",), ("iron",)]
+    files = [default.path.parent / default.card.second_stages[index].weights_file for index in indices]
+    return write_model_copy(default, card, files, tmp_path_factory.mktemp("two-classifiers") / "two.json")
+
+
+@pytest.fixture(scope="session")
 def unet_only_model(tmp_path_factory) -> Path:
     """The default model's U-Net and card without its second stage (a one-stage model)."""
     import copy

@@ -245,10 +245,9 @@ def _components(mask: np.ndarray) -> list[np.ndarray]:
     return [labelled == k for k in range(1, count + 1)]
 
 
-def _default_card_changed(folder: Path, change) -> Path:
-    """A copy of the default model's files in `folder` whose card `change` (a function of the
+def _card_changed(source: Path, folder: Path, change) -> Path:
+    """A copy of the model `source`'s files in `folder` whose card `change` (a function of the
     card's JSON) has changed."""
-    source = load_model("default").path
     folder.mkdir()
     for path in source.parent.glob(source.stem + ".*"):
         shutil.copyfile(path, folder / path.name)
@@ -258,20 +257,21 @@ def _default_card_changed(folder: Path, change) -> Path:
     return folder / source.name
 
 
-def test_a_second_opinion_adds_the_deposits_both_classifiers_call_iron(slab_cohort, tmp_path, capsys):
-    """The default model (microbleed classifier first, iron classifier second) with the iron
+def test_a_second_opinion_adds_the_deposits_both_classifiers_call_iron(two_classifier_model, slab_cohort, tmp_path, capsys):
+    """The default's classifiers (microbleed classifier first, iron classifier second) with the iron
     classifier's second_opinion {"from": 0, "min_probability": {"iron": 0.5}}: its labels are the
     default's, plus, as iron, each candidate that the iron classifier takes for iron at 0.5 to
     below its minimum 0.9 and on which the microbleed classifier keeps iron."""
-    path = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "opinion.json", version="9.9.2")
+    default = two_classifier_model
+    path = secondstage.second_opinion_model(default, {"iron": 0.5}, tmp_path / "opinion.json", version="9.9.2")
     card = load_model(path).card
     assert card.second_stages[1].second_opinion == {"from": 0, "min_probability": {"iron": 0.5}} and card.version == "9.9.2"
     assert card.second_stages[0].second_opinion is None and ModelCard.from_dict(card.to_dict()).second_stages == card.second_stages
-    iron_from_half = _default_card_changed(tmp_path / "half", lambda data: data["second_stage"][1]["min_probability"].update(iron=0.5))
-    both_decide_iron = _default_card_changed(tmp_path / "both", lambda data: data["second_stage"][0].update(decides=["cmb", "iron"]))
+    iron_from_half = _card_changed(default, tmp_path / "half", lambda data: data["second_stage"][1]["min_probability"].update(iron=0.5))
+    both_decide_iron = _card_changed(default, tmp_path / "both", lambda data: data["second_stage"][0].update(decides=["cmb", "iron"]))
     participant = participant_from_folder(slab_cohort / "sim-41-0000")
     default, opinion, half, both = (detect(participant, model, device="cpu", runtime="torch")
-                                    for model in ("default", path, iron_from_half, both_decide_iron))
+                                    for model in (default, path, iron_from_half, both_decide_iron))
     before, after = default.labels.array, opinion.labels.array
     assert np.array_equal(after[before > 0], before[before > 0])  # nothing the default keeps changes
     added = (after == IRON) & (before == 0)
@@ -308,13 +308,13 @@ def test_second_opinions_are_checked(models, slab_cohort, tmp_path, capsys):
     assert "second opinion" in capsys.readouterr().err
 
 
-def test_a_second_opinion_below_an_echo_time_applies_only_to_shorter_or_unknown_ones(slab_cohort, tmp_path):
+def test_a_second_opinion_below_an_echo_time_applies_only_to_shorter_or_unknown_ones(two_classifier_model, slab_cohort, tmp_path):
     """With `below_ms` 15 the opinion decides the nominal SWI (7.5 ms) and one of unknown echo
     time as without it, and one of 25 ms as the default does; the settings and notes say which."""
     from test_long_echo import with_long_echo_sidecar
 
-    everywhere = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "everywhere.json")
-    below = secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "below.json", below_ms=15)
+    everywhere = secondstage.second_opinion_model(two_classifier_model, {"iron": 0.5}, tmp_path / "everywhere.json")
+    below = secondstage.second_opinion_model(two_classifier_model, {"iron": 0.5}, tmp_path / "below.json", below_ms=15)
     assert load_model(below).card.second_stages[1].second_opinion == {"from": 0, "min_probability": {"iron": 0.5}, "below_ms": 15.0}
     nominal = slab_cohort / "sim-41-0000"
     unknown = tmp_path / "unknown"
@@ -328,15 +328,15 @@ def test_a_second_opinion_below_an_echo_time_applies_only_to_shorter_or_unknown_
 
     short, short_labels = labels(nominal, below)
     assert np.array_equal(short_labels, labels(nominal, everywhere)[1])
-    assert not np.array_equal(short_labels, labels(nominal, "default")[1])  # the opinion adds deposits here
+    assert not np.array_equal(short_labels, labels(nominal, two_classifier_model)[1])  # the opinion adds deposits here
     assert short.settings["second_stages"][1]["second_stage_second_opinion"]["applied"]
     assert not any(note.startswith("SWI echo time") for note in short.notes)
     long, long_labels = labels(long_echo, below)
-    assert np.array_equal(long_labels, labels(long_echo, "default")[1])
+    assert np.array_equal(long_labels, labels(long_echo, two_classifier_model)[1])
     assert not long.settings["second_stages"][1]["second_stage_second_opinion"]["applied"]
     assert any(note.startswith("SWI echo time 25 ms: the second opinion") and "not applied" in note for note in long.notes)
     missing, missing_labels = labels(unknown, below)
     assert np.array_equal(missing_labels, short_labels)
     assert any(note.startswith("SWI echo time not known: the second opinion") for note in missing.notes)
     with pytest.raises(InputError, match="below_ms"):
-        secondstage.second_opinion_model("default", {"iron": 0.5}, tmp_path / "x.json", below_ms=0.5)
+        secondstage.second_opinion_model(two_classifier_model, {"iron": 0.5}, tmp_path / "x.json", below_ms=0.5)

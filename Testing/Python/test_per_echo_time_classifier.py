@@ -49,24 +49,26 @@ def test_a_long_echo_minimum_that_a_short_echo_classifier_never_applies_is_refus
 
 
 @pytest.fixture(scope="module")
-def split(scoring_two_stage_model, tmp_path_factory):
-    """The default model whose iron classifier runs below 15 ms, with the scoring model's
-    classifier deciding iron from 15 ms; and what it should equal from 15 ms: a per-class model
-    of the default's microbleed classifier and the scoring one for iron."""
+def split(two_classifier_model, scoring_two_stage_model, tmp_path_factory):
+    """The default's two classifiers with the iron one running below 15 ms, and the scoring
+    model's classifier deciding iron from 15 ms; what it should equal from 15 ms: a per-class
+    model of the default's microbleed classifier and the scoring one for iron; and what it should
+    equal below: the default's two classifiers."""
     folder = tmp_path_factory.mktemp("per-echo-time")
-    default = load_model("default")
+    default = load_model(two_classifier_model)
     card = copy.deepcopy(default.card)
     card.second_stages = card.second_stages[:1]
     cmb_only = write_model_copy(default, card, [default.path.parent / default.card.second_stages[0].weights_file], folder / "cmb-only")
-    return {"split": per_echo_time_model("default", "iron", scoring_two_stage_model, 15, folder / "split", version="9.9.3"),
-            "long": per_class_model({"cmb": cmb_only, "iron": scoring_two_stage_model}, folder / "long", base="default")}
+    return {"split": per_echo_time_model(default, "iron", scoring_two_stage_model, 15, folder / "split", version="9.9.3"),
+            "long": per_class_model({"cmb": cmb_only, "iron": scoring_two_stage_model}, folder / "long", base=default),
+            "short": two_classifier_model}
 
 
 def test_the_card_lists_the_two_iron_classifiers_with_their_echo_times(split, scoring_two_stage_model, capsys):
     card = load_model(split["split"]).card
     assert [spec.decides for spec in card.second_stages] == [("cmb",), ("iron",), ("iron",)]
     assert [spec.echo_times for spec in card.second_stages] == [None, {"below_ms": 15.0}, {"from_ms": 15.0}]
-    default = load_model("default").card
+    default = load_model(split["short"]).card
     assert card.second_stages[1].weights_sha256 == default.second_stages[1].weights_sha256 and card.version == "9.9.3"
     assert card.second_stages[2].weights_sha256 == load_model(scoring_two_stage_model).card.second_stage.weights_sha256
     assert card.second_stages[2].min_probability == {"cmb": 0.4, "iron": 0.4}  # the long-echo classifier keeps its own minimums
@@ -91,9 +93,9 @@ def test_cards_whose_echo_time_classifiers_leave_a_gap_or_overlap_are_refused(sp
 
 
 def test_detection_runs_the_iron_classifier_for_the_swi_s_echo_time(split, slab_cohort, tmp_path):
-    """At 7.5 ms and where the echo time is not known the split model labels as the default;
-    at 25 ms as the per-class model with the scoring classifier for iron (which labels
-    otherwise than the default there); the settings and notes say which classifier ran."""
+    """At 7.5 ms and where the echo time is not known the split model labels as the default's
+    two classifiers; at 25 ms as the per-class model with the scoring classifier for iron (which
+    labels otherwise than those two there); the settings and notes say which classifier ran."""
     nominal = slab_cohort / "sim-41-0000"
     long_echo = with_long_echo_sidecar(nominal, tmp_path / "long-echo", 0.025)
     unknown = tmp_path / "unknown"
@@ -106,14 +108,14 @@ def test_detection_runs_the_iron_classifier_for_the_swi_s_echo_time(split, slab_
         return detect(participant_from_folder(folder), model, device="cpu", runtime="torch")
 
     short = run(nominal, split["split"])
-    assert np.array_equal(short.labels.array, run(nominal, "default").labels.array)
+    assert np.array_equal(short.labels.array, run(nominal, split["short"]).labels.array)
     assert [s.get("second_stage_echo_times") for s in short.settings["second_stages"]] == [
         None, {"below_ms": 15.0, "ran": True}, {"from_ms": 15.0, "ran": False}]
     assert not any("classifier" in note for note in short.notes)
 
     long = run(long_echo, split["split"])
     assert np.array_equal(long.labels.array, run(long_echo, split["long"]).labels.array)
-    assert not np.array_equal(long.labels.array, run(long_echo, "default").labels.array)
+    assert not np.array_equal(long.labels.array, run(long_echo, split["short"]).labels.array)
     assert long.settings["second_stages"][2]["second_stage_echo_times"] == {"from_ms": 15.0, "ran": True}
     assert any(note.startswith("SWI echo time 25 ms: the iron classifier for SWI echo times from 15 ms ran") for note in long.notes)
 
@@ -125,15 +127,15 @@ def test_detection_runs_the_iron_classifier_for_the_swi_s_echo_time(split, slab_
 
 def test_the_command_builds_it_and_the_calibrations_refuse_it(split, scoring_two_stage_model, slab_cohort, tmp_path, capsys):
     out = tmp_path / "cli.json"
-    assert secondstage.main(["--model", "default", "--long-echo", "15", "--long-echo-classifier", f"iron={scoring_two_stage_model}",
+    assert secondstage.main(["--model", str(split["short"]), "--long-echo", "15", "--long-echo-classifier", f"iron={scoring_two_stage_model}",
                              "--out", str(out)]) == 0
     assert [s.get("echo_times") for s in json.loads(out.read_text())["second_stage"]] == [None, {"below_ms": 15.0}, {"from_ms": 15.0}]
-    scoring = str(scoring_two_stage_model)
+    scoring, short = str(scoring_two_stage_model), str(split["short"])
     for model, argv, message in (
-            ("default", ["--long-echo-classifier", f"iron={scoring}"], "goes with --long-echo"),
-            ("default", ["--long-echo", "15", "--long-echo-classifier", f"bleed={scoring}"], "not a class key"),
-            (scoring, ["--long-echo", "15", "--long-echo-classifier", "iron=default"], "deciding iron (and nothing else)"),
-            ("default", ["--long-echo", "0.015", "--long-echo-classifier", f"iron={scoring}"], "--long-echo")):
+            (short, ["--long-echo-classifier", f"iron={scoring}"], "goes with --long-echo"),
+            (short, ["--long-echo", "15", "--long-echo-classifier", f"bleed={scoring}"], "not a class key"),
+            (scoring, ["--long-echo", "15", "--long-echo-classifier", f"iron={short}"], "deciding iron (and nothing else)"),
+            (short, ["--long-echo", "0.015", "--long-echo-classifier", f"iron={scoring}"], "--long-echo")):
         with pytest.raises(SystemExit):
             secondstage.main(["--model", model, *argv, "--out", str(tmp_path / "x.json")])
         assert message in capsys.readouterr().err
@@ -141,6 +143,17 @@ def test_the_command_builds_it_and_the_calibrations_refuse_it(split, scoring_two
         per_echo_time_model(split["split"], "iron", scoring_two_stage_model, 20, tmp_path / "twice")
     with pytest.raises(InputError, match="runs only for some echo times"):
         secondstage.long_echo_model(split["split"], [slab_cohort / "sim-41-0000"], 15, ("iron",), tmp_path / "y")
-    assert main(["calibrate", "--model", str(split["split"]), "--data", str(slab_cohort), "--out", str(tmp_path / "z")]) == 2
-    assert "a class two classifiers decide" in capsys.readouterr().err
-    assert not (tmp_path / "x.json").exists() and not (tmp_path / "z.json").exists()
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_calibrate_chooses_the_minimums_of_the_classifiers_that_run_for_its_participants(split, slab_cohort, tmp_path, capsys):
+    """On nominal participants (7.5 ms) calibrate chooses the minimums of the microbleed
+    classifier and the short-echo iron one, and keeps the long-echo one's as they are."""
+    assert main(["calibrate", "--model", str(split["split"]), "--data", str(slab_cohort), "--out", str(tmp_path / "z"), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "classifier 2 (for SWI echo times from 15 ms): no participant of these echo times" in captured.out + captured.err
+    before, after = load_model(split["split"]).card.second_stages, load_model(tmp_path / "z").card.second_stages
+    assert after[2].min_probability == before[2].min_probability and after[2].calibration == before[2].calibration
+    for index in (0, 1):
+        assert after[index].calibration != before[index].calibration and "sim-41-0002" in after[index].calibration["data"]
+    assert [spec.echo_times for spec in after] == [spec.echo_times for spec in before]

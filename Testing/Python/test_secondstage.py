@@ -575,15 +575,16 @@ def test_build_a_second_stage_from_training_cases(slab_cohort, tmp_path):
     assert detection.settings["stages"] == 2 and detection.settings["second_stage_proposal"] == secondstage.DEFAULT_PROPOSAL
 
 
-def test_fine_tuning_a_classifier_keeps_its_suppression_rules(slab_cohort, tmp_path):
-    """The default's iron classifier spares deposits of 8 voxels or more from suppression (a
-    rule chosen for it); trained further, it keeps that rule, its width and its patch."""
+def test_fine_tuning_a_classifier_keeps_its_suppression_rules(two_classifier_model, slab_cohort, tmp_path):
+    """The default's iron classifier (for the nominal echo time) spares deposits of 8 voxels or
+    more from suppression (a rule chosen for it); trained further, it keeps that rule, its width
+    and its patch."""
     import copy
 
     from DeepMIRLib.modelfile import load_model, save_model
     from DeepMIRLib.training import find_training_cases
 
-    default = load_model("default")
+    default = load_model(two_classifier_model)
     index = next(i for i, spec in enumerate(default.card.second_stages) if spec.decided_keys() == ("iron",))
     start_spec = default.card.second_stages[index]
     assert start_spec.suppression_spares
