@@ -591,9 +591,11 @@ def run_calibrate(args) -> int:
         from .secondstage import calibrate_second_stage, check_standard_echo_times, score_classifiers, unet_arrays
 
         check_standard_echo_times(specs, cases)
+        # each classifier is scored on the cases whose echo time it runs for (echo_times), read before any work
+        echo_times = {case.case_id: case.inputs.echo_time() for case in cases} if any(spec.echo_times for spec in specs) else {}
 
-        def on_detection(case, detection):  # each classifier scored on the cases whose echo time it runs for (echo_times)
-            running = [index for index, spec in enumerate(specs) if spec.applies_to(case.inputs.echo_time())]
+        def on_detection(case, detection):
+            running = [index for index, spec in enumerate(specs) if spec.applies_to(echo_times.get(case.case_id))]
             for index, row in score_classifiers(case, unet_arrays(detection, model), model, running).items():
                 rows[index].append(row)
     with tqdm(desc="calibrate", unit="participant", total=len(cases), leave=False) as bar:
