@@ -352,7 +352,7 @@ class DeepMIRWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 notes = done[-1].get("notes", [])
                 for note in notes:
                     logger.info("DeepMIR: %s", note)
-                # whether the model's minimum for long echo times was applied: the reader may need to give the echo time
+                # whether the model's rules for long echo times (a minimum, a classifier) applied: the reader may need to give the echo time
                 echoNotes = [note for note in notes if note.startswith(echotime.LONG_ECHO_NOTE_START)]
                 self.ui.statusLabel.text = " ".join([f"{len(self.logic.originalLesions)} lesions found by {model.name} {model.version}.",
                                                      *echoNotes])
