@@ -29,6 +29,13 @@ SIDECAR_SUFFIX = ".json"
 ECHO_TIME_AGREEMENT_MS = 0.05  # a given echo time and a sidecar's may differ by rounding, not more
 
 
+def known_to_reach(echo_time_ms: float | None, threshold_ms: float) -> bool:
+    """Whether an SWI's echo time (ms; None: not known) is known to be `threshold_ms` or
+    longer: where a model's rules for long echo times apply (an unknown one gets the rules for
+    short echo times)."""
+    return echo_time_ms is not None and echo_time_ms >= threshold_ms
+
+
 def check_echo_time_ms(value: object, source: object) -> float:
     """`value` as an echo time in milliseconds; InputError naming `source` unless it is a
     finite number within ECHO_TIME_RANGE_MS (a value in seconds, such as 0.02, is refused)."""

@@ -62,6 +62,7 @@ from .candidates import (  # noqa: F401 - the torch-free candidate code (for det
     suppress,
 )
 from .classes import classes_for_task
+from .echotime import known_to_reach
 from .errors import InputError
 from .lesions import components_touching, label_components
 from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, for modelfile), re-exported here whole
@@ -564,7 +565,7 @@ def check_standard_echo_times(specs: tuple[SecondStageSpec, ...], cases) -> None
         return
     for case in (_training_case(c) for c in cases):
         echo_time = case.inputs.echo_time()
-        spec = next((spec for spec in specs if echo_time is not None and echo_time >= spec.long_echo["from_ms"]), None)
+        spec = next((spec for spec in specs if known_to_reach(echo_time, spec.long_echo["from_ms"])), None)
         if spec is not None:
             raise InputError(case.inputs.swi, f"calibration case {case.case_id}: SWI echo time {echo_time:g} ms; the model's "
                                               f"{'/'.join(spec.decided_keys())} classifier has a minimum of its own from "

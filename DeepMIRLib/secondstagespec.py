@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from . import options
-from .echotime import ECHO_TIME_RANGE_MS
+from .echotime import ECHO_TIME_RANGE_MS, known_to_reach
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class SecondStageSpec:
     def min_probability_for(self, swi_echo_time_ms: float | None) -> dict:
         """The minimum probability per class key for an SWI of this echo time (ms; None: not
         known, and so the standard one): `long_echo`'s where it applies."""
-        if self.long_echo is None or swi_echo_time_ms is None or swi_echo_time_ms < self.long_echo["from_ms"]:
+        if self.long_echo is None or not known_to_reach(swi_echo_time_ms, self.long_echo["from_ms"]):
             return dict(self.min_probability)
         return {**self.min_probability, **self.long_echo["min_probability"]}
 
@@ -116,7 +116,7 @@ class SecondStageSpec:
     def takes_second_opinion(self, swi_echo_time_ms: float | None) -> bool:
         """Whether `second_opinion` applies to an SWI of this echo time (ms; None: not known)."""
         below = self.second_opinion_below_ms
-        return bool(self.second_opinion) and (below is None or swi_echo_time_ms is None or swi_echo_time_ms < below)
+        return bool(self.second_opinion) and (below is None or not known_to_reach(swi_echo_time_ms, below))
 
     def applies_to(self, swi_echo_time_ms: float | None) -> bool:
         """Whether this classifier runs for an SWI of this echo time (ms; None: not known, and
@@ -124,8 +124,8 @@ class SecondStageSpec:
         if self.echo_times is None:
             return True
         if "below_ms" in self.echo_times:
-            return swi_echo_time_ms is None or swi_echo_time_ms < self.echo_times["below_ms"]
-        return swi_echo_time_ms is not None and swi_echo_time_ms >= self.echo_times["from_ms"]
+            return not known_to_reach(swi_echo_time_ms, self.echo_times["below_ms"])
+        return known_to_reach(swi_echo_time_ms, self.echo_times["from_ms"])
 
     def echo_times_text(self) -> str:
         """`echo_times` as a reader sees it ('for SWI echo times below 15 ms or not known'); '' without it."""

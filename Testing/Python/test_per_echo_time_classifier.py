@@ -125,7 +125,7 @@ def test_detection_runs_the_iron_classifier_for_the_swi_s_echo_time(split, slab_
                for note in missing.notes)
 
 
-def test_the_command_builds_it_and_the_calibrations_refuse_it(split, scoring_two_stage_model, slab_cohort, tmp_path, capsys):
+def test_the_command_builds_it_and_refuses_wrong_input_and_a_long_echo_calibration_refuses_it(split, scoring_two_stage_model, slab_cohort, tmp_path, capsys):
     out = tmp_path / "cli.json"
     assert secondstage.main(["--model", str(split["short"]), "--long-echo", "15", "--long-echo-classifier", f"iron={scoring_two_stage_model}",
                              "--out", str(out)]) == 0
