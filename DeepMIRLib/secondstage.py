@@ -78,6 +78,7 @@ from .secondstagespec import (  # noqa: F401 - the card's section (torch-free, f
     check_extrema,
     check_proposal,
     check_second_opinion,
+    check_suppression_spares,
 )
 
 if TYPE_CHECKING:
@@ -606,7 +607,8 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, truth: str = "centroid",
-                          contrast: tuple[float, float] | None = None, echo_time: bool = False, log=print) -> dict:
+                          contrast: tuple[float, float] | None = None, echo_time: bool = False, suppression_spares: dict | None = None,
+                          log=print) -> dict:
     """Train a second stage for `model` on the candidates of `train_cases` (TrainingCase, or
     participant folders; simulated ones give each false candidate's cause): those of each of
     `proposals` (`proposal_labels`; by default the arg-max's components and, for harder
@@ -622,13 +624,20 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
     adds augment_patches' random contrast; with `echo_time` (always when fine-tuning a classifier
     that has it) the classifier also takes the SWI's echo time (ECHO_TIME_FEATURE, from each
     case's sidecar), and a fine-tuned one without it starts with zero weights on it
-    (`with_echo_time_input`). Returns the card's second_stage section."""
+    (`with_echo_time_input`); `suppression_spares` (fresh weights only: a fine-tuned classifier
+    keeps its own rules) spares candidates of a size from suppression (`suppress`), in
+    calibration and detection. Returns the card's second_stage section."""
     import copy
     import dataclasses
 
     from .modelfile import LoadedModel, load_model, save_model
 
     contrast = None if contrast is None else check_contrast(contrast)
+    if suppression_spares is not None:
+        suppression_spares = check_suppression_spares(suppression_spares, "suppression spares")
+        if fine_tune:
+            raise InputError("suppression spares", "a fine-tuned classifier keeps its own suppression rules; give spares for fresh "
+                                                   "weights only")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     if fine_tune:
         if len(loaded.card.second_stages) != 1:
@@ -664,7 +673,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
                                contrast=contrast)
     features = (*FEATURE_NAMES, ECHO_TIME_FEATURE) if echo_time else FEATURE_NAMES
     spec = SecondStageSpec("cnn3d", width, len(loaded.card.inputs) + 1, tuple(patch), features=features, suppression=dict(SUPPRESSION),
-                           proposal=proposal, extrema=extrema)
+                           proposal=proposal, extrema=extrema, suppression_spares=suppression_spares)
     if fine_tune:  # the rules that merge the classifier's decisions were chosen for it: they stay with it
         start = loaded.card.second_stage
         spec = dataclasses.replace(spec, suppression=dict(start.suppression), suppression_spares=start.suppression_spares,
@@ -961,6 +970,9 @@ def main(argv=None) -> int:
     parser.add_argument("--second-opinion-below", type=float, metavar="MS",
                         help="with --second-opinion: take the opinion only for SWIs whose echo time (a sidecar beside the SWI, or "
                              "--swi-echo-time) is not known to be MS ms or longer")
+    parser.add_argument("--suppression-spares", nargs="+", metavar="KEY=VOXELS",
+                        help="with fresh weights: suppression spares candidates of class KEY (cmb, iron) of at least VOXELS voxels "
+                             "(a second lesion beside a larger kept one), in calibration and detection")
     parser.add_argument("--contrast", nargs=2, metavar=("LOW", "HIGH"),
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
@@ -1015,6 +1027,14 @@ def main(argv=None) -> int:
         extrema = check_extrema({"swi_below": args.extrema[0], "qsm_above": args.extrema[1]}, "--extrema") if args.extrema else None
         contrast = check_contrast(args.contrast, "--contrast") if args.contrast else None
         learning_rate = options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True)
+        spares = None
+        if args.suppression_spares:
+            if args.fine_tune:
+                raise InputError("--suppression-spares", "a fine-tuned classifier keeps its own suppression rules")
+            pairs = [entry.partition("=") for entry in args.suppression_spares]
+            if any(not key or not value for key, _, value in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
+                raise InputError("--suppression-spares", f"takes KEY=VOXELS once per class key, not {args.suppression_spares}")
+            spares = check_suppression_spares({key: value for key, _, value in pairs}, "--suppression-spares")
     except InputError as error:
         parser.error(str(error))
     if args.threads:
@@ -1024,7 +1044,7 @@ def main(argv=None) -> int:
     record = build_two_stage_model(args.model, find_training_cases(args.train), find_training_cases(args.calibrate), args.out,
                                    width=args.width, epochs=args.epochs, proposal=proposal, version=args.version, seed=args.seed,
                                    extrema=extrema, fine_tune=args.fine_tune, truth=args.truth, contrast=contrast, echo_time=args.echo_time,
-                                   learning_rate=learning_rate)
+                                   learning_rate=learning_rate, suppression_spares=spares)
     print({k: v for k, v in record.items() if k != "calibration"})
     return 0
 

@@ -488,7 +488,10 @@ def test_contrast_augmentation_scales_each_image_channel_and_leaves_the_candidat
 
 @pytest.mark.parametrize("option, message", [(["--contrast", "1.4", "0.6"], "--contrast: the low factor 1.4 is above the high one"),
                                              (["--learning-rate", "0"], "--learning-rate: 0.0 is not a finite number"),
-                                             (["--extrema", "-3.5", "nan"], "--extrema")])
+                                             (["--extrema", "-3.5", "nan"], "--extrema"),
+                                             (["--suppression-spares", "iron=0"], "--suppression-spares iron: 0 is not a whole number"),
+                                             (["--suppression-spares", "vein=8"], "must be an object giving 'cmb', 'iron' or both"),
+                                             (["--suppression-spares", "iron=8", "--fine-tune"], "keeps its own suppression rules")])
 def test_the_training_command_refuses_a_wrong_option_before_reading_any_case(option, message, tmp_path, capsys):
     """A wrong option ends `python -m DeepMIRLib.secondstage` with argparse's usage error (exit
     2) and the option's own message, before the (missing) training folders are looked at."""
@@ -565,14 +568,16 @@ def test_build_a_second_stage_from_training_cases(slab_cohort, tmp_path):
 
     cases = find_training_cases(slab_cohort)
     lines = []
-    section = secondstage.build_two_stage_model("default", cases[:2], cases[2:], tmp_path / "two", width=4, epochs=2, log=lines.append)
-    assert section["proposal"] == secondstage.DEFAULT_PROPOSAL
+    section = secondstage.build_two_stage_model("default", cases[:2], cases[2:], tmp_path / "two", width=4, epochs=2,
+                                                suppression_spares={"iron": 8}, log=lines.append)
+    assert section["proposal"] == secondstage.DEFAULT_PROPOSAL and section["suppression_spares"] == {"iron": 8}
     assert "sim-41-0000, sim-41-0001" in section["training"]["data"] and "sim-41-0002" in section["calibration"]["data"]
     assert set(section["calibration"]["figures"]) == {"unet_calibrated", "unet_argmax", "two_stages"}
     assert "truth" not in section["training"]  # the centroid truth, the default, as every earlier card's
     assert "candidates: 2/2 training participants" in lines and "calibration: 1/1 participants" in lines
     detection = detect(participant_from_folder(slab_cohort / "sim-41-0002"), tmp_path / "two.json", device="cpu", runtime="torch")
     assert detection.settings["stages"] == 2 and detection.settings["second_stage_proposal"] == secondstage.DEFAULT_PROPOSAL
+    assert detection.settings["second_stage_suppression_spares"] == {"iron": 8}
 
 
 def test_fine_tuning_a_classifier_keeps_its_suppression_rules(two_classifier_model, slab_cohort, tmp_path):
