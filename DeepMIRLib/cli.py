@@ -590,9 +590,11 @@ def run_calibrate(args) -> int:
     if model.has_second_stage:  # the second stage is scored from the same one-stage detection: the U-Net runs once per case
         from .secondstage import calibrate_second_stage, check_standard_echo_times, score_classifiers, unet_arrays
 
-        check_standard_echo_times(specs, cases)
-        # each classifier is scored on the cases whose echo time it runs for (echo_times), read before any work
-        echo_times = {case.case_id: case.inputs.echo_time() for case in cases} if any(spec.echo_times for spec in specs) else {}
+        # read once, before any work: refused where a long-echo rule applies; each classifier is scored on the cases
+        # whose echo time it runs for (echo_times)
+        echo_times = ({case.case_id: case.inputs.echo_time() for case in cases}
+                      if any(spec.echo_times or spec.long_echo for spec in specs) else {})
+        check_standard_echo_times(specs, cases, echo_times)
 
         def on_detection(case, detection):
             running = [index for index, spec in enumerate(specs) if spec.applies_to(echo_times.get(case.case_id))]

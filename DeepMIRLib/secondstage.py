@@ -556,16 +556,17 @@ def _describe(proposals, extrema: dict | None = None) -> str:
     return described
 
 
-def check_standard_echo_times(specs: tuple[SecondStageSpec, ...], cases) -> None:
+def check_standard_echo_times(specs: tuple[SecondStageSpec, ...], cases, echo_times: dict[str, float | None] | None = None) -> None:
     """InputError, before any work, when a calibration of the standard minimum of `specs` would
     count a case whose SWI echo time is known and reaches a classifier's long-echo rule
     (`long_echo`): detection would decide that case at the long-echo minimum, not at the one
-    being chosen for it."""
+    being chosen for it. `echo_times`: the cases' echo times by case id, when the caller has
+    read them already (else each case's sidecar is read here)."""
     specs = [spec for spec in specs if spec.long_echo]
     if not specs:
         return
     for case in (_training_case(c) for c in cases):
-        echo_time = case.inputs.echo_time()
+        echo_time = echo_times[case.case_id] if echo_times is not None else case.inputs.echo_time()
         spec = next((spec for spec in specs if known_to_reach(echo_time, spec.long_echo["from_ms"])), None)
         if spec is not None:
             raise InputError(case.inputs.swi, f"calibration case {case.case_id}: SWI echo time {echo_time:g} ms; the model's "
