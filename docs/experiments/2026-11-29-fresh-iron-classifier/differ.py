@@ -1,0 +1,28 @@
+"""After round 40's choice (a diagnostic, not a selection): the iron lesions that W keeps and 0.5.4
+does not (added) and the reverse (dropped), per cohort, counted by outcome and, for false ones, the
+mimic they lie on, from `deepmir evaluate`'s lesions.csv (round 39's extra.py lists them one by one).
+
+python differ.py SEED...    (in /tmp/s41, after run.sh, and run_heldout.sh for the held-out seed; differ.txt)
+"""
+import csv
+import sys
+from collections import Counter
+
+
+def kept_iron(folder: str) -> dict[tuple, dict]:
+    """The predicted iron lesions of an evaluation (TP and FP rows), by participant and centroid."""
+    with open(f"{folder}/lesions.csv") as table:
+        return {(r["participant"], r["pred_centroid_i"], r["pred_centroid_j"], r["pred_centroid_k"]): r
+                for r in csv.DictReader(table) if r["class"] == "2" and r["outcome"] != "FN"}
+
+
+def kinds(rows) -> str:
+    counts = Counter(r["outcome"] + ("" if r["outcome"] == "TP" else f" on {r['mimic'] or 'no mimic'}") for r in rows)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
+
+
+for seed in sys.argv[1:]:
+    base, candidate = kept_iron(f"eval-{seed}-m054"), kept_iron(f"eval-{seed}-w")
+    added = [candidate[k] for k in candidate.keys() - base.keys()]
+    dropped = [base[k] for k in base.keys() - candidate.keys()]
+    print(f"{seed}: W adds {kinds(added)}; W drops {kinds(dropped)}")
