@@ -917,6 +917,15 @@ def long_echo_model(model, cases, from_ms: float, keys: tuple[str, ...], out: Pa
     return write_model_copy(loaded, card, None, out)
 
 
+def class_key_values(entries: list[str], option: str, value_name: str) -> dict[str, str]:
+    """An option's KEY=VALUE entries as {class key: value}: each key a lesion class key (cmb,
+    iron) given once, each value not empty; InputError naming `option` otherwise."""
+    pairs = [entry.partition("=") for entry in entries]
+    if any(key not in SECOND_STAGE_CLASSES[1:] or not value for key, _, value in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
+        raise InputError(option, f"takes KEY={value_name} once per class key ({', '.join(SECOND_STAGE_CLASSES[1:])}), not {entries}")
+    return {key: value for key, _, value in pairs}
+
+
 def main(argv=None) -> int:
     """python -m DeepMIRLib.secondstage --model default --train DIR --calibrate DIR --out MODEL.json
     (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases);
@@ -981,21 +990,20 @@ def main(argv=None) -> int:
     if args.per_class:
         if args.train or args.calibrate:
             parser.error("--per-class trains nothing: give it without --train and --calibrate")
-        pairs = [entry.partition("=") for entry in args.per_class]
-        if any(not key or not model for key, _, model in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
-            parser.error(f"--per-class takes KEY=MODEL once per class key, not {args.per_class}")
-        print(f"model: {per_class_model({key: model for key, _, model in pairs}, args.out, args.version, args.base)}")
+        try:
+            deciders = class_key_values(args.per_class, "--per-class", "MODEL")
+        except InputError as error:
+            parser.error(str(error))
+        print(f"model: {per_class_model(deciders, args.out, args.version, args.base)}")
         return 0
     if args.second_opinion_below is not None and not args.second_opinion:
         parser.error("--second-opinion-below goes with --second-opinion")
     if args.second_opinion:
         if args.train or args.calibrate or args.per_class or args.long_echo is not None:
             parser.error("--second-opinion trains and calibrates nothing: give it with --model and --out only")
-        pairs = [entry.partition("=") for entry in args.second_opinion]
-        if any(key not in SECOND_STAGE_CLASSES[1:] or not value for key, _, value in pairs) or len({k for k, _, _ in pairs}) != len(pairs):
-            parser.error(f"--second-opinion takes KEY=P once per class key ({', '.join(SECOND_STAGE_CLASSES[1:])}), not {args.second_opinion}")
         try:
-            minimums = {key: options.probability(value, f"--second-opinion {key}") for key, _, value in pairs}
+            minimums = {key: options.probability(value, f"--second-opinion {key}")
+                        for key, value in class_key_values(args.second_opinion, "--second-opinion", "P").items()}
             print(f"model: {second_opinion_model(args.model, minimums, args.out, args.version, args.second_opinion_below)}")
         except InputError as error:
             parser.error(str(error))
@@ -1032,10 +1040,8 @@ def main(argv=None) -> int:
         if args.suppression_spares:
             if args.fine_tune:
                 raise InputError("--suppression-spares", "a fine-tuned classifier keeps its own suppression rules")
-            pairs = [entry.partition("=") for entry in args.suppression_spares]
-            if any(not key or not value for key, _, value in pairs) or len({key for key, _, _ in pairs}) != len(pairs):
-                raise InputError("--suppression-spares", f"takes KEY=VOXELS once per class key, not {args.suppression_spares}")
-            spares = check_suppression_spares({key: value for key, _, value in pairs}, "--suppression-spares")
+            spares = check_suppression_spares(class_key_values(args.suppression_spares, "--suppression-spares", "VOXELS"),
+                                              "--suppression-spares")
     except InputError as error:
         parser.error(str(error))
     if args.threads:

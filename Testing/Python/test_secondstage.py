@@ -490,7 +490,8 @@ def test_contrast_augmentation_scales_each_image_channel_and_leaves_the_candidat
                                              (["--learning-rate", "0"], "--learning-rate: 0.0 is not a finite number"),
                                              (["--extrema", "-3.5", "nan"], "--extrema"),
                                              (["--suppression-spares", "iron=0"], "--suppression-spares iron: 0 is not a whole number"),
-                                             (["--suppression-spares", "vein=8"], "must be an object giving 'cmb', 'iron' or both"),
+                                             (["--suppression-spares", "vein=8"], "takes KEY=VOXELS once per class key (cmb, iron)"),
+                                             (["--suppression-spares", "iron=8", "iron=9"], "takes KEY=VOXELS once per class key"),
                                              (["--suppression-spares", "iron=8", "--fine-tune"], "keeps its own suppression rules")])
 def test_the_training_command_refuses_a_wrong_option_before_reading_any_case(option, message, tmp_path, capsys):
     """A wrong option ends `python -m DeepMIRLib.secondstage` with argparse's usage error (exit
@@ -814,3 +815,11 @@ def test_each_lesion_carries_the_second_stages_probability_of_its_class(slab_coh
     assert [round(lesion.second_stage_prob, 4) for lesion in table] == [p for _, _, p in carried]
     one = detect(participant, loaded, device="cpu", runtime="torch", stages=1)
     assert one.lesions and all(np.isnan(lesion.second_stage_prob) for lesion in one.lesions)
+
+
+def test_class_key_values_takes_each_class_key_once_with_a_value():
+    """--per-class, --second-opinion and --suppression-spares read KEY=VALUE entries alike."""
+    assert secondstage.class_key_values(["iron=8", "cmb=a=b.json"], "--x", "V") == {"iron": "8", "cmb": "a=b.json"}
+    for entries in (["iron=8", "iron=9"], ["vein=8"], ["iron="], ["iron"]):
+        with pytest.raises(InputError, match=r"--x: takes KEY=V once per class key \(cmb, iron\)"):
+            secondstage.class_key_values(entries, "--x", "V")
