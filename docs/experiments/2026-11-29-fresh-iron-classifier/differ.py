@@ -1,6 +1,7 @@
 """After round 40's choice (a diagnostic, not a selection): the iron lesions that W keeps and 0.5.4
 does not (added) and the reverse (dropped), per cohort, counted by outcome and, for false ones, the
 mimic they lie on, from `deepmir evaluate`'s lesions.csv (round 39's extra.py lists them one by one).
+Round 41 imports `differ` for its own candidate (its differ.py).
 
 python differ.py SEED...    (in /tmp/s41, after run.sh, and run_heldout.sh for the held-out seed; differ.txt)
 """
@@ -21,8 +22,15 @@ def kinds(rows) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
 
 
-for seed in sys.argv[1:]:
-    base, candidate = kept_iron(f"eval-{seed}-m054"), kept_iron(f"eval-{seed}-w")
+def differ(seed: str, folder: str = "w") -> str:
+    """One cohort's line: what the candidate in eval-SEED-<folder> keeps that 0.5.4 does not, and the reverse."""
+    base, candidate = kept_iron(f"eval-{seed}-m054"), kept_iron(f"eval-{seed}-{folder}")
     added = [candidate[k] for k in candidate.keys() - base.keys()]
     dropped = [base[k] for k in base.keys() - candidate.keys()]
-    print(f"{seed}: W adds {kinds(added)}; W drops {kinds(dropped)}")
+    label = folder.upper()
+    return f"{seed}: {label} adds {kinds(added)}; {label} drops {kinds(dropped)}"
+
+
+if __name__ == "__main__":
+    for seed in sys.argv[1:]:
+        print(differ(seed))
