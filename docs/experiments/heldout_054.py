@@ -1,0 +1,67 @@
+"""0.5.4 (the bundled default since round 32) on every held-out simulated cohort measured after a
+round's choice, gathered from the rounds' records: participant means (the issue's figures; with
+95 % bootstrap intervals in the records) from intervals*.txt, pooled TP / FP / FN from heldout*.txt.
+Nothing is computed again; the table is what the records say. README.md's summary table is its output.
+
+python docs/experiments/heldout_054.py    (from the repository root)
+"""
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# (cohort as written, protocol, evaluation folder name in the records, the record folder)
+COHORTS = [
+    ("1610 + 1620 (40)", "nominal", "eval-p-m054", "2026-11-28-classifier-conflicts"),
+    ("1690 (40)", "nominal", "eval-1690-m054", "2026-11-28-iron-rich-slabs"),
+    ("1730 (40)", "nominal", "eval-1730-m054", "2026-11-28-long-echo-iron-minimum"),
+    ("1770 (40)", "nominal", "eval-1770-m054", "2026-11-29-per-echo-classifier"),
+    ("1800 (20)", "nominal", "eval-1800-m054", "2026-11-29-iron-classifier-second-trial"),
+    ("1820 (20)", "nominal", "eval-1820-m054", "2026-11-29-iron-operating-point"),
+    ("1880 (20)", "nominal", "eval-1880-m054", "2026-11-29-fresh-iron-classifier"),
+    ("1700 (20)", "unseen A", "eval-1700-m054", "2026-11-28-iron-rich-slabs"),
+    ("1740 (20)", "unseen A", "eval-1740-m054", "2026-11-28-long-echo-iron-minimum"),
+    ("1780 (20)", "unseen A", "eval-1780-m054", "2026-11-29-per-echo-classifier"),
+]
+MEANS = ("cmb sensitivity", "cmb precision", "iron sensitivity", "iron precision", "mimic FP per participant")
+
+
+def participant_means(record: Path, name: str) -> dict[str, str]:
+    """The figures of `name`'s block in the record's intervals files (the whole cohort's, not its blocks of 20)."""
+    for path in sorted(record.glob("intervals*.txt")):
+        block = re.search(rf"^{re.escape(name)} \(\d+ participants\)\n((?:  .*\n?)+)", path.read_text(), re.MULTILINE)
+        if block:
+            return dict(re.findall(r"^  ([a-z FP]+): ([0-9.]+)", block.group(1), re.MULTILINE))
+    raise SystemExit(f"{record.name}: no intervals for {name}")
+
+
+def pooled_counts(record: Path, name: str) -> dict[str, tuple[int, int, int]]:
+    for path in sorted(record.glob("heldout*.txt")):
+        found = {cls: tuple(map(int, counts)) for cls, *counts in
+                     re.findall(rf"^{re.escape(name)} (cmb|iron) TP (\d+) FP (\d+) FN (\d+)", path.read_text(), re.MULTILINE)}
+        if found:
+            return found
+    raise SystemExit(f"{record.name}: no pooled counts for {name}")
+
+
+def main() -> None:
+    print("| cohort (participants) | protocol | CMB sensitivity / precision | iron sensitivity / precision | "
+          "FP on mimics per participant | CMB TP / FP / FN | iron TP / FP / FN |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    totals: dict[str, dict[str, list[int]]] = {}
+    for cohort, protocol, name, record in COHORTS:
+        means, counts = participant_means(HERE / record, name), pooled_counts(HERE / record, name)
+        cells = [f"{means['cmb sensitivity']} / {means['cmb precision']}", f"{means['iron sensitivity']} / {means['iron precision']}",
+                 means["mimic FP per participant"]] + [" / ".join(map(str, counts[c])) for c in ("cmb", "iron")]
+        print(f"| {cohort} | {protocol} | " + " | ".join(cells) + " |")
+        for cls in ("cmb", "iron"):
+            total = totals.setdefault(protocol, {}).setdefault(cls, [0, 0, 0])
+            total[:] = [a + b for a, b in zip(total, counts[cls])]
+    print()
+    for protocol, by_class in totals.items():
+        print(f"- pooled over the {protocol} cohorts: " + "; ".join(
+            f"{cls} {tp} / {fp} / {fn}, sensitivity {tp / (tp + fn):.3f}, precision {tp / (tp + fp):.3f}"
+            for cls, (tp, fp, fn) in by_class.items()))
+
+
+if __name__ == "__main__":
+    main()
