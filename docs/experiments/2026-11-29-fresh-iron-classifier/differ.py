@@ -11,10 +11,16 @@ from collections import Counter
 
 
 def kept_iron(folder: str) -> dict[tuple, dict]:
-    """The predicted iron lesions of an evaluation (TP and FP rows), by participant and centroid."""
+    """The predicted iron lesions of an evaluation (TP and FP rows): a true one by the reference deposit it
+    found, a false one by its centroid rounded to a voxel (round 41: with another proposal the same
+    deposit's component, and so its centroid, can differ by a fraction of a voxel)."""
+    def key(r: dict) -> tuple:
+        if r["outcome"] == "TP":
+            return r["participant"], "TP", r["ref_centroid_i"], r["ref_centroid_j"], r["ref_centroid_k"]
+        return r["participant"], "FP", *(round(float(r[f"pred_centroid_{a}"])) for a in "ijk")
+
     with open(f"{folder}/lesions.csv") as table:
-        return {(r["participant"], r["pred_centroid_i"], r["pred_centroid_j"], r["pred_centroid_k"]): r
-                for r in csv.DictReader(table) if r["class"] == "2" and r["outcome"] != "FN"}
+        return {key(r): r for r in csv.DictReader(table) if r["class"] == "2" and r["outcome"] != "FN"}
 
 
 def kinds(rows) -> str:
