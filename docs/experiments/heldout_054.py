@@ -24,7 +24,6 @@ COHORTS = [
     ("1780 (20)", "unseen A", "eval-1780-m054", "2026-11-29-per-echo-classifier"),
     ("1980 (20)", "unseen A", "eval-1980-m054", "2026-11-29-iron-classifier-more-slabs"),
 ]
-MEANS = ("cmb sensitivity", "cmb precision", "iron sensitivity", "iron precision", "mimic FP per participant")
 
 
 def participant_means(record: Path, name: str) -> dict[str, str]:
@@ -38,8 +37,8 @@ def participant_means(record: Path, name: str) -> dict[str, str]:
 
 def pooled_counts(record: Path, name: str) -> dict[str, tuple[int, int, int]]:
     for path in sorted(record.glob("heldout*.txt")):
-        found = {cls: tuple(map(int, counts)) for cls, *counts in
-                     re.findall(rf"^{re.escape(name)} (cmb|iron) TP (\d+) FP (\d+) FN (\d+)", path.read_text(), re.MULTILINE)}
+        rows = re.findall(rf"^{re.escape(name)} (cmb|iron) TP (\d+) FP (\d+) FN (\d+)", path.read_text(), re.MULTILINE)
+        found = {cls: tuple(map(int, counts)) for cls, *counts in rows}
         if found:
             return found
     raise SystemExit(f"{record.name}: no pooled counts for {name}")
