@@ -605,6 +605,14 @@ def calibrate_second_stage(model, network: CandidateNet, spec: SecondStageSpec, 
                      "tables": choice["tables"]})
 
 
+def check_spares_for_training(spares: object, fine_tune: bool, name: str) -> dict:
+    """Suppression spares for a classifier about to be trained: valid (check_suppression_spares),
+    and only for fresh weights, since a fine-tuned classifier keeps its start's rules."""
+    if fine_tune:
+        raise InputError(name, "a fine-tuned classifier keeps its own suppression rules; give spares for fresh weights only")
+    return check_suppression_spares(spares, name)
+
+
 def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=DEFAULT_PATCH, width: int = 16, epochs: int = 40,
                           proposals=(None, 0.02), proposal: float | None = DEFAULT_PROPOSAL, version: str | None = None, seed: int = 0,
                           extrema: dict | None = None, fine_tune: bool = False, learning_rate: float = 1e-3, truth: str = "centroid",
@@ -635,10 +643,7 @@ def build_two_stage_model(model, train_cases, calibration_cases, out, *, patch=D
 
     contrast = None if contrast is None else check_contrast(contrast)
     if suppression_spares is not None:
-        suppression_spares = check_suppression_spares(suppression_spares, "suppression spares")
-        if fine_tune:
-            raise InputError("suppression spares", "a fine-tuned classifier keeps its own suppression rules; give spares for fresh "
-                                                   "weights only")
+        suppression_spares = check_spares_for_training(suppression_spares, fine_tune, "suppression spares")
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     if fine_tune:
         if len(loaded.card.second_stages) != 1:
@@ -1038,10 +1043,8 @@ def main(argv=None) -> int:
         learning_rate = options.real_number(args.learning_rate, "--learning-rate", 0.0, 1.0, low_open=True)
         spares = None
         if args.suppression_spares:
-            if args.fine_tune:
-                raise InputError("--suppression-spares", "a fine-tuned classifier keeps its own suppression rules")
-            spares = check_suppression_spares(class_key_values(args.suppression_spares, "--suppression-spares", "VOXELS"),
-                                              "--suppression-spares")
+            spares = check_spares_for_training(class_key_values(args.suppression_spares, "--suppression-spares", "VOXELS"),
+                                               args.fine_tune, "--suppression-spares")
     except InputError as error:
         parser.error(str(error))
     if args.threads:

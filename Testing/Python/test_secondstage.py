@@ -598,6 +598,10 @@ def test_fine_tuning_a_classifier_keeps_its_suppression_rules(two_classifier_mod
     card.second_stages = (start_spec,)
     save_model(default.network, card, tmp_path / "iron-only.json", second_stage=[default.second_stage_network(index)])
     cases = find_training_cases(slab_cohort)
+    with pytest.raises(InputError, match="keeps its own suppression rules"):  # library callers are refused as the CLI's are
+        secondstage.build_two_stage_model(tmp_path / "iron-only.json", cases[:2], cases[2:], tmp_path / "refused", epochs=1,
+                                          fine_tune=True, suppression_spares={"iron": 8})
+    assert not (tmp_path / "refused").exists()
     section = secondstage.build_two_stage_model(tmp_path / "iron-only.json", cases[:2], cases[2:], tmp_path / "tuned", epochs=1,
                                                 fine_tune=True, learning_rate=1e-4, truth="touching", contrast=(0.6, 1.4),
                                                 log=lambda line: None)
