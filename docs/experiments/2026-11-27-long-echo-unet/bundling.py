@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-FILES = (".safetensors", ".second.safetensors", ".second2.safetensors", ".int8.onnx")
+
+def weights_files(card: dict, name: str) -> list[str]:
+    """The files a card names beside it: the U-Net's weights, each classifier's and the int8 U-Net's
+    (rounds 10-32 shipped two classifiers; round 42's candidate has three)."""
+    return [f"{name}.safetensors", *(section["weights_file"] for section in card["second_stage"]), card["int8"]["file"]]
 
 
 def cohort_metrics(folder: str, simulation: str) -> dict:
@@ -23,15 +27,16 @@ def cohort_metrics(folder: str, simulation: str) -> dict:
 
 
 def install(card: dict, source: str, name: str, models: Path) -> None:
-    """`source`/NAME's weights files with `card` written to ship/, checked (`deepmir info
+    """`source`'s files that `card` names (weights_files) with `card` written to ship/, checked (`deepmir info
     --check`), then copied into `models`, the card last."""
     Path("ship").mkdir(exist_ok=True)
-    for suffix in FILES:
-        shutil.copyfile(f"{source}/{name}{suffix}", f"ship/{name}{suffix}")
+    files = weights_files(card, name)
+    for file in files:
+        shutil.copyfile(f"{source}/{file}", f"ship/{file}")
     Path(f"ship/{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     check(f"ship/{name}.json")
-    for suffix in (*FILES, ".json"):
-        shutil.copyfile(f"ship/{name}{suffix}", models / f"{name}{suffix}")
+    for file in (*files, f"{name}.json"):
+        shutil.copyfile(f"ship/{file}", models / file)
 
 
 def check(model: str) -> None:
