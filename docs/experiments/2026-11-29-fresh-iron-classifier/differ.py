@@ -1,9 +1,10 @@
 """After round 40's choice (a diagnostic, not a selection): the iron lesions that W keeps and 0.5.4
 does not (added) and the reverse (dropped), per cohort, counted by outcome and, for false ones, the
 mimic they lie on, from `deepmir evaluate`'s lesions.csv (round 39's extra.py lists them one by one).
-Round 41 imports `differ` for its own candidate (its differ.py).
+Round 41 imports `differ` for its own candidate (its differ.py); round 42 names its candidate's folder.
 
 python differ.py SEED...    (in /tmp/s41, after run.sh, and run_heldout.sh for the held-out seed; differ.txt)
+python differ.py --candidate y SEED...    (round 42's Y, in /tmp/s43)
 """
 import csv
 import sys
@@ -38,5 +39,9 @@ def differ(seed: str, folder: str = "w") -> str:
 
 
 if __name__ == "__main__":
-    for seed in sys.argv[1:]:
-        print(differ(seed))
+    args = sys.argv[1:]
+    folder = "w"
+    if args[:1] == ["--candidate"]:
+        folder, args = args[1], args[2:]
+    for seed in args:
+        print(differ(seed, folder))
