@@ -756,17 +756,26 @@ def registry_entry(card_path: Path | str, model_id: str, default: bool = False, 
 
 def calibration_summary(card: ModelCard) -> str:
     """Where the card's minimum probabilities were chosen, and what they are: the U-Net's
-    (postprocessing) and each second-stage classifier's for the classes it decides."""
+    (postprocessing) and each second-stage classifier's for the classes it decides, with the
+    participants it was chosen on where they are not the U-Net's."""
     minimum = card.postprocessing.get("min_lesion_probability", {})
-    text = f"{card.training['calibration'].get('data', '')}: minimum lesion probability " + ", ".join(
-        f"{key} {value}" for key, value in minimum.items())
+    unet_data = card.training["calibration"].get("data", "")
+    text = f"{unet_data}: minimum lesion probability " + ", ".join(f"{key} {value}" for key, value in minimum.items())
     if card.second_stages:
         text += " (the U-Net alone, --stages 1); second stage: " + ", ".join(
             f"{'/'.join(spec.decided_keys())} classifier " + ", ".join(f"{key} {spec.min_probability[key]}" for key in spec.decided_keys())
             + (f" (for SWI echo times from {spec.long_echo['from_ms']:g} ms: {spec.long_echo_minimum_text()})" if spec.long_echo else "")
             + (f" ({spec.echo_times_text()})" if spec.echo_times else "")
+            + _own_calibration_text(spec.calibration.get("data", ""), unet_data)
             for spec in card.second_stages)
     return text
+
+
+def _own_calibration_text(data: str, unet_data: str) -> str:
+    """', chosen on ...' (the calibration record's data up to its list of participants) for a
+    classifier calibrated on other participants than the U-Net; '' otherwise."""
+    head = data.split(": ")[0]
+    return "" if not data or head == unet_data.split(": ")[0] else f", chosen on {head}"
 
 
 def register_model(card_path: Path | str, model_id: str, default: bool = False, registry_path: Path | str = REGISTRY_PATH,

@@ -135,6 +135,26 @@ def test_the_bundled_registry_says_what_its_models_cards_and_files_say():
         assert entry == registry_entry(REGISTRY_PATH.parent / entry["file"], entry["id"], entry["default"], entry["trained_on"])
 
 
+def test_the_calibration_summary_names_participants_a_classifier_was_calibrated_on_apart():
+    """A classifier whose minimums were chosen on other participants than the U-Net's (0.5.5's
+    iron classifier for short echo times) has them named beside its minimum; one calibrated on
+    the U-Net's participants has nothing added."""
+    import copy
+    import dataclasses
+
+    from DeepMIRLib.modelfile import calibration_summary, load_model
+
+    card = copy.deepcopy(load_model("default").card)
+    unet_data = card.training["calibration"]["data"]
+    same = {"data": unet_data.split(": ")[0] + ": sim-1-0000, sim-1-0001"}
+    apart = {"data": "7 simulated participants (deepmir simulate --n 7 --seed 99): sim-99-0000"}
+    card.second_stages = tuple(dataclasses.replace(spec, calibration=apart if index == 1 else same)
+                               for index, spec in enumerate(card.second_stages))
+    text = calibration_summary(card)
+    assert text.count(", chosen on ") == 1 and ", chosen on 7 simulated participants (deepmir simulate --n 7 --seed 99)" in text
+    assert "sim-99-0000" not in text
+
+
 @pytest.mark.parametrize("levels, width, in_channels, num_classes", [(6, 16, 3, 2), (2, 1, 1, 1), (4, 3, 2, 2), (5, 8, 3, 1)])
 def test_the_cards_tensor_shapes_are_the_networks(levels, width, in_channels, num_classes):
     """load_model checks weights against shapes computed without torch: they are the U-Net's."""
