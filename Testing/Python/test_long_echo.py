@@ -135,8 +135,11 @@ def test_the_long_echo_commands(long_echo_default, slab_cohort, tmp_path, capsys
     assert main(["info", str(path)]) == 0
     assert "for SWI echo times from 20 ms" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        secondstage.main(["--long-echo", "20", "--calibrate", str(slab_cohort), "--out", str(tmp_path / "m.json")])
+        secondstage.main(["--long-echo", "20", "--long-echo-classes", "cmb", "--calibrate", str(slab_cohort), "--out", str(tmp_path / "m.json")])
     assert "echo time 7.5 ms is shorter than 20 ms" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the default's iron classifiers each run for some echo times only
+        secondstage.main(["--long-echo", "20", "--long-echo-classes", "iron", "--calibrate", str(slab_cohort), "--out", str(tmp_path / "m.json")])
+    assert "runs only for some echo times" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         secondstage.main(["--long-echo", "20", "--train", str(slab_cohort), "--calibrate", str(slab_cohort), "--out", str(tmp_path / "m.json")])
     assert "trains nothing" in capsys.readouterr().err

@@ -228,7 +228,7 @@ def test_info_shows_the_second_stage_and_the_int8_file(capsys):
     assert main(["info", "default"]) == 0
     text = capsys.readouterr().out
     second = [line for line in text.splitlines() if line.strip().startswith("second stage:")]
-    assert len(second) == len(card.second_stages) == 2  # the bundled model: one classifier per class
+    assert len(second) == len(card.second_stages) == 3  # the bundled model: microbleeds; iron below 15 ms; iron from 15 ms
     for line, spec in zip(second, card.second_stages):
         assert spec.weights_sha256 in line and f"cmb {spec.min_probability['cmb']}" in line
         assert f"decides {', '.join(spec.decides)}" in line

@@ -70,7 +70,7 @@ def test_card_round_trip_with_and_without_second_stage(tmp_path):
 
 
 def test_saving_a_model_again_gives_the_same_bytes(tmp_path):
-    """The default model (U-Net, two classifiers, int8 file) saved three times: the same weights
+    """The default model (U-Net, three classifiers, int8 file) saved three times: the same weights
     files to the byte, so the same sha256 in every card (safetensors orders several metadata
     keys at random on each save)."""
     model = load_model("default")
@@ -81,7 +81,7 @@ def test_saving_a_model_again_gives_the_same_bytes(tmp_path):
         loaded = load_model(path)
         cards.append((loaded.card.weights_sha256, tuple(spec.weights_sha256 for spec in loaded.card.second_stages)))
         assert (tmp_path / f"copy{n}" / "model.safetensors").read_bytes() == (tmp_path / "copy0" / "model.safetensors").read_bytes()
-    assert len(cards[0][1]) == 2 and cards[0] == cards[1] == cards[2]
+    assert len(cards[0][1]) == 3 and cards[0] == cards[1] == cards[2]
 
 
 def test_candidates_and_their_truth_on_a_simulated_slab(slab_cohort):
