@@ -20,6 +20,7 @@ COHORTS = [
     ("1880 (20)", "nominal", "eval-1880-m054", "2026-11-29-fresh-iron-classifier"),
     ("1970 (20)", "nominal", "eval-1970-m054", "2026-11-29-iron-classifier-more-slabs"),
     ("2040 (20)", "nominal", "eval-2040-m054", "2026-11-29-fresh-iron-recipe-trial"),
+    ("2080 (20)", "nominal", "eval-2080-m054", "2026-11-29-fresh-iron-recipe-slabs"),
     ("1700 (20)", "unseen A", "eval-1700-m054", "2026-11-28-iron-rich-slabs"),
     ("1740 (20)", "unseen A", "eval-1740-m054", "2026-11-28-long-echo-iron-minimum"),
     ("1780 (20)", "unseen A", "eval-1780-m054", "2026-11-29-per-echo-classifier"),
