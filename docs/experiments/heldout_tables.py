@@ -1,16 +1,19 @@
-"""0.5.4 (the bundled default since round 32) on every held-out simulated cohort measured after a
-round's choice, gathered from the rounds' records: participant means (the issue's figures; with
-95 % bootstrap intervals in the records) from intervals*.txt, pooled TP / FP / FN from heldout*.txt.
-Nothing is computed again; the table is what the records say. README.md's summary table is its output.
+"""A bundled model (0.5.4, the default of rounds 32-42, or 0.5.5, the default since round 43) on every
+held-out simulated cohort it was measured on after a round's choice, gathered from the rounds' records:
+participant means (the issue's figures; with 95 % bootstrap intervals in the records) from
+intervals*.txt, pooled TP / FP / FN from heldout*.txt, and on how many nominal cohorts each of issue
+15's targets is met. Nothing is computed again; the table is what the records say. README.md's
+held-out tables are its output.
 
-python docs/experiments/heldout_054.py    (from the repository root)
+python docs/experiments/heldout_tables.py 0.5.4    (or 0.5.5; from the repository root)
 """
 import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # (cohort as written, protocol, evaluation folder name in the records, the record folder)
-COHORTS = [
+COHORTS_054 = [
     ("1610 + 1620 (40)", "nominal", "eval-p-m054", "2026-11-28-classifier-conflicts"),
     ("1690 (40)", "nominal", "eval-1690-m054", "2026-11-28-iron-rich-slabs"),
     ("1730 (40)", "nominal", "eval-1730-m054", "2026-11-28-long-echo-iron-minimum"),
@@ -26,6 +29,18 @@ COHORTS = [
     ("1780 (20)", "unseen A", "eval-1780-m054", "2026-11-29-per-echo-classifier"),
     ("1980 (20)", "unseen A", "eval-1980-m054", "2026-11-29-iron-classifier-more-slabs"),
 ]
+# 0.5.5 decides protocol A (first echo 20 ms, in the SWI's sidecar) with 0.5.4's classifiers, so it has no rows of its own there
+COHORTS_055 = [
+    ("2080 (20)", "nominal", "eval-2080-z", "2026-11-29-fresh-iron-recipe-slabs"),
+    ("2120 (20)", "nominal", "eval-2120-m055", "2026-11-29-heldout-055"),
+    ("2130 (20)", "nominal", "eval-2130-m055", "2026-11-29-heldout-055"),
+    ("2140 (20)", "nominal", "eval-2140-m055", "2026-11-29-heldout-055"),
+    ("2150 (20)", "nominal", "eval-2150-m055", "2026-11-29-heldout-055"),
+]
+COHORTS = {"0.5.4": COHORTS_054, "0.5.5": COHORTS_055}
+# issue 15's nominal targets on participant means: (figure, at least or at most, value)
+TARGETS = [("cmb sensitivity", ">=", 0.95), ("cmb precision", ">=", 0.90), ("iron sensitivity", ">=", 0.90),
+           ("iron precision", ">=", 0.90), ("mimic FP per participant", "<=", 0.2)]
 
 
 def participant_means(record: Path, name: str) -> dict[str, str]:
@@ -46,13 +61,26 @@ def pooled_counts(record: Path, name: str) -> dict[str, tuple[int, int, int]]:
     raise SystemExit(f"{record.name}: no pooled counts for {name}")
 
 
+def targets_met(nominal_means: list[dict[str, str]]) -> str:
+    counts = []
+    for figure, direction, value in TARGETS:
+        met = sum((float(m[figure]) >= value) if direction == ">=" else (float(m[figure]) <= value) for m in nominal_means)
+        counts.append(f"{figure} {direction} {value}: {met}")
+    return f"- targets met on the {len(nominal_means)} nominal cohorts: " + "; ".join(counts)
+
+
 def main() -> None:
+    if len(sys.argv) != 2 or sys.argv[1] not in COHORTS:
+        raise SystemExit(f"usage: python heldout_tables.py {'|'.join(COHORTS)}")
     print("| cohort (participants) | protocol | CMB sensitivity / precision | iron sensitivity / precision | "
           "FP on mimics per participant | CMB TP / FP / FN | iron TP / FP / FN |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     totals: dict[str, dict[str, list[int]]] = {}
-    for cohort, protocol, name, record in COHORTS:
+    nominal_means = []
+    for cohort, protocol, name, record in COHORTS[sys.argv[1]]:
         means, counts = participant_means(HERE / record, name), pooled_counts(HERE / record, name)
+        if protocol == "nominal":
+            nominal_means.append(means)
         cells = [f"{means['cmb sensitivity']} / {means['cmb precision']}", f"{means['iron sensitivity']} / {means['iron precision']}",
                  means["mimic FP per participant"]] + [" / ".join(map(str, counts[c])) for c in ("cmb", "iron")]
         print(f"| {cohort} | {protocol} | " + " | ".join(cells) + " |")
@@ -64,6 +92,7 @@ def main() -> None:
         print(f"- pooled over the {protocol} cohorts: " + "; ".join(
             f"{cls} {tp} / {fp} / {fn}, sensitivity {tp / (tp + fn):.3f}, precision {tp / (tp + fp):.3f}"
             for cls, (tp, fp, fn) in by_class.items()))
+    print(targets_met(nominal_means))
 
 
 if __name__ == "__main__":
