@@ -780,14 +780,16 @@ def _own_calibration_text(data: str, unet_data: str) -> str:
 
 def register_model(card_path: Path | str, model_id: str, default: bool = False, registry_path: Path | str = REGISTRY_PATH,
                    trained_on: str | None = None) -> dict:
-    """Add (or replace) a registry entry (`registry_entry`) for a model whose files lie in the
-    registry's folder."""
+    """Add a registry entry (`registry_entry`) for a model whose files lie in the registry's
+    folder, replacing the entry of the same id and version and any entry of the same file (a new
+    version saved over an older one's files: the older entry's checksum could never match again)."""
     registry_path = Path(registry_path)
     if model_paths(card_path)[0].parent.resolve() != registry_path.parent.resolve():
         raise InputError(card_path, f"copy the model into {registry_path.parent} before registering it")
     entry = registry_entry(card_path, model_id, default, trained_on)
     registry = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.exists() else {"models": []}
-    models = [m for m in registry["models"] if not (m["id"] == model_id and m["version"] == entry["version"])]
+    models = [m for m in registry["models"]
+              if not (m["id"] == model_id and m["version"] == entry["version"]) and m["file"] != entry["file"]]
     if default:
         for m in models:
             m["default"] = False

@@ -122,6 +122,24 @@ def test_registry_entries_resolve_and_check_the_checksum(tmp_path):
         resolve_model("tiny", registry)
 
 
+def test_registering_a_new_version_saved_over_an_older_ones_files_replaces_its_entry(tmp_path):
+    """As a ship script does: the new default's files overwrite the old default's in the registry's folder."""
+    from DeepMIRLib.modelfile import register_model
+    from DeepMIRLib.registry import read_registry
+
+    registry = tmp_path / "registry.json"
+    network, card_path = _tiny_model(tmp_path)
+    register_model(card_path, "tiny", default=True, registry_path=registry)
+    other = ModelCard.for_network(UNet2D(3, 2, base_width=4), "other", "1.0.0", "multiclass", ["swi", "qsm", "t2"])
+    register_model(save_model(UNet2D(3, 2, base_width=4), other, tmp_path / "other"), "other", registry_path=registry)
+    newer = ModelCard.for_network(network, "tiny-test", "0.0.2", "multiclass", ["swi", "qsm", "t2"])
+    assert save_model(network, newer, tmp_path / "tiny") == card_path
+    register_model(card_path, "tiny", default=True, registry_path=registry)
+    entries = {(e["id"], e["version"]): e["default"] for e in read_registry(registry)}
+    assert entries == {("other", "1.0.0"): False, ("tiny", "0.0.2"): True}
+    assert resolve_model("tiny", registry) == card_path
+
+
 def test_the_bundled_registry_says_what_its_models_cards_and_files_say():
     """Version, checksums, calibration and int8 file of every bundled entry come from the card
     (modelfile.registry_entry); only the id, the default flag and the curated training summary
