@@ -1,5 +1,5 @@
 #!/bin/sh
-# round 44's second part: the four held-out protocol A cohorts of rounds 35-42 (1700, 1740, 1780, 1980; 20 each)
+# round 44's second part: the four held-out protocol A cohorts of rounds 35-41 (1700, 1740, 1780, 1980; 20 each)
 # simulated again with their seeds and options, two at a time, niced; each writes SIMSEED_DONE.
 # usage: WORK=/tmp/s45 sh sims_a.sh
 . /work/main/.venv/bin/activate
