@@ -674,6 +674,21 @@ def run_simulate(args) -> int:
 
 # --- train ----------------------------------------------------------------------------------
 
+def epoch_progress(bar: tqdm):
+    """The trainer's progress callback (slices done, slices in the epoch, mean loss) drawing
+    each epoch on `bar` from zero: the bar starts again at an epoch's first batch, so its rate
+    and time left are that epoch's, not diluted by case preparation, validation or earlier
+    epochs (round 45 stopped a run on such an estimate)."""
+    def progress(done: int, total: int, loss: float) -> None:
+        if bar.total != total or done <= bar.n:  # within an epoch `done` only grows
+            bar.reset(total=total)
+        bar.n = done
+        bar.set_postfix(loss=f"{loss:.4f}")
+        bar.refresh()
+
+    return progress
+
+
 def run_train(args) -> int:
     from .casecache import default_cache_folder
     from .training import find_training_cases, train_model
@@ -690,17 +705,10 @@ def run_train(args) -> int:
     cases = find_training_cases(args.data)
     name = args.name or args.out.name
     bar = tqdm(unit="slice", leave=False)
-
-    def progress(done, total, loss):
-        bar.total = total
-        bar.n = done
-        bar.set_postfix(loss=f"{loss:.4f}")
-        bar.refresh()
-
     print(f"training on {len(cases)} cases from {args.data}")
     cache = _case_cache(args, default_cache_folder(), log=tqdm.write)
-    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume, progress,
-                            tqdm.write, cache, fine_tune)
+    card_path = train_model(cases, config, args.out, name, args.version, f"{len(cases)} cases from {args.data.name}", args.resume,
+                            epoch_progress(bar), tqdm.write, cache, fine_tune)
     bar.close()
     print(f"model: {card_path}")
     return 0

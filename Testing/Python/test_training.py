@@ -3,6 +3,7 @@ predict can use, exact resume, and data-parallel training under torchrun (gloo, 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -14,8 +15,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from tqdm import tqdm
 
-from DeepMIRLib.cli import main
+from DeepMIRLib.cli import epoch_progress, main
 from DeepMIRLib.demo import run_demo
 from DeepMIRLib.errors import InputError
 from DeepMIRLib.modelfile import load_model
@@ -118,6 +120,26 @@ def test_tiny_training_run_makes_a_model_predict_can_use(slab_cohort, tmp_path):
     for name, count in (("Cerebral microbleed:", placed[1]), ("Iron deposit:", placed[2])):
         line = next(line for line in lines if line.startswith(name))
         assert line.split(":")[1].split()[0] == count or f"the simulator placed {count}, some touching" in line
+
+
+def test_training_progress_bar_starts_again_at_every_epoch(slab_cohort, tmp_path):
+    """The train command's bar shows each epoch from zero with its own clock: its rate and time
+    left must not count case preparation, validation or earlier epochs."""
+    bar = tqdm(file=io.StringIO(), unit="slice")
+    created = bar.start_t
+    draw, calls = epoch_progress(bar), []
+
+    def progress(done, total, loss):
+        draw(done, total, loss)
+        calls.append((done, total, bar.n, bar.total, bar.start_t))
+
+    train_model(find_training_cases(slab_cohort), _config(epochs=2), tmp_path / "m", "m", "0", "test", progress=progress, log=lambda *_: None)
+    assert calls and all(n == done and shown == total for done, total, n, shown, _ in calls)
+    starts = [i for i, call in enumerate(calls) if i == 0 or call[0] <= calls[i - 1][0]]
+    assert len(starts) == 2, "one bar start per epoch"
+    clocks = [created] + [calls[i][4] for i in starts]
+    assert all(later > earlier for earlier, later in itertools.pairwise(clocks)), "the clock starts again at every epoch"
+    assert all(calls[i][4] == calls[start][4] for start, end in zip(starts, starts[1:] + [len(calls)]) for i in range(start, end))
 
 
 def test_resume_continues_exactly(slab_cohort, tmp_path):
