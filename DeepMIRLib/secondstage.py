@@ -796,6 +796,33 @@ def per_echo_time_model(model, key: str, long_echo_classifier, from_ms: float, o
     return write_model_copy(loaded, card, classifier_files, out)
 
 
+def with_unet(model, unet_model, out: Path | str, version: str | None = None) -> Path:
+    """A copy of `model` (card, second-stage classifiers, minimum probabilities) whose U-Net is
+    `unet_model`'s (a model of the same architecture, inputs, classes and normalisation, such as
+    `deepmir train --fine-tune` makes from `model`; LoadedModel, file or registry id). The card's
+    training section becomes the new U-Net's; the int8 file is left out (it is the old U-Net
+    quantized). Every minimum probability is kept and was chosen for the old U-Net, whose
+    probabilities the classifiers read: choose them again (`deepmir calibrate`), and train the
+    iron classifier again on the new U-Net's candidates (docs/experiments/2026-11-29-putamen-unet
+    found that the old one keeps the new U-Net's calcification errors)."""
+    import copy
+
+    from .modelfile import LoadedModel, load_model, save_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    unet = unet_model if isinstance(unet_model, LoadedModel) else load_model(unet_model)
+    for field in ("architecture", "inputs", "task", "classes", "normalisation"):
+        if getattr(unet.card, field) != getattr(loaded.card, field):
+            raise InputError(unet.path, f"its U-Net's {field} differs from {loaded.path.name}'s: the classifiers were trained on that one's")
+    card = copy.deepcopy(loaded.card)
+    card.version = version or f"{card.version}+unet"
+    card.training = {**copy.deepcopy(unet.card.training), "calibration": {
+        **copy.deepcopy(loaded.card.training.get("calibration", {})),
+        "note": f"the minimum probabilities of {loaded.card.name} {loaded.card.version}, chosen for its own U-Net: not chosen for this one"}}
+    card.created = ""
+    return save_model(unet.network, card, out, second_stage=loaded.second_stage_networks)
+
+
 def write_model_copy(base: LoadedModel, card: ModelCard, classifier_files: list[Path] | None, out: Path | str) -> Path:
     """Write `card` at `out` as a model whose U-Net and int8 files are byte copies of `base`'s
     and whose second-stage classifiers are byte copies of `classifier_files` (in the card's
@@ -936,7 +963,7 @@ def main(argv=None) -> int:
     (DIR: folders of `deepmir simulate` participants, or datastores: training.find_training_cases);
     python -m DeepMIRLib.secondstage --per-class cmb=MODEL iron=MODEL --out MODEL.json (per_class_model);
     python -m DeepMIRLib.secondstage --model MODEL --long-echo MS --long-echo-classifier iron=MODEL --out MODEL.json
-    (per_echo_time_model)"""
+    (per_echo_time_model); python -m DeepMIRLib.secondstage --model MODEL --unet TUNED --out MODEL.json (with_unet)"""
     import argparse
 
     parser = argparse.ArgumentParser(description="Train and calibrate a second stage for a DeepMIR model on simulated cohorts.")
@@ -972,6 +999,9 @@ def main(argv=None) -> int:
                         help="instead of training: choose, on the --calibrate participants (SWI echo times from MS ms, from their "
                              "sidecars), the minimum probabilities that --model's classifiers apply to SWIs of echo times from MS ms "
                              "(long_echo_model); the model is otherwise copied unchanged")
+    parser.add_argument("--unet", metavar="MODEL",
+                        help="instead of training: a copy of --model whose U-Net is MODEL's (same architecture and inputs, e.g. "
+                             "deepmir train --fine-tune's), its minimum probabilities kept but not chosen for it: calibrate again (with_unet)")
     parser.add_argument("--long-echo-classifier", metavar="KEY=MODEL",
                         help="with --long-echo MS, instead of training: a copy of --model whose classifier deciding class KEY runs "
                              "only for SWI echo times below MS ms (or not known), and MODEL's classifier deciding KEY (same U-Net) "
@@ -992,6 +1022,14 @@ def main(argv=None) -> int:
                         help="augment training patches' contrast: each image channel multiplied by a factor drawn from [LOW, HIGH] "
                              "(other protocols' z-scores are stretched or compressed)")
     args = parser.parse_args(argv)
+    if args.unet:
+        if args.train or args.calibrate or args.per_class or args.long_echo is not None or args.second_opinion:
+            parser.error("--unet trains and calibrates nothing: give it with --model and --out only")
+        try:
+            print(f"model: {with_unet(args.model, args.unet, args.out, args.version)}")
+        except InputError as error:
+            parser.error(str(error))
+        return 0
     if args.per_class:
         if args.train or args.calibrate:
             parser.error("--per-class trains nothing: give it without --train and --calibrate")
