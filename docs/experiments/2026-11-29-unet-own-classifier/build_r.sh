@@ -13,7 +13,7 @@ TRIAL=/work/main/docs/experiments/2026-11-29-fresh-iron-recipe-trial
 M=deepmir-multiclass-sim-w16
 while [ ! -f TRAIN_P_DONE ]; do sleep 20; done
 mkdir -p m054orig m054p
-for f in json safetensors second.safetensors second2.safetensors; do
+for f in json safetensors second.safetensors second2.safetensors int8.onnx; do  # load_model needs the int8 file the card names
   git -C /work/main show 172e4f3:Resources/models/$M.$f > m054orig/$M.$f
 done
 python $R45/make_p.py m054orig/$M.json unet-r45/$M.json m054p/$M.json > make_m054p.log 2>&1
