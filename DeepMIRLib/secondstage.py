@@ -800,8 +800,8 @@ def with_unet(model, unet_model, out: Path | str, version: str | None = None) ->
     """A copy of `model` (card, second-stage classifiers, minimum probabilities) whose U-Net is
     `unet_model`'s (a model of the same architecture, inputs, classes and normalisation, such as
     `deepmir train --fine-tune` makes from `model`; LoadedModel, file or registry id). The card's
-    training section becomes the new U-Net's; the int8 file is left out (it is the old U-Net
-    quantized). Every minimum probability is kept and was chosen for the old U-Net, whose
+    training section becomes the new U-Net's; the int8 file (the old U-Net quantized) and the
+    card's metrics (measured with the old U-Net) are left out. Every minimum probability is kept and was chosen for the old U-Net, whose
     probabilities the classifiers read: choose them again (`deepmir calibrate`), and train the
     iron classifier again on the new U-Net's candidates (docs/experiments/2026-11-29-putamen-unet
     found that the old one keeps the new U-Net's calcification errors)."""
@@ -819,6 +819,7 @@ def with_unet(model, unet_model, out: Path | str, version: str | None = None) ->
     card.training = {**copy.deepcopy(unet.card.training), "calibration": {
         **copy.deepcopy(loaded.card.training.get("calibration", {})),
         "note": f"the minimum probabilities of {loaded.card.name} {loaded.card.version}, chosen for its own U-Net: not chosen for this one"}}
+    card.metrics = {}
     card.created = ""
     return save_model(unet.network, card, out, second_stage=loaded.second_stage_networks)
 

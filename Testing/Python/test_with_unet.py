@@ -44,6 +44,7 @@ def test_the_copy_has_the_new_unet_the_old_classifiers_and_minimums_and_says_the
     assert made.card.training["fine_tuned_from"] == tuned.card.training["fine_tuned_from"]
     assert "not chosen for this one" in made.card.training["calibration"]["note"]
     assert made.card.int8 is None and base.card.int8 is not None  # the int8 file is the old U-Net quantized
+    assert made.card.metrics == {} != base.card.metrics  # measured with the old U-Net
 
 
 def test_a_unet_of_another_architecture_or_inputs_is_refused(tmp_path):
