@@ -801,10 +801,11 @@ def with_unet(model, unet_model, out: Path | str, version: str | None = None) ->
     `unet_model`'s (a model of the same architecture, inputs, classes and normalisation, such as
     `deepmir train --fine-tune` makes from `model`; LoadedModel, file or registry id). The card's
     training section becomes the new U-Net's; the int8 file (the old U-Net quantized) and the
-    card's metrics (measured with the old U-Net) are left out. Every minimum probability is kept and was chosen for the old U-Net, whose
-    probabilities the classifiers read: choose them again (`deepmir calibrate`), and train the
-    iron classifier again on the new U-Net's candidates (docs/experiments/2026-11-29-putamen-unet
-    found that the old one keeps the new U-Net's calcification errors)."""
+    card's metrics (measured with the old U-Net) are left out. Every minimum probability is kept
+    and was chosen for the old U-Net, whose probabilities the classifiers read: choose them again
+    (`deepmir calibrate`), and train the iron classifier again on the new U-Net's candidates
+    (docs/experiments/2026-11-29-putamen-unet found that the old one keeps the new U-Net's
+    calcification errors)."""
     import copy
 
     from .modelfile import LoadedModel, load_model, save_model
