@@ -15,15 +15,16 @@ from paired_f1 import interval, paired
 from pooled import pooled_f1 as pooled
 
 
-def rule(seed: int = 1520, name: str = "f", label: str = "F") -> bool:
-    base, candidate = pooled(f"eval-{seed}-m053"), pooled(f"eval-{seed}-{name}")
-    allowed = max(0.2, base["mimic"] + 0.05)
-    checks = {f"{seed} (protocol B) microbleed F1 at least 0.02 higher": candidate["cmb"] - base["cmb"] >= 0.02 - 1e-9,
-              f"{seed} iron F1 at most 0.005 lower": candidate["iron"] - base["iron"] >= -0.005 - 1e-9,
+def rule(seed: int = 1520, name: str = "f", label: str = "F", base: str = "m053", base_label: str = "0.5.3") -> bool:
+    """The rule for `name` against `base` (round 47 gives 0.5.6, m056) on eval-SEED-NAME folders."""
+    before, candidate = pooled(f"eval-{seed}-{base}"), pooled(f"eval-{seed}-{name}")
+    allowed = max(0.2, before["mimic"] + 0.05)
+    checks = {f"{seed} (protocol B) microbleed F1 at least 0.02 higher": candidate["cmb"] - before["cmb"] >= 0.02 - 1e-9,
+              f"{seed} iron F1 at most 0.005 lower": candidate["iron"] - before["iron"] >= -0.005 - 1e-9,
               f"{seed} mimic FP per participant at most {allowed:.2f}": candidate["mimic"] <= allowed + 1e-9}
-    print(f"{seed}: 0.5.3 " + ", ".join(f"{k} {v:.3f}" for k, v in base.items())
+    print(f"{seed}: {base_label} " + ", ".join(f"{k} {v:.3f}" for k, v in before.items())
           + f"; {label} " + ", ".join(f"{k} {v:.3f}" for k, v in candidate.items()))
-    r = paired([f"eval-{seed}-m053"], [f"eval-{seed}-{name}"], "cmb")
+    r = paired([f"eval-{seed}-{base}"], [f"eval-{seed}-{name}"], "cmb")
     print(f"{seed} microbleeds: difference {r['difference']:+.3f} {interval(r['interval'])} (paired, {r['participants']} participants)")
     for check, ok in checks.items():
         print(f"{'holds' if ok else 'FAILS'}: {check}")
