@@ -37,14 +37,14 @@ def _largest_difference(one, other) -> float:
     return max(float(np.abs(one.probabilities[key].array - other.probabilities[key].array).max()) for key in one.probabilities)
 
 
-def _unmatched(labels: np.ndarray, other: np.ndarray) -> int:
-    """How many lesions (26-connected components of each class) of `labels` have no voxel of
-    their class in `other`: lesions that appear in `labels` only."""
-    count = 0
+def _unmatched(labels: np.ndarray, other: np.ndarray) -> list[np.ndarray]:
+    """The lesions (26-connected components of each class, as masks) of `labels` that have no
+    voxel of their class in `other`: lesions that appear in `labels` only."""
+    masks = []
     for label in (1, 2):
         components, n = ndimage.label(labels == label, np.ones((3, 3, 3)))
-        count += sum(not (other[components == index] == label).any() for index in range(1, n + 1))
-    return count
+        masks += [components == index for index in range(1, n + 1) if not (other[components == index] == label).any()]
+    return masks
 
 
 def test_openvino_f32_gives_onnxruntimes_result(slab_cohort, unet_only_model, scoring_two_stage_model):
@@ -64,11 +64,12 @@ def test_openvino_f32_gives_onnxruntimes_result(slab_cohort, unet_only_model, sc
 
 def test_openvino_bf16_finds_the_same_lesions(slab_cohort, unet_only_model):
     """In bfloat16 (where the CPU has it) the probabilities move by less than 0.1 and a few label
-    voxels (at most 5 %) change, each beside a lesion in both label maps (at its border); every
-    lesion of either has a voxel of its class in the other: none appears or vanishes, though a
-    changed border voxel may split or join touching lesions (measured: 90 lesions against 91).
-    Every lesion of the arg-max is kept (minimum probability 0): one whose highest probability
-    sits at a calibrated minimum can fall on either side of it (README)."""
+    voxels (at most 5 %) change, each beside a lesion in both label maps (at its border); a lesion
+    of either without a voxel of its class in the other is a single voxel whose arg-max flipped
+    (measured: none with 0.5.5's U-Net; with 0.5.6's one such voxel in bfloat16 on each of the two
+    participants), and a changed border voxel may split or join touching lesions (90 lesions
+    against 91). Every lesion of the arg-max is kept (minimum probability 0): one whose highest
+    probability sits at a calibrated minimum can fall on either side of it (README)."""
     if not openvinort.cpu_has_bf16():
         pytest.skip("OpenVINO does not compute bfloat16 natively on this CPU: --runtime openvino runs in float32 here")
     assert openvinort.precision("openvino") == "bf16"
@@ -80,11 +81,13 @@ def test_openvino_bf16_finds_the_same_lesions(slab_cohort, unet_only_model):
         assert detection.settings["runtime"] == "openvino" and detection.settings["precision"] == "bf16"
         assert 0 < _largest_difference(detection, reference) < BF16_PROBABILITY_TOLERANCE  # bfloat16 did run
         ours, theirs = detection.labels.array, reference.labels.array
-        assert _unmatched(ours, theirs) == _unmatched(theirs, ours) == 0, name
+        unmatched = _unmatched(ours, theirs) + _unmatched(theirs, ours)
+        assert all(mask.sum() == 1 for mask in unmatched), name  # only single voxels appear or vanish
+        flipped = np.logical_or.reduce(unmatched) if unmatched else np.zeros(ours.shape, bool)
         near_both = ndimage.binary_dilation(ours > 0, np.ones((3, 3, 3))) & ndimage.binary_dilation(theirs > 0, np.ones((3, 3, 3)))
         differ = ours != theirs
-        assert np.all(near_both[differ]), name
-        assert differ.sum() <= 0.05 * (theirs > 0).sum(), name  # measured: 2 to 3 voxels of 75 to 492
+        assert np.all((near_both | flipped)[differ]), name
+        assert differ.sum() <= 0.05 * (theirs > 0).sum(), name  # measured: 2 to 3 voxels of 75 to 492 (0.5.5), 1 and 5 of 100 and 588 (0.5.6)
         assert abs(len(detection.lesions) - len(reference.lesions)) <= differ.sum(), name
         changed += differ.sum()
     assert changed > 0  # these participants do show changed border voxels

@@ -1,11 +1,11 @@
-"""A bundled model (0.5.4, the default of rounds 32-42, or 0.5.5, the default since round 43) on every
+"""A bundled model (0.5.4, the default of rounds 32-42, 0.5.5, of rounds 43-46, or 0.5.6, the default since round 46) on every
 held-out simulated cohort it was measured on after a round's choice, gathered from the rounds' records:
 participant means (the issue's figures; with 95 % bootstrap intervals in the records) from
 intervals*.txt, pooled TP / FP / FN from heldout*.txt, and on how many nominal cohorts each of issue
 15's targets is met. Nothing is computed again; the table is what the records say. README.md's
 held-out tables are its output.
 
-python docs/experiments/heldout_tables.py 0.5.4    (or 0.5.5; from the repository root)
+python docs/experiments/heldout_tables.py 0.5.4    (or 0.5.5, 0.5.6; from the repository root)
 """
 import re
 import sys
@@ -41,7 +41,13 @@ COHORTS_055 = [
     ("2140 (20)", "nominal", "eval-2140-m055", "2026-11-29-heldout-055"),
     ("2150 (20)", "nominal", "eval-2150-m055", "2026-11-29-heldout-055"),
 ]
-COHORTS = {"0.5.4": COHORTS_054, "0.5.5": COHORTS_055}
+# 0.5.6 is round 46's R: 2200 and 2210 predicted after its choice, 2250 (protocol B) when it was shipped
+COHORTS_056 = [
+    ("2200 (20)", "nominal", "eval-2200-r", "2026-11-29-unet-own-classifier"),
+    ("2210 (20)", "unseen A", "eval-2210-r", "2026-11-29-unet-own-classifier"),
+    ("2250 (20)", "long-echo B", "eval-2250-r", "2026-11-29-unet-own-classifier"),
+]
+COHORTS = {"0.5.4": COHORTS_054, "0.5.5": COHORTS_055, "0.5.6": COHORTS_056}
 # issue 15's nominal targets on participant means: (figure, at least or at most, value)
 TARGETS = [("cmb sensitivity", ">=", 0.95), ("cmb precision", ">=", 0.90), ("iron sensitivity", ">=", 0.90),
            ("iron precision", ">=", 0.90), ("mimic FP per participant", "<=", 0.2)]
