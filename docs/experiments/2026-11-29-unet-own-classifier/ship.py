@@ -109,7 +109,9 @@ card["metrics"] = {
                                          "25 ms; a fresh cohort, measured after the choice, deciding nothing)"),
     "known_weaknesses": "at long echo times worse than 0.5.5 on the same held-out participants: protocol A (2210) microbleeds "
                         "146 / 11 / 19 against 152 / 11 / 13, iron 34 / 4 / 8 against 33 / 2 / 9; protocol B (2250) microbleeds "
-                        "39 / 4 / 13 against 42 / 4 / 10, iron 22 / 6 / 1 against 23 / 3 / 0 (TP / FP / FN); their minimums from "
+                        "39 / 4 / 13 against 42 / 4 / 10, iron 22 / 6 / 1 against 23 / 3 / 0 (TP / FP / FN; on a second fresh B "
+                        "cohort, round 47's 2260, about equal: microbleeds 37 / 5 / 13 against 38 / 6 / 12, iron 43 / 9 / 4 "
+                        "against 40 / 6 / 7, false positives on mimics 0.25 against 0.15 per participant); their minimums from "
                         "15 ms were chosen for 0.5.5's U-Net and kept. At the nominal protocol (2200) within a lesion or two of "
                         "0.5.5 (microbleeds 143 / 8 / 6 against 141 / 7 / 8, iron 30 / 2 / 6 against 30 / 1 / 6); iron "
                         "sensitivity (0.87) and false positives on mimics (0.35 per participant, on veins) miss issue 15's targets",
