@@ -49,7 +49,7 @@ card["int8"]["calibration"]["data"] = ("4 simulated participants: deepmir simula
 
 unet = card["training"]
 unet["data"] = ("40 simulated participants linked into train-r45: deepmir simulate --n 20 --seed 2160 --load hard (nominal) "
-                "and --n 20 --seed 2170 --load hard --vary-protocol; this record is the fourth training (fine-tuned from "
+                "and --n 20 --seed 2170 --load hard --vary-protocol; this record is the third training (fine-tuned from "
                 "0.5.5's U-Net, itself 0.3.0's trained on 32 participants, then 0.5.0's training on 60)")
 unet["calibration"]["data"] = CALIBRATION  # its participants: unet["calibration"]["cases"]
 unet["calibration"]["command"] = f"deepmir calibrate --model rraw/{name}.json --data cal-rraw --out r/{name} --version 0.5.6-r"
