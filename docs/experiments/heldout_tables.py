@@ -1,11 +1,12 @@
-"""A bundled model (0.5.4, the default of rounds 32-42, 0.5.5, of rounds 43-46, or 0.5.6, the default since round 46) on every
-held-out simulated cohort it was measured on after a round's choice, gathered from the rounds' records:
+"""A bundled model (0.5.4, the default of rounds 32-42, 0.5.5, of rounds 43-46, 0.5.6, of rounds 46-50, or 0.5.7, the
+default since round 50) on every held-out simulated cohort it was measured on after a round's choice, gathered from the
+rounds' records:
 participant means (the issue's figures; with 95 % bootstrap intervals in the records) from
 intervals*.txt, pooled TP / FP / FN from heldout*.txt, and on how many nominal cohorts each of issue
 15's targets is met. Nothing is computed again; the table is what the records say. README.md's
 held-out tables are its output.
 
-python docs/experiments/heldout_tables.py 0.5.4    (or 0.5.5, 0.5.6; from the repository root)
+python docs/experiments/heldout_tables.py 0.5.4    (or 0.5.5, 0.5.6, 0.5.7; from the repository root)
 """
 import re
 import sys
@@ -44,10 +45,15 @@ COHORTS_055 = [
 # 0.5.6 is round 46's R: 2200 and 2210 predicted after its choice, 2250 (protocol B) when it was shipped
 COHORTS_056 = [
     ("2200 (20)", "nominal", "eval-2200-r", "2026-11-29-unet-own-classifier"),
+    ("2330 (20)", "nominal", "eval-2330-m056", "2026-11-30-interpolated-unet"),  # predicted after round 49's choice
     ("2210 (20)", "unseen A", "eval-2210-r", "2026-11-29-unet-own-classifier"),
+    ("2320 (20)", "unseen A", "eval-2320-m056", "2026-11-30-interpolated-unet"),  # the same
     ("2250 (20)", "long-echo B", "eval-2250-r", "2026-11-29-unet-own-classifier"),
 ]
-COHORTS = {"0.5.4": COHORTS_054, "0.5.5": COHORTS_055, "0.5.6": COHORTS_056}
+# 0.5.7 is 0.5.6 with the iron classifiers' boundary at 11 ms: it decides the nominal (7.5 ms), protocol A (20 ms) and B
+# (25 ms) participants exactly as 0.5.6 did, so those rows are 0.5.6's; 2370 (varied protocols, first echoes 5-15 ms) was predicted after round 50's choice
+COHORTS_057 = COHORTS_056 + [("2370 (20)", "varied", "eval-2370-t", "2026-11-30-iron-echo-boundary")]
+COHORTS = {"0.5.4": COHORTS_054, "0.5.5": COHORTS_055, "0.5.6": COHORTS_056, "0.5.7": COHORTS_057}
 # issue 15's nominal targets on participant means: (figure, at least or at most, value)
 TARGETS = [("cmb sensitivity", ">=", 0.95), ("cmb precision", ">=", 0.90), ("iron sensitivity", ">=", 0.90),
            ("iron precision", ">=", 0.90), ("mimic FP per participant", "<=", 0.2)]
