@@ -8,29 +8,24 @@ The chosen T (README's rule): the highest pooled iron F1 among the T whose micro
 python boundary_table.py COHORT...   (in /tmp/s49; evaluation folders eval-SEED-m056 and eval-SEED-b8; COHORT is
 the simulated folder, e.g. cal-2350, whose seed names the evaluation folders)
 """
-import csv
 import json
 import sys
 from pathlib import Path
 
+from DeepMIRLib.echotime import read_swi_echo_time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-11-27-iron-classifier-only"))
+from paired_f1 import counts as class_counts
+
 BOUNDARIES = [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
-CLASSES = {"1": "cmb", "2": "iron"}
 
 
 def participant_counts(folder: str) -> dict:
     """participant -> {cmb: (tp, fp, fn), iron: (...), mimic: false positives on mimics}."""
-    counts = {}
-    with open(Path(folder, "per_participant.csv")) as f:
-        for row in csv.DictReader(f):
-            counts.setdefault(row["participant"], {})[CLASSES[row["class"]]] = tuple(int(row[k]) for k in ("tp", "fp", "fn"))
+    by_class = class_counts(folder)
     mimics = json.loads(Path(folder, "summary.json").read_text())["false_positives_on_mimics"]["by_participant"]
-    for participant, kinds in mimics.items():
-        counts[participant]["mimic"] = sum(kinds.values())
-    return counts
-
-
-def echo_time_ms(cohort: str, participant: str) -> float:
-    return 1000 * json.loads(Path(cohort, participant, "swi.json").read_text())["EchoTime"]
+    return {participant: {**{key: tuple(int(n) for n in by_class[key][participant]) for key in by_class}, "mimic": sum(kinds.values())}
+            for participant, kinds in mimics.items()}
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -42,7 +37,7 @@ def table(cohorts: list[str]) -> list[dict]:
     for cohort in cohorts:
         seed = cohort.rsplit("-", 1)[1]
         short, long = participant_counts(f"eval-{seed}-m056"), participant_counts(f"eval-{seed}-b8")
-        participants += [(echo_time_ms(cohort, p), short[p], long[p]) for p in sorted(short)]
+        participants += [(read_swi_echo_time(Path(cohort, p, "swi.nii.gz")), short[p], long[p]) for p in sorted(short)]
     rows = []
     for boundary in BOUNDARIES:
         chosen = [long if echo >= boundary else short for echo, short, long in participants]
